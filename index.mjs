@@ -1,0 +1,4 @@
+import lib from './index.js';
+
+export const { listen, connect, ArrayBufferSink, file } = lib;
+export default lib;

@@ -1,0 +1,51 @@
+'use strict';
+// connect(): validate, resolve the name, start a non-blocking connect on the loop thread.
+const dns = require('node:dns');
+const net = require('node:net');
+const binding = require('./binding');
+const registry = require('./registry');
+const { Socket, CONNECTING } = require('./socket');
+const { dispatch } = require('./dispatch');
+const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
+const { rejectTls } = require('./tls-options');
+
+/** `localhost` means both loopbacks, whatever the hosts file says, so a server on either is found. */
+const LOCALHOST = ['127.0.0.1', '::1'];
+
+function connect(options) {
+  validateObject(options, 'options');
+  const handlers = handlerTable(options.socket, 'options.socket');
+  rejectTls(options.tls);
+  const allowHalfOpen = validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
+  const target = endpoint(options);
+  registry.start(dispatch);
+
+  let socket;
+  const promise = new Promise((resolve, reject) => {
+    const address = target.unix !== undefined ? target.unix : target.hostname;
+    // The socket exists before its connect starts (it is what `connectError` receives).
+    socket = new Socket(0, null, undefined, options.data, allowHalfOpen, CONNECTING);
+    socket._handlers = handlers;
+    socket._settle = { resolve, reject, address, port: target.port };
+    if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix));
+    const { hostname, port } = target;
+    if (net.isIP(hostname)) return attach(socket, binding.connectTcp([hostname], port));
+    if (hostname === 'localhost') return attach(socket, binding.connectTcp(LOCALHOST, port));
+    dns.lookup(hostname, { all: true }, (err, addresses) => {
+      if (socket._settle === null) return;
+      if (err) return socket._failConnect(err);
+      socket._settle.address = addresses[0].address;
+      attach(socket, binding.connectTcp(addresses.map((a) => a.address), port));
+    });
+  });
+  // With a connectError handler the failure is handled there; `await` still throws.
+  if (handlers.connectError) promise.catch(() => {});
+  return promise;
+}
+
+function attach(socket, id) {
+  socket._id = id;
+  registry.sockets[id] = socket;
+}
+
+module.exports = { connect };

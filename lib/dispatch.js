@@ -1,0 +1,78 @@
+'use strict';
+// The one JS function the loop thread calls (through a threadsafe function), with every event that
+// queued since the last call: `events` holds [kind, id, a, b] quadruples, `data` the bytes read.
+const registry = require('./registry');
+const { Socket, OPEN } = require('./socket');
+const { uncaught } = require('./handlers');
+
+// Event kinds: the constants of src/batch.rs.
+const EV_OPEN = 1;
+const EV_CONNECTED = 2;
+const EV_CONNECT_ERROR = 3;
+const EV_DATA = 4;
+const EV_END = 5;
+const EV_DRAIN = 6;
+const EV_ERROR = 7;
+const EV_TIMEOUT = 8;
+const EV_ACCEPT_ERROR = 9;
+const EV_UNLISTENED = 10;
+
+const binding = require('./binding');
+const { sockets, listeners } = registry;
+
+function chunkOf(data, offset, length, binaryType) {
+  if (binaryType === 'buffer') return data.subarray(offset, offset + length);
+  const start = data.byteOffset + offset;
+  if (binaryType === 'uint8array') return new Uint8Array(data.buffer, start, length);
+  return data.buffer.slice(start, start + length);
+}
+
+function accept(id, listenerId) {
+  const listener = listeners[listenerId];
+  if (!listener || listener._closeActive) {
+    binding.release(id, false, undefined);
+    return;
+  }
+  const socket = new Socket(id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);
+  listener._sockets.add(socket);
+  socket._onOpen();
+}
+
+function dispatchOne(kind, id, a, b, data) {
+  if (kind === EV_OPEN) return accept(id, a);
+  if (kind === EV_UNLISTENED) {
+    listeners[id] = undefined;
+    return;
+  }
+  if (kind === EV_ACCEPT_ERROR) return; // the loop retries; the connection waits in the backlog
+  const socket = sockets[id];
+  if (socket === undefined) return; // closed meanwhile: what was still queued for it is moot
+  switch (kind) {
+    case EV_DATA:
+      return socket._onData(chunkOf(data, a, b, socket._table().binaryType));
+    case EV_DRAIN:
+      return socket._onDrain();
+    case EV_END:
+      return socket._onEnd();
+    case EV_ERROR:
+      return socket._onError(a);
+    case EV_TIMEOUT:
+      return socket._onTimeout();
+    case EV_CONNECTED:
+      return socket._onConnected();
+    case EV_CONNECT_ERROR:
+      return socket._onConnectError(a);
+  }
+}
+
+function dispatch(events, data) {
+  for (let i = 0; i < events.length; i += 4) {
+    try {
+      dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data);
+    } catch (err) {
+      uncaught(err);
+    }
+  }
+}
+
+module.exports = { dispatch };

@@ -1,0 +1,86 @@
+'use strict';
+// Errors shaped like Node's own: validation errors with `code` (lib/internal/errors.js) and system
+// errors with `code`, `errno`, `syscall`, `address`, `port` (lib/net.js).
+const util = require('node:util');
+
+function describeReceived(value) {
+  if (value == null) return ` Received ${value}`;
+  if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    if (value.constructor && value.constructor.name) return ` Received an instance of ${value.constructor.name}`;
+    return ` Received ${util.inspect(value, { depth: -1 })}`;
+  }
+  let shown = util.inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return ` Received type ${typeof value} (${shown})`;
+}
+
+function withCode(err, code) {
+  err.code = code;
+  return err;
+}
+
+function invalidArgType(name, expected, actual) {
+  const kind = name.includes('.') ? 'property' : 'argument';
+  return withCode(
+    new TypeError(`The "${name}" ${kind} must be ${expected}.${describeReceived(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+  );
+}
+
+function invalidArgValue(name, value, reason) {
+  const kind = name.includes('.') ? 'property' : 'argument';
+  return withCode(
+    new TypeError(`The ${kind} '${name}' ${reason}. Received ${util.inspect(value)}`),
+    'ERR_INVALID_ARG_VALUE',
+  );
+}
+
+function outOfRange(name, range, value) {
+  return withCode(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(value)}`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
+function badPort(name, port) {
+  return withCode(
+    new RangeError(`${name} should be >= 0 and < 65536.${describeReceived(port)}.`),
+    'ERR_SOCKET_BAD_PORT',
+  );
+}
+
+function missingOption(name, what) {
+  return withCode(new TypeError(`The "${name}" option is required: ${what}`), 'ERR_MISSING_OPTION');
+}
+
+function errnoName(errno) {
+  try {
+    return util.getSystemErrorName(errno);
+  } catch {
+    return `Unknown system error ${errno}`;
+  }
+}
+
+/**
+ * A system error as `node:net` makes them: `connect ECONNREFUSED 127.0.0.1:8080`, or with the
+ * description for listen: `listen EADDRINUSE: address already in use 127.0.0.1:8080`.
+ */
+function systemError(syscall, errno, address, port, { describe = false } = {}) {
+  const code = errnoName(errno);
+  let message = `${syscall} ${code}`;
+  if (describe) {
+    const entry = util.getSystemErrorMap().get(errno);
+    if (entry) message += `: ${entry[1]}`;
+  }
+  if (address !== undefined) message += port !== undefined ? ` ${address}:${port}` : ` ${address}`;
+  const err = new Error(message);
+  err.errno = errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port !== undefined) err.port = port;
+  return err;
+}
+
+module.exports = { invalidArgType, invalidArgValue, outOfRange, badPort, missingOption, systemError };

@@ -1,0 +1,36 @@
+'use strict';
+// Calling user handlers: `this` is the socket, a throw or a rejected promise goes to `error`, and a
+// failure of `error` itself becomes an uncaughtException, as it would in Node.
+
+function uncaught(err) {
+  process.nextTick(() => {
+    throw err;
+  });
+}
+
+function routeError(socket, err) {
+  const onError = socket._table().error;
+  if (!onError) return uncaught(err);
+  try {
+    const result = onError.call(socket, socket, err);
+    if (result != null && typeof result.then === 'function') result.then(undefined, uncaught);
+  } catch (err2) {
+    uncaught(err2);
+  }
+}
+
+/** Calls `fn(socket, a, b)`; returns false when it threw synchronously. */
+function invoke(socket, fn, a, b) {
+  try {
+    const result = fn.call(socket, socket, a, b);
+    if (result != null && typeof result.then === 'function') {
+      result.then(undefined, (err) => routeError(socket, err));
+    }
+    return true;
+  } catch (err) {
+    routeError(socket, err);
+    return false;
+  }
+}
+
+module.exports = { invoke, routeError, uncaught };

@@ -1,0 +1,39 @@
+'use strict';
+// listen(): validate, bind synchronously (so failures throw here), hand the socket to the loop.
+const binding = require('./binding');
+const registry = require('./registry');
+const { Listener } = require('./listener');
+const { dispatch } = require('./dispatch');
+const { handlerTable, validateObject, validateBoolean, validateInteger, endpoint } = require('./options');
+const { systemError } = require('./errors');
+const { rejectTls } = require('./tls-options');
+
+const DEFAULT_BACKLOG = 511; // as node:net
+
+function listen(options) {
+  validateObject(options, 'options');
+  const handlers = handlerTable(options.socket, 'options.socket');
+  rejectTls(options.tls);
+  validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
+  // Every listener here is exclusive already (no cluster handle sharing); accepted for Bun parity.
+  validateBoolean(options.exclusive, 'options.exclusive', false);
+  const reusePort = validateBoolean(options.reusePort, 'options.reusePort', false);
+  const ipv6Only = validateBoolean(options.ipv6Only, 'options.ipv6Only', false);
+  const backlog = validateInteger(options.backlog, 'options.backlog', 0, 0x7fffffff, DEFAULT_BACKLOG);
+  const target = endpoint(options);
+  registry.start(dispatch);
+
+  let result;
+  if (target.unix !== undefined) {
+    result = binding.listenUnix(target.unix, backlog);
+    if (result[0] < 0) throw systemError('listen', result[0], target.unix, undefined, { describe: true });
+  } else {
+    result = binding.listenTcp(target.hostname, target.port, backlog, reusePort, ipv6Only);
+    if (result[0] < 0) {
+      throw systemError('listen', result[0], target.hostname, target.port, { describe: true });
+    }
+  }
+  return new Listener(result[0], handlers, options, target, result[1]);
+}
+
+module.exports = { listen };

@@ -1,0 +1,94 @@
+'use strict';
+// The object `listen()` returns. Its handler table is shared by every socket it accepted.
+const fs = require('node:fs');
+const util = require('node:util');
+const binding = require('./binding');
+const registry = require('./registry');
+const { reloadTable } = require('./options');
+
+const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
+
+class Listener {
+  constructor(id, handlers, options, endpoint, port) {
+    this._id = id;
+    this._handlers = handlers;
+    this.data = options.data;
+    this._allowHalfOpen = !!options.allowHalfOpen;
+    this._hostname = endpoint.hostname;
+    this._unix = endpoint.unix;
+    this._port = port;
+    this._stopped = false;
+    /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */
+    this._closeActive = false;
+    this._refd = true;
+    this._sockets = new Set();
+    registry.listeners[id] = this;
+    registry.ref();
+  }
+
+  get port() {
+    return this._unix === undefined ? this._port : undefined;
+  }
+
+  get hostname() {
+    return this._unix === undefined ? this._hostname : undefined;
+  }
+
+  get unix() {
+    return this._unix;
+  }
+
+  stop(closeActiveConnections = false) {
+    if (!this._stopped) {
+      this._stopped = true;
+      binding.stopListener(this._id);
+      if (this._unix !== undefined && !this._unix.startsWith('\0')) {
+        try {
+          fs.unlinkSync(this._unix);
+        } catch {}
+      }
+      if (this._refd) {
+        this._refd = false;
+        registry.unref();
+      }
+    }
+    if (closeActiveConnections) {
+      this._closeActive = true;
+      for (const socket of [...this._sockets]) socket.close();
+    }
+  }
+
+  ref() {
+    if (!this._stopped && !this._refd) {
+      this._refd = true;
+      registry.ref();
+    }
+    return this;
+  }
+
+  unref() {
+    if (!this._stopped && this._refd) {
+      this._refd = false;
+      registry.unref();
+    }
+    return this;
+  }
+
+  reload(options) {
+    this._handlers = reloadTable(options);
+  }
+
+  [dispose]() {
+    this.stop(true);
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    const shown =
+      this._unix !== undefined
+        ? { unix: this._unix, listening: !this._stopped, connections: this._sockets.size }
+        : { hostname: this._hostname, port: this._port, listening: !this._stopped, connections: this._sockets.size };
+    return `Listener ${inspect(shown, options)}`;
+  }
+}
+
+module.exports = { Listener };

@@ -1,0 +1,67 @@
+'use strict';
+// ArrayBufferSink: a growable byte buffer for coalescing many small writes into one.
+const { invalidArgType } = require('./errors');
+const { validateObject } = require('./options');
+
+class ArrayBufferSink {
+  constructor(options) {
+    this._buf = new Uint8Array(0);
+    this._len = 0;
+    this._stream = false;
+    this._asUint8Array = false;
+    if (options !== undefined) this.start(options);
+  }
+
+  /** `{ stream, highWaterMark, asUint8Array }`; starts empty. */
+  start(options = {}) {
+    validateObject(options, 'options');
+    const { stream, highWaterMark, asUint8Array } = options;
+    if (highWaterMark !== undefined && (typeof highWaterMark !== 'number' || !(highWaterMark >= 0))) {
+      throw invalidArgType('options.highWaterMark', 'a non-negative number', highWaterMark);
+    }
+    this._stream = !!stream;
+    this._asUint8Array = !!asUint8Array;
+    this._buf = new Uint8Array(Math.min(Math.floor(highWaterMark || 0), 1 << 30));
+    this._len = 0;
+  }
+
+  /** Appends `chunk` (string or binary); returns its byte length. */
+  write(chunk) {
+    let bytes;
+    if (typeof chunk === 'string') bytes = Buffer.from(chunk, 'utf8');
+    else if (ArrayBuffer.isView(chunk)) bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else if (chunk instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && chunk instanceof SharedArrayBuffer)) {
+      bytes = new Uint8Array(chunk);
+    } else {
+      throw invalidArgType('chunk', 'of type string or an instance of ArrayBuffer or ArrayBufferView', chunk);
+    }
+    const need = this._len + bytes.length;
+    if (need > this._buf.length) {
+      const grown = new Uint8Array(Math.max(need, this._buf.length * 2, 64));
+      grown.set(this._buf.subarray(0, this._len));
+      this._buf = grown;
+    }
+    this._buf.set(bytes, this._len);
+    this._len = need;
+    return bytes.length;
+  }
+
+  _take() {
+    const out = this._buf.slice(0, this._len);
+    this._len = 0;
+    return this._asUint8Array ? out : out.buffer;
+  }
+
+  /** With `stream: true`, the bytes written since the last flush; otherwise the byte count. */
+  flush() {
+    if (!this._stream) return this._len;
+    return this._take();
+  }
+
+  /** Everything not yet flushed; the sink is empty afterwards. */
+  end() {
+    return this._take();
+  }
+}
+
+module.exports = { ArrayBufferSink };

@@ -1,0 +1,440 @@
+'use strict';
+// The Socket that handlers receive. Writes go straight to the kernel from here (binding.write);
+// everything that arrives comes through lib/dispatch.js into the `_on*` methods below.
+const util = require('node:util');
+const binding = require('./binding');
+const registry = require('./registry');
+const { invoke } = require('./handlers');
+const { reloadTable, writeArgs } = require('./options');
+const { invalidArgType, outOfRange, systemError } = require('./errors');
+
+// readyState values, as Bun reports them.
+const CONNECTING = 0;
+const OPEN = 1;
+const ENDED = -2; // this side sent FIN (or will, once `end()` data is out); still reading
+const CLOSED = -1;
+
+const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
+
+class Socket {
+  constructor(id, owner, listener, data, allowHalfOpen, state) {
+    this._id = id;
+    /** Whose handler table applies: the listener for accepted sockets, the socket for clients. */
+    this._owner = owner || this;
+    this._handlers = null;
+    this._listener = listener;
+    this.data = data;
+    this._state = state;
+    this._allowHalfOpen = allowHalfOpen;
+    this._refd = true;
+    registry.ref();
+    /** The part of `end(data)` the kernel has not taken yet; FIN follows it. */
+    this._pending = null;
+    this._drainArmed = false;
+    this._userDrain = false;
+    this._peerEnded = false;
+    this._paused = false;
+    this._held = null;
+    this._timeoutRearmed = false;
+    this._addrs = null;
+    /** A client's pending connect: `{ resolve, reject, address, port }`. */
+    this._settle = null;
+    this.bytesWritten = 0;
+    if (id !== 0) registry.sockets[id] = this;
+  }
+
+  _table() {
+    return this._owner._handlers;
+  }
+
+  get readyState() {
+    return this._state;
+  }
+
+  get listener() {
+    return this._state === CLOSED ? undefined : this._listener;
+  }
+
+  // ---- writing ------------------------------------------------------------------------------
+
+  write(data, byteOffset, byteLength) {
+    const args = writeArgs(data, byteOffset, byteLength);
+    if (this._state !== OPEN) return -1;
+    return this._send(args.view, args.offset, args.length);
+  }
+
+  /** Sends now; a short count arms `drain`. Returns -1 when the connection has failed. */
+  _send(view, offset, length) {
+    let n;
+    if (length === -1) {
+      if (view.length === 0) return 0;
+      n = binding.writeString(this._id, view);
+      // Fewer bytes than characters is short for sure; otherwise compare with the UTF-8 length.
+      if (n >= 0) length = n < view.length ? view.length : Buffer.byteLength(view);
+    } else {
+      if (length === 0) return 0;
+      n = binding.write(this._id, view, offset, length);
+    }
+    if (n < 0) return this._writeFailed(n);
+    this.bytesWritten += n;
+    if (n < length) {
+      this._userDrain = true;
+      this._armDrain();
+    }
+    return n;
+  }
+
+  _armDrain() {
+    if (!this._drainArmed) {
+      this._drainArmed = true;
+      binding.wantDrain(this._id);
+    }
+  }
+
+  _writeFailed(errno) {
+    this._state = ENDED;
+    this._pending = null;
+    const err = systemError('write', errno);
+    process.nextTick(() => this._destroy(err, false));
+    return -1;
+  }
+
+  end(data, byteOffset, byteLength) {
+    const args = data === undefined || data === null ? null : writeArgs(data, byteOffset, byteLength);
+    if (this._state !== OPEN) return -1;
+    let count = 0;
+    if (args) {
+      let { view, offset, length } = args;
+      if (length === -1) {
+        view = Buffer.from(view, 'utf8');
+        length = view.length;
+      }
+      count = length;
+      if (length > 0) {
+        const n = binding.write(this._id, view, offset, length);
+        if (n < 0) return this._writeFailed(n);
+        this.bytesWritten += n;
+        if (n < length) {
+          // Nothing is dropped: the rest goes out before the FIN.
+          this._pending = Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset + n, length - n));
+          this._armDrain();
+        }
+      }
+    }
+    this._state = ENDED;
+    if (!this._pending) binding.shutdown(this._id, false);
+    this._maybeFinish();
+    return count;
+  }
+
+  /** Sends what `end()` left queued; true once all of it (and the FIN) is out. */
+  _flushPending() {
+    const pending = this._pending;
+    const n = binding.write(this._id, pending, 0, pending.length);
+    if (n < 0) {
+      this._writeFailed(n);
+      return false;
+    }
+    this.bytesWritten += n;
+    if (n < pending.length) {
+      this._pending = pending.subarray(n);
+      this._armDrain();
+      return false;
+    }
+    this._pending = null;
+    binding.shutdown(this._id, false);
+    this._maybeFinish();
+    return true;
+  }
+
+  flush() {
+    if (this._state !== CLOSED && this._pending) this._flushPending();
+  }
+
+  /** Both directions are finished: close. */
+  _maybeFinish() {
+    if (this._state === ENDED && !this._pending && this._peerEnded) this._destroy(undefined, false);
+  }
+
+  shutdown(halfClose = false) {
+    if (this._state === CLOSED || this._state === CONNECTING) return;
+    if (halfClose) {
+      binding.shutdown(this._id, true);
+      return;
+    }
+    if (this._state !== OPEN) return;
+    this._state = ENDED;
+    if (!this._pending) binding.shutdown(this._id, false);
+    this._maybeFinish();
+  }
+
+  close() {
+    this._destroy(undefined, false);
+  }
+
+  terminate() {
+    this._destroy(undefined, true);
+  }
+
+  [dispose]() {
+    this.end();
+  }
+
+  /** Closes once: the `close` handler runs before this returns; then the native side lets go. */
+  _destroy(err, reset) {
+    if (this._state === CLOSED) return;
+    const opened = this._state !== CONNECTING;
+    this._state = CLOSED;
+    if (registry.sockets[this._id] === this) registry.sockets[this._id] = undefined;
+    this._setRef(false);
+    if (this._listener) this._listener._sockets.delete(this);
+    const pending = this._pending;
+    this._pending = null;
+    this._held = null;
+    try {
+      const onClose = this._table().close;
+      if (opened && onClose) invoke(this, onClose, err);
+    } finally {
+      binding.release(this._id, !!reset, pending || undefined);
+    }
+  }
+
+  // ---- flow control and options ---------------------------------------------------------------
+
+  timeout(seconds) {
+    if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number', seconds);
+    if (!Number.isFinite(seconds) || seconds < 0) throw outOfRange('seconds', 'a finite number >= 0', seconds);
+    if (this._state === CLOSED) return;
+    this._timeoutRearmed = seconds > 0;
+    binding.setTimeout(this._id, seconds * 1000);
+  }
+
+  pause() {
+    if (this._state === CLOSED || this._paused) return;
+    this._paused = true;
+    binding.pause(this._id);
+  }
+
+  resume() {
+    if (this._state === CLOSED || !this._paused) return;
+    this._paused = false;
+    if (this._held) queueMicrotask(() => this._deliverHeld());
+    binding.resume(this._id);
+  }
+
+  /** Events that arrived while paused, in order. */
+  _deliverHeld() {
+    while (this._held && this._held.length > 0 && !this._paused && this._state !== CLOSED) {
+      const [kind, value] = this._held.shift();
+      if (kind === 'data') this._deliverData(value);
+      else if (kind === 'end') this._deliverEnd();
+      else this._destroy(value, false);
+    }
+    if (this._held && this._held.length === 0) this._held = null;
+  }
+
+  _holding() {
+    return this._paused || this._held !== null;
+  }
+
+  _hold(kind, value) {
+    (this._held || (this._held = [])).push([kind, value]);
+  }
+
+  ref() {
+    if (this._state !== CLOSED) this._setRef(true);
+    return this;
+  }
+
+  unref() {
+    if (this._state !== CLOSED) this._setRef(false);
+    return this;
+  }
+
+  _setRef(on) {
+    if (on === this._refd) return;
+    this._refd = on;
+    if (on) registry.ref();
+    else registry.unref();
+  }
+
+  reload(options) {
+    const table = reloadTable(options);
+    if (this._owner === this) this._handlers = table;
+    else this._owner._handlers = table;
+  }
+
+  setNoDelay(noDelay = true) {
+    if (this._state === CLOSED) return false;
+    return binding.setNoDelay(this._id, !!noDelay);
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0) {
+    if (this._state === CLOSED) return false;
+    return binding.setKeepAlive(this._id, !!enable, Number(initialDelay) || 0);
+  }
+
+  // ---- addresses ------------------------------------------------------------------------------
+
+  _addr(peer) {
+    if (this._addrs === null) this._addrs = [undefined, undefined];
+    const i = peer ? 0 : 1;
+    if (this._addrs[i] === undefined && this._state !== CLOSED && this._state !== CONNECTING) {
+      this._addrs[i] = binding.socketAddress(this._id, peer) || null;
+    }
+    return this._addrs[i] || null;
+  }
+
+  get remoteAddress() {
+    const a = this._addr(true);
+    return a ? a[0] : undefined;
+  }
+
+  get remotePort() {
+    const a = this._addr(true);
+    return a ? Number(a[1]) : undefined;
+  }
+
+  get remoteFamily() {
+    const a = this._addr(true);
+    return a ? a[2] : undefined;
+  }
+
+  get localAddress() {
+    const a = this._addr(false);
+    return a ? a[0] : undefined;
+  }
+
+  get localPort() {
+    const a = this._addr(false);
+    return a ? Number(a[1]) : undefined;
+  }
+
+  get localFamily() {
+    const a = this._addr(false);
+    return a ? a[2] : undefined;
+  }
+
+  // Plain TCP sockets answer the TLS questions as node:net sockets would.
+  get authorized() {
+    return false;
+  }
+
+  get alpnProtocol() {
+    return null;
+  }
+
+  getTLSVersion() {
+    return null;
+  }
+
+  getAuthorizationError() {
+    return null;
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    const shown = {
+      readyState: this._state,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      localAddress: this.localAddress,
+      localPort: this.localPort,
+      bytesWritten: this.bytesWritten,
+      tls: false,
+      data: this.data,
+    };
+    return `Socket ${inspect(shown, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`;
+  }
+
+  // ---- events from the loop thread (lib/dispatch.js) ------------------------------------------
+
+  _onOpen() {
+    this._state = OPEN;
+    const onOpen = this._table().open;
+    if (onOpen && !invoke(this, onOpen)) this._destroy(undefined, false);
+  }
+
+  /** A client's connect succeeded: `open`, then the promise resolves with this socket. */
+  _onConnected() {
+    const settle = this._settle;
+    this._settle = null;
+    this._onOpen();
+    if (settle) settle.resolve(this);
+  }
+
+  _onConnectError(errno) {
+    const settle = this._settle;
+    this._failConnect(systemError('connect', errno, settle && settle.address, settle && settle.port));
+  }
+
+  /** `connectError(s, err)`, then the promise rejects; no other handler runs. */
+  _failConnect(err) {
+    const settle = this._settle;
+    this._settle = null;
+    this._state = CLOSED;
+    if (registry.sockets[this._id] === this) registry.sockets[this._id] = undefined;
+    this._setRef(false);
+    binding.release(this._id, false, undefined);
+    const onConnectError = this._table().connectError;
+    if (onConnectError) {
+      try {
+        onConnectError.call(this, this, err);
+      } catch (thrown) {
+        if (settle) settle.reject(thrown);
+        return;
+      }
+    }
+    if (settle) settle.reject(err);
+  }
+
+  _onData(chunk) {
+    if (this._holding()) return this._hold('data', chunk);
+    this._deliverData(chunk);
+  }
+
+  _deliverData(chunk) {
+    const onData = this._table().data;
+    if (onData) invoke(this, onData, chunk);
+  }
+
+  _onEnd() {
+    if (this._holding()) return this._hold('end');
+    this._deliverEnd();
+  }
+
+  _deliverEnd() {
+    this._peerEnded = true;
+    const onEnd = this._table().end;
+    if (onEnd) invoke(this, onEnd);
+    if (this._state === CLOSED) return;
+    if (!this._allowHalfOpen) this._destroy(undefined, false);
+    else this._maybeFinish();
+  }
+
+  _onDrain() {
+    this._drainArmed = false;
+    if (this._state === CLOSED) return;
+    if (this._pending && !this._flushPending()) return;
+    if (this._userDrain && this._state !== CLOSED) {
+      this._userDrain = false;
+      const onDrain = this._table().drain;
+      if (onDrain) invoke(this, onDrain);
+    }
+  }
+
+  _onError(errno) {
+    const err = systemError('read', errno);
+    if (this._holding()) return this._hold('error', err);
+    this._destroy(err, false);
+  }
+
+  _onTimeout() {
+    if (this._state === CLOSED) return;
+    this._timeoutRearmed = false;
+    const onTimeout = this._table().timeout;
+    if (onTimeout) invoke(this, onTimeout);
+    if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false);
+  }
+}
+
+module.exports = { Socket, CONNECTING, OPEN, ENDED, CLOSED };

@@ -1,0 +1,7 @@
+//! The functions the JS layer (`lib/`) calls. Validation happens in JS; these trust their types
+//! but never the ids or ranges they are given.
+
+mod connect;
+mod listen;
+mod setup;
+mod socket;

@@ -1,0 +1,32 @@
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsValue, Result};
+use napi_derive::napi;
+
+use crate::dispatch::{self, TsfnNotify};
+use crate::env_state::EnvState;
+use crate::reactor;
+
+/// Starts this environment's loop thread, which will deliver events to `dispatcher`.
+/// Idempotent per environment.
+#[napi]
+pub fn init(env: Env, dispatcher: Unknown) -> Result<()> {
+  if env.get_instance_data::<EnvState>()?.is_some() {
+    return Ok(());
+  }
+  let tsfn = dispatch::create_tsfn(&env, dispatcher.raw())?;
+  let shared = reactor::start(TsfnNotify::new(tsfn)).map_err(|e| {
+    napi::Error::from_reason(format!("node-bun-tcp: cannot start the loop thread: {e}"))
+  })?;
+  env.set_instance_data(EnvState::new(shared.clone(), tsfn), (), |_| {})?;
+  // Registered after the threadsafe function, so it runs before Node tears that down: the loop
+  // thread, its only caller, is gone first.
+  env.add_env_cleanup_hook(shared, |shared| shared.stop())?;
+  Ok(())
+}
+
+/// Whether this environment's sockets keep the process alive (something ref'd is open).
+#[napi]
+pub fn set_ref(env: Env, on: bool) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  dispatch::set_ref(&env, state, on)
+}

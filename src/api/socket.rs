@@ -1,0 +1,177 @@
+//! Socket operations on the JS thread. `write` is a direct non-blocking send: the loop thread is
+//! involved only when the kernel refuses bytes and JS asks for `drain`.
+
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+
+use napi::bindgen_prelude::BufferSlice;
+use napi::{Env, Result};
+use napi_derive::napi;
+use socket2::SockAddr;
+
+use crate::env_state::EnvState;
+use crate::errors::neg_errno;
+use crate::reactor::Command;
+
+/// Sends `data[offset..offset + length]`. Returns the bytes the kernel took (0 when full), or a
+/// negative errno when the connection failed, or -1 for an unknown socket.
+#[napi]
+pub fn write(env: Env, id: u32, data: BufferSlice, offset: u32, length: u32) -> Result<i32> {
+  let state = EnvState::get(&env)?;
+  let Some(core) = state.socket(id) else {
+    return Ok(-1);
+  };
+  let start = offset as usize;
+  let Some(bytes) = data.get(start..start.saturating_add(length as usize)) else {
+    return Ok(-libc::EINVAL);
+  };
+  Ok(match core.send(bytes) {
+    Ok(n) => n.min(i32::MAX as usize) as i32,
+    Err(e) => neg_errno(&e),
+  })
+}
+
+/// `write` for a whole string, without a Buffer in between.
+#[napi]
+pub fn write_string(env: Env, id: u32, data: String) -> Result<i32> {
+  let state = EnvState::get(&env)?;
+  let Some(core) = state.socket(id) else {
+    return Ok(-1);
+  };
+  Ok(match core.send(data.as_bytes()) {
+    Ok(n) => n as i32,
+    Err(e) => neg_errno(&e),
+  })
+}
+
+/// Asks for a `DRAIN` event once the socket takes writes again.
+#[napi]
+pub fn want_drain(env: Env, id: u32) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  if let Some(core) = state.socket(id) {
+    core.want_drain.store(true, Ordering::SeqCst);
+    state.shared.rearm(core);
+  }
+  Ok(())
+}
+
+/// `read: false` sends FIN; `read: true` stops reading.
+#[napi]
+pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  if let Some(core) = state.socket(id) {
+    let _ = core.shutdown(if read {
+      Shutdown::Read
+    } else {
+      Shutdown::Write
+    });
+    if read {
+      core.paused.store(true, Ordering::SeqCst);
+    }
+  }
+  Ok(())
+}
+
+/// JS is done with the socket. `reset` closes with RST; otherwise `pending` (unsent `end()` data)
+/// goes out first, then FIN.
+#[napi]
+pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  let Some(core) = state.remove_socket(id) else {
+    return Ok(());
+  };
+  let pending = if reset {
+    Vec::new()
+  } else {
+    pending.map(|p| p.to_vec()).unwrap_or_default()
+  };
+  if reset {
+    core.set_reset_on_close();
+  } else if pending.is_empty() {
+    let _ = core.shutdown(Shutdown::Write);
+  }
+  drop(core);
+  state.send(Command::Release { id, pending });
+  Ok(())
+}
+
+#[napi]
+pub fn pause(env: Env, id: u32) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  if let Some(core) = state.socket(id) {
+    core.paused.store(true, Ordering::SeqCst);
+  }
+  Ok(())
+}
+
+#[napi]
+pub fn resume(env: Env, id: u32) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  if let Some(core) = state.socket(id) {
+    if core.paused.swap(false, Ordering::SeqCst) {
+      state.shared.rearm(core);
+    }
+  }
+  Ok(())
+}
+
+/// Arms (ms > 0) or disarms (0) the inactivity timer.
+#[napi]
+pub fn set_timeout(env: Env, id: u32, ms: f64) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  let Some(core) = state.socket(id) else {
+    return Ok(());
+  };
+  let ms = if ms.is_finite() && ms > 0.0 {
+    ms.ceil() as u64
+  } else {
+    0
+  };
+  core.arm_timeout(ms);
+  if ms > 0 {
+    state.send(Command::Watch(id));
+  }
+  Ok(())
+}
+
+#[napi]
+pub fn set_no_delay(env: Env, id: u32, on: bool) -> Result<bool> {
+  let state = EnvState::get(&env)?;
+  Ok(state.socket(id).is_some_and(|c| c.set_nodelay(on)))
+}
+
+#[napi]
+pub fn set_keep_alive(env: Env, id: u32, on: bool, initial_delay_ms: f64) -> Result<bool> {
+  let state = EnvState::get(&env)?;
+  let ms = if initial_delay_ms.is_finite() && initial_delay_ms > 0.0 {
+    initial_delay_ms as u64
+  } else {
+    0
+  };
+  Ok(state.socket(id).is_some_and(|c| c.set_keepalive(on, ms)))
+}
+
+/// `[address, port, family]` of the peer (`peer`) or the local end; `null` for unix sockets.
+#[napi]
+pub fn socket_address(env: Env, id: u32, peer: bool) -> Result<Option<Vec<String>>> {
+  let state = EnvState::get(&env)?;
+  let Some(core) = state.socket(id) else {
+    return Ok(None);
+  };
+  let addr = if peer {
+    core.peer_addr()
+  } else {
+    core.local_addr()
+  };
+  Ok(addr.as_ref().and_then(describe))
+}
+
+fn describe(addr: &SockAddr) -> Option<Vec<String>> {
+  let sa = addr.as_socket()?;
+  let family = if sa.is_ipv6() { "IPv6" } else { "IPv4" };
+  Some(vec![
+    sa.ip().to_string(),
+    sa.port().to_string(),
+    family.to_string(),
+  ])
+}

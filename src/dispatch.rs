@@ -1,0 +1,229 @@
+//! Loop → JS: the threadsafe function and the one place that calls into JS.
+//!
+//! The loop thread calls the threadsafe function only when JS has not yet been told about waiting
+//! events; `call_js` then takes every event queued so far and makes a single call into the JS
+//! dispatcher with them: `dispatch(events: Int32Array, data: Buffer | undefined)`.
+
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::Arc;
+
+use napi::{sys, Env, Error, Result, Status};
+
+use crate::batch::EVENT_WORDS;
+use crate::env_state::EnvState;
+use crate::reactor::{Command, Notify};
+
+/// Wakes the JS thread of one environment.
+pub struct TsfnNotify(usize);
+
+impl Notify for TsfnNotify {
+  fn notify(&self) {
+    // SAFETY: the function lives until the environment's cleanup hook has stopped the loop thread,
+    // the only caller, and is never released by us.
+    unsafe {
+      sys::napi_call_threadsafe_function(
+        self.0 as sys::napi_threadsafe_function,
+        ptr::null_mut(),
+        sys::ThreadsafeFunctionCallMode::nonblocking,
+      );
+    }
+  }
+}
+
+impl TsfnNotify {
+  pub fn new(tsfn: sys::napi_threadsafe_function) -> Arc<Self> {
+    Arc::new(TsfnNotify(tsfn as usize))
+  }
+}
+
+fn check(status: sys::napi_status, what: &str) -> Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(Error::new(
+      Status::from(status),
+      format!("node-bun-tcp: {what} failed"),
+    ))
+  }
+}
+
+/// Creates the environment's threadsafe function around the JS dispatcher. It starts unref'd:
+/// `set_ref` refs it while something the user holds is ref'd.
+pub fn create_tsfn(
+  env: &Env,
+  dispatcher: sys::napi_value,
+) -> Result<sys::napi_threadsafe_function> {
+  let raw = env.raw();
+  let mut name = ptr::null_mut();
+  let mut tsfn = ptr::null_mut();
+  // SAFETY: plain Node-API calls on the JS thread with valid out-pointers.
+  unsafe {
+    let label = "node-bun-tcp";
+    check(
+      sys::napi_create_string_utf8(raw, label.as_ptr().cast(), label.len() as isize, &mut name),
+      "napi_create_string_utf8",
+    )?;
+    check(
+      sys::napi_create_threadsafe_function(
+        raw,
+        dispatcher,
+        ptr::null_mut(),
+        name,
+        0,
+        1,
+        ptr::null_mut(),
+        None,
+        ptr::null_mut(),
+        Some(call_js),
+        &mut tsfn,
+      ),
+      "napi_create_threadsafe_function",
+    )?;
+    check(
+      sys::napi_unref_threadsafe_function(raw, tsfn),
+      "napi_unref_threadsafe_function",
+    )?;
+  }
+  Ok(tsfn)
+}
+
+/// Refs or unrefs the environment's threadsafe function: whether the process stays alive for us.
+pub fn set_ref(env: &Env, state: &EnvState, on: bool) -> Result<()> {
+  // SAFETY: JS thread, the function is alive for as long as the environment.
+  let status = unsafe {
+    if on {
+      sys::napi_ref_threadsafe_function(env.raw(), state.tsfn)
+    } else {
+      sys::napi_unref_threadsafe_function(env.raw(), state.tsfn)
+    }
+  };
+  check(status, "napi_ref_threadsafe_function")
+}
+
+unsafe extern "C" fn call_js(
+  env: sys::napi_env,
+  js_cb: sys::napi_value,
+  _ctx: *mut c_void,
+  _data: *mut c_void,
+) {
+  if env.is_null() || js_cb.is_null() {
+    return; // the environment is being torn down
+  }
+  let env = Env::from_raw(env);
+  let _ = dispatch(&env, js_cb);
+}
+
+fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
+  let args = {
+    let state = EnvState::get(env)?;
+    if state.shared.take(&mut state.inbox) {
+      state.send(Command::Resume);
+    }
+    let opened = std::mem::take(&mut state.inbox.opened);
+    for core in opened {
+      state.insert_socket(core);
+    }
+    if state.inbox.is_empty() {
+      state.flush_deferred();
+      return Ok(());
+    }
+    let events = int32_array(env, &state.inbox.events)?;
+    let data = if state.inbox.data.is_empty() {
+      undefined(env)?
+    } else {
+      buffer_copy(env, &state.inbox.data)?
+    };
+    state.inbox.clear();
+    if state.inbox.data.capacity() > 4 << 20 {
+      state.inbox.data.shrink_to(256 << 10);
+    }
+    state.in_dispatch = true;
+    [events, data]
+  };
+  // No reference into the state is held across the call: handlers re-enter the addon.
+  let mut undef = ptr::null_mut();
+  let mut result = ptr::null_mut();
+  // SAFETY: JS thread; `args` are live values of this handle scope.
+  let status = unsafe {
+    sys::napi_get_undefined(env.raw(), &mut undef);
+    sys::napi_call_function(
+      env.raw(),
+      undef,
+      js_cb,
+      args.len(),
+      args.as_ptr(),
+      &mut result,
+    )
+  };
+  if status == sys::Status::napi_pending_exception {
+    // The JS dispatcher catches handler errors itself; anything left is a bug to surface loudly.
+    let mut err = ptr::null_mut();
+    // SAFETY: JS thread, an exception is pending.
+    unsafe {
+      sys::napi_get_and_clear_last_exception(env.raw(), &mut err);
+      sys::napi_fatal_exception(env.raw(), err);
+    }
+  }
+  let state = EnvState::get(env)?;
+  state.in_dispatch = false;
+  state.flush_deferred();
+  Ok(())
+}
+
+fn undefined(env: &Env) -> Result<sys::napi_value> {
+  let mut v = ptr::null_mut();
+  // SAFETY: JS thread, valid out-pointer.
+  check(
+    unsafe { sys::napi_get_undefined(env.raw(), &mut v) },
+    "napi_get_undefined",
+  )?;
+  Ok(v)
+}
+
+fn int32_array(env: &Env, words: &[i32]) -> Result<sys::napi_value> {
+  debug_assert_eq!(words.len() % EVENT_WORDS, 0);
+  let bytes = std::mem::size_of_val(words);
+  let mut data: *mut c_void = ptr::null_mut();
+  let mut ab = ptr::null_mut();
+  let mut ta = ptr::null_mut();
+  // SAFETY: the new ArrayBuffer has `bytes` writable bytes at `data`, which cannot overlap `words`.
+  unsafe {
+    check(
+      sys::napi_create_arraybuffer(env.raw(), bytes, &mut data, &mut ab),
+      "napi_create_arraybuffer",
+    )?;
+    ptr::copy_nonoverlapping(words.as_ptr().cast::<u8>(), data.cast::<u8>(), bytes);
+    check(
+      sys::napi_create_typedarray(
+        env.raw(),
+        sys::TypedarrayType::int32_array,
+        words.len(),
+        ab,
+        0,
+        &mut ta,
+      ),
+      "napi_create_typedarray",
+    )?;
+  }
+  Ok(ta)
+}
+
+fn buffer_copy(env: &Env, bytes: &[u8]) -> Result<sys::napi_value> {
+  let mut out = ptr::null_mut();
+  let mut buf = ptr::null_mut();
+  // SAFETY: `bytes` is valid for its length; Node copies it into a new Buffer.
+  check(
+    unsafe {
+      sys::napi_create_buffer_copy(
+        env.raw(),
+        bytes.len(),
+        bytes.as_ptr().cast(),
+        &mut out,
+        &mut buf,
+      )
+    },
+    "napi_create_buffer_copy",
+  )?;
+  Ok(buf)
+}

@@ -1,0 +1,90 @@
+//! What one Node environment (the main thread or a worker) holds: its loop thread, the JS thread's
+//! view of every socket and listener by id, and the threadsafe function that wakes its dispatcher.
+//! Kept as Node-API instance data, so each environment has its own and none is shared.
+
+use std::sync::Arc;
+
+use napi::{sys, Env, Error, Result, Status};
+
+use crate::batch::Batch;
+use crate::listener::ListenerCore;
+use crate::reactor::{Command, Shared};
+use crate::socket_core::SocketCore;
+
+pub struct EnvState {
+  pub shared: Arc<Shared>,
+  sockets: Vec<Option<Arc<SocketCore>>>,
+  listeners: Vec<Option<Arc<ListenerCore>>>,
+  /// The batch JS is dispatching; its buffers are reused turn after turn.
+  pub inbox: Batch,
+  pub tsfn: sys::napi_threadsafe_function,
+  /// Commands issued from handlers, sent with one wake-up when the dispatch ends.
+  deferred: Vec<Command>,
+  pub in_dispatch: bool,
+}
+
+impl EnvState {
+  pub fn new(shared: Arc<Shared>, tsfn: sys::napi_threadsafe_function) -> Self {
+    EnvState {
+      shared,
+      sockets: Vec::new(),
+      listeners: Vec::new(),
+      inbox: Batch::default(),
+      tsfn,
+      deferred: Vec::new(),
+      in_dispatch: false,
+    }
+  }
+
+  pub fn get(env: &Env) -> Result<&'static mut EnvState> {
+    env.get_instance_data::<EnvState>()?.ok_or_else(|| {
+      Error::new(
+        Status::GenericFailure,
+        "node-bun-tcp: init() was not called",
+      )
+    })
+  }
+
+  pub fn socket(&self, id: u32) -> Option<&Arc<SocketCore>> {
+    self.sockets.get(id as usize)?.as_ref()
+  }
+
+  pub fn insert_socket(&mut self, core: Arc<SocketCore>) {
+    put(&mut self.sockets, core.id, core);
+  }
+
+  pub fn remove_socket(&mut self, id: u32) -> Option<Arc<SocketCore>> {
+    self.sockets.get_mut(id as usize)?.take()
+  }
+
+  pub fn insert_listener(&mut self, core: Arc<ListenerCore>) {
+    put(&mut self.listeners, core.id, core);
+  }
+
+  pub fn remove_listener(&mut self, id: u32) -> Option<Arc<ListenerCore>> {
+    self.listeners.get_mut(id as usize)?.take()
+  }
+
+  /// Sends a command to the loop; inside a dispatch it waits for the dispatch's end.
+  pub fn send(&mut self, cmd: Command) {
+    if self.in_dispatch {
+      self.deferred.push(cmd);
+    } else {
+      self.shared.send(cmd);
+    }
+  }
+
+  pub fn flush_deferred(&mut self) {
+    if !self.deferred.is_empty() {
+      self.shared.send_all(self.deferred.drain(..));
+    }
+  }
+}
+
+fn put<T>(table: &mut Vec<Option<T>>, id: u32, value: T) {
+  let i = id as usize;
+  if table.len() <= i {
+    table.resize_with(i + 1, || None);
+  }
+  table[i] = Some(value);
+}

@@ -1,0 +1,19 @@
+#![deny(clippy::all)]
+//! node-bun-tcp: Bun's TCP socket API for Node.js.
+//!
+//! A byte's path, by file: the loop thread (`reactor/event_loop.rs`) reads it from the kernel into
+//! the turn's `batch.rs`; `dispatch.rs` hands the batch to the JS dispatcher (`lib/dispatch.js`),
+//! which calls the socket's `data` handler. A `write()` goes from `lib/socket.js` through
+//! `api/socket.rs` to `socket_core.rs`, which sends it from the JS thread.
+
+pub mod batch;
+pub mod clock;
+pub mod errors;
+pub mod ids;
+pub mod listener;
+pub mod reactor;
+pub mod socket_core;
+
+mod api;
+mod dispatch;
+mod env_state;

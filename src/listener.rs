@@ -1,0 +1,146 @@
+//! Listening sockets: created and bound on the JS thread (so `listen()` fails synchronously), then
+//! handed to the loop thread, which accepts on them.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
+
+use parking_lot::Mutex;
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::ids::IdPool;
+
+pub struct ListenOptions {
+  pub backlog: i32,
+  pub reuse_port: bool,
+  pub ipv6_only: bool,
+}
+
+pub struct ListenerCore {
+  pub id: u32,
+  /// `None` once stopped. The loop holds the lock while it accepts, so `stop()` on the JS thread
+  /// never closes a descriptor under a running `accept`.
+  sock: Mutex<Option<Socket>>,
+}
+
+impl ListenerCore {
+  /// Listener ids are never handed out again: an accepted socket's `OPEN` event names its
+  /// listener, and may still be on its way to JS after the listener stopped.
+  pub fn new(pool: &IdPool, sock: Socket) -> Self {
+    ListenerCore {
+      id: pool.alloc(),
+      sock: Mutex::new(Some(sock)),
+    }
+  }
+
+  pub fn fd(&self) -> Option<RawFd> {
+    self.sock.lock().as_ref().map(|s| s.as_raw_fd())
+  }
+
+  pub fn local_addr(&self) -> Option<SockAddr> {
+    self.sock.lock().as_ref()?.local_addr().ok()
+  }
+
+  /// Accepts one pending connection, already non-blocking.
+  pub fn accept(&self) -> io::Result<Option<Socket>> {
+    let guard = self.sock.lock();
+    let Some(sock) = guard.as_ref() else {
+      return Ok(None);
+    };
+    let (conn, _) = sock.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    Ok(Some(conn))
+  }
+
+  /// Closes the listening socket now; the port can be bound again as soon as this returns.
+  pub fn close(&self) -> Option<Socket> {
+    self.sock.lock().take()
+  }
+}
+
+/// Resolves `host` for a listener: IP literals as they are, names through the system resolver
+/// (IPv4 first, so `localhost` lands where IPv4-only clients look).
+pub fn resolve_listen_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+  if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+    return Ok(vec![SocketAddr::new(ip, port)]);
+  }
+  let mut addrs: Vec<SocketAddr> = (host, port)
+    .to_socket_addrs()
+    .map_err(|_| io::Error::new(io::ErrorKind::NotFound, "name not found"))?
+    .collect();
+  addrs.sort_by_key(|a| a.is_ipv6());
+  if addrs.is_empty() {
+    return Err(io::Error::new(io::ErrorKind::NotFound, "name not found"));
+  }
+  Ok(addrs)
+}
+
+pub fn bind_tcp(addr: SocketAddr, opts: &ListenOptions) -> io::Result<Socket> {
+  let sock = Socket::new(
+    Domain::for_address(addr),
+    Type::STREAM.nonblocking().cloexec(),
+    None,
+  )?;
+  // As libuv does for every TCP listener: a restarted server can rebind past TIME_WAIT.
+  sock.set_reuse_address(true)?;
+  if opts.reuse_port {
+    sock.set_reuse_port(true)?;
+  }
+  if addr.is_ipv6() {
+    sock.set_only_v6(opts.ipv6_only)?;
+  }
+  sock.bind(&addr.into())?;
+  sock.listen(opts.backlog)?;
+  Ok(sock)
+}
+
+pub fn bind_unix(path: &str, opts: &ListenOptions) -> io::Result<Socket> {
+  let sock = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+  sock.bind(&SockAddr::unix(path)?)?;
+  sock.listen(opts.backlog)?;
+  Ok(sock)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn opts() -> ListenOptions {
+    ListenOptions {
+      backlog: 16,
+      reuse_port: false,
+      ipv6_only: false,
+    }
+  }
+
+  #[test]
+  fn port_zero_binds_a_free_port() {
+    let sock = bind_tcp("127.0.0.1:0".parse().unwrap(), &opts()).unwrap();
+    let port = sock.local_addr().unwrap().as_socket().unwrap().port();
+    assert_ne!(port, 0);
+  }
+
+  #[test]
+  fn a_taken_port_is_addr_in_use() {
+    let first = bind_tcp("127.0.0.1:0".parse().unwrap(), &opts()).unwrap();
+    let addr = first.local_addr().unwrap().as_socket().unwrap();
+    let err = bind_tcp(addr, &opts()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE));
+  }
+
+  #[test]
+  fn reuse_port_lets_two_listeners_share_a_port() {
+    let o = ListenOptions {
+      reuse_port: true,
+      ..opts()
+    };
+    let first = bind_tcp("127.0.0.1:0".parse().unwrap(), &o).unwrap();
+    let addr = first.local_addr().unwrap().as_socket().unwrap();
+    assert!(bind_tcp(addr, &o).is_ok());
+  }
+
+  #[test]
+  fn localhost_resolves_ipv4_first() {
+    let addrs = resolve_listen_host("localhost", 80).unwrap();
+    assert!(addrs[0].is_ipv4());
+  }
+}

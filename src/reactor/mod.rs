@@ -1,0 +1,153 @@
+//! The loop thread of one Node environment and the handle the JS thread holds to it.
+//!
+//! JS → loop: `Command`s in a queue plus one `Waker` poke, and `epoll_ctl` re-arms straight from
+//! the JS thread (`rearm`), which need no wake-up at all.
+//! Loop → JS: events gathered into the `outbox` batch; the loop calls `Notify` only when JS has not
+//! been told yet, so however many events queue up, JS wakes once and takes them all.
+
+mod event_loop;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use mio::unix::SourceFd;
+use mio::{Interest, Poll, Registry, Token, Waker};
+use parking_lot::Mutex;
+use socket2::SockAddr;
+
+use crate::batch::Batch;
+use crate::ids::IdPool;
+use crate::listener::ListenerCore;
+use crate::socket_core::SocketCore;
+
+pub const WAKER: Token = Token(0);
+
+/// Bytes the loop may hold for JS, over all sockets, before it stops reading.
+pub const MAX_QUEUED_TOTAL: usize = 8 << 20;
+/// Bytes the loop may hold for one socket before it stops reading that socket.
+pub const MAX_QUEUED_PER_SOCKET: usize = 1 << 20;
+
+/// How the loop thread tells JS that a batch is waiting (a threadsafe function in the addon, a
+/// channel in tests).
+pub trait Notify: Send + Sync {
+  fn notify(&self);
+}
+
+pub enum Command {
+  Listen(Arc<ListenerCore>),
+  /// The listener was closed on the JS thread; drop the loop's slot.
+  Unlisten(u32),
+  Connect {
+    core: Arc<SocketCore>,
+    addrs: Vec<SockAddr>,
+  },
+  /// JS is done with the socket. `pending` bytes (the rest of `end(data)`) go out before FIN.
+  Release {
+    id: u32,
+    pending: Vec<u8>,
+  },
+  /// The socket's inactivity timer was armed.
+  Watch(u32),
+  /// JS took a batch the loop held reads back for (the wake-up is what counts).
+  Resume,
+  /// A panic-safety hook for tests: panic while handling this socket.
+  #[cfg(test)]
+  Panic(u32),
+  Stop,
+}
+
+#[derive(Default)]
+pub struct Outbox {
+  pub batch: Batch,
+  /// JS has been notified and has not taken the batch yet.
+  pub notified: bool,
+}
+
+pub struct Shared {
+  pub registry: Registry,
+  pub waker: Waker,
+  pub ids: Arc<IdPool>,
+  commands: Mutex<Vec<Command>>,
+  pub outbox: Mutex<Outbox>,
+  /// Bytes in the outbox that JS has not taken.
+  pub untaken_bytes: AtomicUsize,
+  /// Bumped each time JS takes the outbox: per-socket queue accounting restarts then.
+  pub epoch: AtomicU64,
+  /// The loop stopped reading some socket until JS takes the outbox.
+  pub throttled: AtomicBool,
+  thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Shared {
+  pub fn send(&self, cmd: Command) {
+    self.send_all(std::iter::once(cmd));
+  }
+
+  pub fn send_all(&self, cmds: impl IntoIterator<Item = Command>) {
+    self.commands.lock().extend(cmds);
+    let _ = self.waker.wake();
+  }
+
+  /// Re-arms a socket's registration from the calling thread. With edge-triggered epoll this makes
+  /// the kernel report the socket's current readiness again (a pending `drain`, bytes left unread
+  /// while paused), without waking the loop thread through the command queue.
+  pub fn rearm(&self, core: &SocketCore) {
+    if let Some(fd) = core.fd() {
+      let _ = self.registry.reregister(
+        &mut SourceFd(&fd),
+        Token(core.id as usize),
+        Interest::READABLE | Interest::WRITABLE,
+      );
+    }
+  }
+
+  /// JS takes every waiting event. Returns true when the loop was holding back reads for it.
+  pub fn take(&self, into: &mut Batch) -> bool {
+    {
+      let mut out = self.outbox.lock();
+      std::mem::swap(&mut out.batch, into);
+      out.notified = false;
+      self.untaken_bytes.store(0, Ordering::SeqCst);
+      self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+    self.throttled.swap(false, Ordering::SeqCst)
+  }
+
+  /// Stops the loop thread and waits for it; safe to call more than once.
+  pub fn stop(&self) {
+    let handle = self.thread.lock().take();
+    if let Some(handle) = handle {
+      self.send(Command::Stop);
+      let _ = handle.join();
+    }
+  }
+}
+
+/// Starts the loop thread.
+pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
+  let poll = Poll::new()?;
+  let registry = poll.registry().try_clone()?;
+  let waker = Waker::new(poll.registry(), WAKER)?;
+  let shared = Arc::new(Shared {
+    registry,
+    waker,
+    ids: Arc::new(IdPool::default()),
+    commands: Mutex::new(Vec::new()),
+    outbox: Mutex::new(Outbox::default()),
+    untaken_bytes: AtomicUsize::new(0),
+    epoch: AtomicU64::new(0),
+    throttled: AtomicBool::new(false),
+    thread: Mutex::new(None),
+  });
+  let looped = shared.clone();
+  let handle = std::thread::Builder::new()
+    .name("node-bun-tcp".into())
+    .spawn(move || event_loop::EventLoop::new(poll, looped, notify).run())?;
+  *shared.thread.lock() = Some(handle);
+  Ok(shared)
+}
+
+#[cfg(test)]
+mod tests;

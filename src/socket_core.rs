@@ -1,0 +1,146 @@
+//! The state of one connection that both threads share.
+//!
+//! The JS thread writes straight to the socket (`send`), sets options and flags; the loop thread
+//! reads it and watches it. The file descriptor is closed when the last `Arc` goes, so neither thread
+//! can ever touch a descriptor number that the kernel has handed to another socket.
+
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use socket2::{SockAddr, Socket, TcpKeepalive};
+
+use crate::clock::now_ms;
+use crate::ids::IdPool;
+
+pub struct SocketCore {
+  pub id: u32,
+  /// Set once: at accept, or when a client connect succeeds.
+  sock: OnceLock<Socket>,
+  /// The JS side was refused bytes and waits for `drain`.
+  pub want_drain: AtomicBool,
+  /// `pause()`: the loop leaves the bytes in the kernel.
+  pub paused: AtomicBool,
+  /// Inactivity timeout in ms (0 = off) and the time of the last read or write.
+  pub timeout_ms: AtomicU64,
+  pub last_active_ms: AtomicU64,
+  pool: Arc<IdPool>,
+}
+
+impl SocketCore {
+  pub fn new(pool: &Arc<IdPool>) -> Self {
+    SocketCore {
+      id: pool.alloc(),
+      sock: OnceLock::new(),
+      want_drain: AtomicBool::new(false),
+      paused: AtomicBool::new(false),
+      timeout_ms: AtomicU64::new(0),
+      last_active_ms: AtomicU64::new(0),
+      pool: pool.clone(),
+    }
+  }
+
+  pub fn with_socket(pool: &Arc<IdPool>, sock: Socket) -> Self {
+    let core = SocketCore::new(pool);
+    let _ = core.sock.set(sock);
+    core
+  }
+
+  /// Publishes the connected socket of a client; later calls are ignored.
+  pub fn set_socket(&self, sock: Socket) {
+    let _ = self.sock.set(sock);
+  }
+
+  pub fn socket(&self) -> Option<&Socket> {
+    self.sock.get()
+  }
+
+  pub fn fd(&self) -> Option<RawFd> {
+    self.sock.get().map(|s| s.as_raw_fd())
+  }
+
+  /// A non-blocking send; `Ok(0)` when the kernel takes nothing now.
+  pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+    let sock = self.sock.get().ok_or_else(not_connected)?;
+    loop {
+      match sock.send(buf) {
+        Ok(n) => {
+          if n > 0 {
+            self.touch();
+          }
+          return Ok(n);
+        }
+        Err(e) if crate::errors::would_block(&e) => return Ok(0),
+        Err(e) if crate::errors::interrupted(&e) => continue,
+        Err(e) => return Err(e),
+      }
+    }
+  }
+
+  /// Records activity for the inactivity timer (only read when a timeout is set).
+  pub fn touch(&self) {
+    if self.timeout_ms.load(Ordering::Relaxed) != 0 {
+      self.last_active_ms.store(now_ms(), Ordering::Relaxed);
+    }
+  }
+
+  pub fn arm_timeout(&self, ms: u64) {
+    self.last_active_ms.store(now_ms(), Ordering::Relaxed);
+    self.timeout_ms.store(ms, Ordering::SeqCst);
+  }
+
+  pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    self.sock.get().ok_or_else(not_connected)?.shutdown(how)
+  }
+
+  /// Makes the coming close(2) send RST instead of FIN.
+  pub fn set_reset_on_close(&self) {
+    if let Some(sock) = self.sock.get() {
+      let _ = sock.set_linger(Some(Duration::ZERO));
+    }
+  }
+
+  pub fn set_nodelay(&self, on: bool) -> bool {
+    self
+      .sock
+      .get()
+      .is_some_and(|s| s.set_tcp_nodelay(on).is_ok())
+  }
+
+  /// `initial_delay_ms` as in `node:net`: milliseconds, rounded down to whole seconds (min 1).
+  pub fn set_keepalive(&self, on: bool, initial_delay_ms: u64) -> bool {
+    let Some(sock) = self.sock.get() else {
+      return false;
+    };
+    if sock.set_keepalive(on).is_err() {
+      return false;
+    }
+    if on && initial_delay_ms > 0 {
+      let secs = (initial_delay_ms / 1000).max(1);
+      let params = TcpKeepalive::new().with_time(Duration::from_secs(secs));
+      return sock.set_tcp_keepalive(&params).is_ok();
+    }
+    true
+  }
+
+  pub fn peer_addr(&self) -> Option<SockAddr> {
+    self.sock.get()?.peer_addr().ok()
+  }
+
+  pub fn local_addr(&self) -> Option<SockAddr> {
+    self.sock.get()?.local_addr().ok()
+  }
+}
+
+impl Drop for SocketCore {
+  fn drop(&mut self) {
+    self.pool.free(self.id);
+  }
+}
+
+fn not_connected() -> io::Error {
+  io::Error::from_raw_os_error(libc::ENOTCONN)
+}
