@@ -38,7 +38,7 @@ mod tests {
 
   #[test]
   fn errors_without_errno_still_get_one() {
-    let err = io::Error::new(io::ErrorKind::Other, "boom");
+    let err = io::Error::other("boom");
     assert_eq!(neg_errno(&err), -libc::EIO);
   }
 }

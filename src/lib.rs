@@ -1,4 +1,6 @@
 #![deny(clippy::all)]
+// napi-derive registers the exported functions only outside `cargo test`.
+#![cfg_attr(test, allow(dead_code))]
 //! node-bun-tcp: Bun's TCP socket API for Node.js.
 //!
 //! A byte's path, by file: the loop thread (`reactor/event_loop.rs`) reads it from the kernel into

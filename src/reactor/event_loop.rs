@@ -185,11 +185,12 @@ impl EventLoop {
   fn on_event(&mut self, id: u32, event: &Event) {
     match self.slot(id) {
       Some(Slot::Listener(_)) => self.accept(id),
-      Some(Slot::Connecting(_)) => {
-        if event.is_writable() || event.is_error() || event.is_write_closed() {
-          self.finish_connect(id);
-        }
+      Some(Slot::Connecting(_))
+        if event.is_writable() || event.is_error() || event.is_write_closed() =>
+      {
+        self.finish_connect(id)
       }
+      Some(Slot::Connecting(_)) => {}
       Some(Slot::Open(open)) => {
         let core = open.core.clone();
         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -549,7 +550,7 @@ impl EventLoop {
         self.accept(id);
       }
     }
-    if !self.next_timer_check.is_some_and(|at| now >= at) {
+    if self.next_timer_check.is_none_or(|at| now < at) {
       return;
     }
     let mut next: Option<u64> = None;

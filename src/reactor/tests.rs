@@ -1,1 +1,277 @@
+//! The loop thread driven without Node: a channel stands in for the threadsafe function.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use socket2::SockAddr;
+
+use super::*;
+use crate::batch::{self, Batch, EVENT_WORDS};
+use crate::listener::{bind_tcp, ListenOptions, ListenerCore};
+use crate::socket_core::SocketCore;
+
+struct ChannelNotify(Mutex<Sender<()>>);
+
+impl Notify for ChannelNotify {
+  fn notify(&self) {
+    let _ = self.0.lock().send(());
+  }
+}
+
+struct Harness {
+  shared: Arc<Shared>,
+  woken: Receiver<()>,
+  /// Every event seen so far, and the bytes of every DATA event by socket id.
+  events: Vec<[i32; 4]>,
+  bytes: std::collections::HashMap<u32, Vec<u8>>,
+  opened: Vec<Arc<SocketCore>>,
+}
+
+impl Harness {
+  fn new() -> Self {
+    let (tx, rx) = channel();
+    let shared = start(Arc::new(ChannelNotify(Mutex::new(tx)))).expect("loop starts");
+    Harness {
+      shared,
+      woken: rx,
+      events: Vec::new(),
+      bytes: Default::default(),
+      opened: Vec::new(),
+    }
+  }
+
+  fn listen(&self) -> (u32, SocketAddr) {
+    let opts = ListenOptions {
+      backlog: 128,
+      reuse_port: false,
+      ipv6_only: false,
+    };
+    let sock = bind_tcp("127.0.0.1:0".parse().unwrap(), &opts).unwrap();
+    let addr = sock.local_addr().unwrap().as_socket().unwrap();
+    let core = Arc::new(ListenerCore::new(&self.shared.ids, sock));
+    let id = core.id;
+    self.shared.send(Command::Listen(core));
+    (id, addr)
+  }
+
+  /// Takes one batch as JS would, if one arrives within `ms`.
+  fn take(&mut self, ms: u64) -> bool {
+    if self.woken.recv_timeout(Duration::from_millis(ms)).is_err() {
+      return false;
+    }
+    let mut batch = Batch::default();
+    if self.shared.take(&mut batch) {
+      self.shared.send(Command::Resume);
+    }
+    for ev in batch.events.chunks_exact(EVENT_WORDS) {
+      if ev[0] == batch::DATA {
+        let part = &batch.data[ev[2] as usize..(ev[2] + ev[3]) as usize];
+        self
+          .bytes
+          .entry(ev[1] as u32)
+          .or_default()
+          .extend_from_slice(part);
+      }
+      self.events.push([ev[0], ev[1], ev[2], ev[3]]);
+    }
+    self.opened.append(&mut batch.opened);
+    true
+  }
+
+  /// Takes batches until `pred` holds, or panics after 5 s.
+  fn until(&mut self, what: &str, pred: impl Fn(&Harness) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !pred(self) {
+      assert!(Instant::now() < deadline, "timed out waiting for {what}");
+      self.take(50);
+    }
+  }
+
+  fn has(&self, kind: i32) -> bool {
+    self.events.iter().any(|e| e[0] == kind)
+  }
+
+  fn first(&self, kind: i32) -> [i32; 4] {
+    *self
+      .events
+      .iter()
+      .find(|e| e[0] == kind)
+      .expect("event present")
+  }
+}
+
+impl Drop for Harness {
+  fn drop(&mut self) {
+    self.shared.stop();
+  }
+}
+
+#[test]
+fn accepts_and_delivers_bytes_in_order() {
+  let mut h = Harness::new();
+  let (listener_id, addr) = h.listen();
+  let mut client = TcpStream::connect(addr).unwrap();
+  client.write_all(b"hello ").unwrap();
+  client.write_all(b"world").unwrap();
+  h.until("open and 11 bytes", |h| {
+    h.has(batch::OPEN) && h.bytes.values().any(|b| b.len() == 11)
+  });
+  let open = h.first(batch::OPEN);
+  assert_eq!(open[2] as u32, listener_id);
+  assert_eq!(h.bytes[&(open[1] as u32)], b"hello world");
+  assert_eq!(h.opened.len(), 1);
+}
+
+#[test]
+fn js_thread_writes_reach_the_peer_and_fin_is_end() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let mut client = TcpStream::connect(addr).unwrap();
+  h.until("open", |h| !h.opened.is_empty());
+  let core = h.opened[0].clone();
+  assert_eq!(core.send(b"pong").unwrap(), 4);
+  let mut buf = [0u8; 4];
+  client.read_exact(&mut buf).unwrap();
+  assert_eq!(&buf, b"pong");
+  client.shutdown(std::net::Shutdown::Write).unwrap();
+  h.until("end", |h| h.has(batch::END));
+}
+
+#[test]
+fn a_refused_connect_reports_econnrefused() {
+  let mut h = Harness::new();
+  // A port nobody listens on: bind one, note it, close it.
+  let free = std::net::TcpListener::bind("127.0.0.1:0")
+    .unwrap()
+    .local_addr()
+    .unwrap();
+  let core = Arc::new(SocketCore::new(&h.shared.ids));
+  let id = core.id;
+  h.shared.send(Command::Connect {
+    core,
+    addrs: vec![SockAddr::from(free)],
+  });
+  h.until("connect error", |h| h.has(batch::CONNECT_ERROR));
+  let ev = h.first(batch::CONNECT_ERROR);
+  assert_eq!(ev[1] as u32, id);
+  assert_eq!(ev[2], -libc::ECONNREFUSED);
+}
+
+#[test]
+fn connect_tries_the_next_address_after_a_failure() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let free = std::net::TcpListener::bind("127.0.0.1:0")
+    .unwrap()
+    .local_addr()
+    .unwrap();
+  let core = Arc::new(SocketCore::new(&h.shared.ids));
+  h.shared.send(Command::Connect {
+    core,
+    addrs: vec![SockAddr::from(free), SockAddr::from(addr)],
+  });
+  h.until("connected", |h| h.has(batch::CONNECTED));
+  assert!(!h.has(batch::CONNECT_ERROR));
+}
+
+#[test]
+fn a_socket_is_not_read_past_its_cap_until_js_takes_the_batch() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let client = TcpStream::connect(addr).unwrap();
+  let total = 3 * MAX_QUEUED_PER_SOCKET;
+  let writer = std::thread::spawn(move || {
+    let mut client = client;
+    let payload = vec![7u8; total];
+    client.write_all(&payload).unwrap();
+    client
+  });
+  // Wait for the first notification but do not take: the loop must stop near the cap.
+  h.woken
+    .recv_timeout(Duration::from_secs(5))
+    .expect("notified");
+  std::thread::sleep(Duration::from_millis(300));
+  let held = h
+    .shared
+    .untaken_bytes
+    .load(std::sync::atomic::Ordering::SeqCst);
+  assert!(
+    held <= MAX_QUEUED_PER_SOCKET + 64 * 1024,
+    "loop held {held} bytes for one socket"
+  );
+  // Taking the batch lets it go on; everything arrives.
+  let mut batch = Batch::default();
+  h.shared.take(&mut batch);
+  h.shared.send(Command::Resume);
+  let first = batch.data.len();
+  h.until("all bytes", |h| {
+    h.bytes.values().map(|b| b.len()).sum::<usize>() + first >= total
+  });
+  drop(writer.join().unwrap());
+}
+
+#[test]
+fn a_panic_while_handling_a_socket_fails_only_that_socket() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let _a = TcpStream::connect(addr).unwrap();
+  h.until("open", |h| !h.opened.is_empty());
+  let id = h.opened[0].id;
+  h.shared.send(Command::Panic(id));
+  h.until("error event", |h| h.has(batch::ERROR));
+  assert_eq!(h.first(batch::ERROR)[1] as u32, id);
+  // The loop still serves new connections.
+  let mut b = TcpStream::connect(addr).unwrap();
+  b.write_all(b"still alive").unwrap();
+  h.until("second socket's bytes", |h| {
+    h.bytes.values().any(|v| v == b"still alive")
+  });
+}
+
+#[test]
+fn the_inactivity_timer_fires_once() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let _c = TcpStream::connect(addr).unwrap();
+  h.until("open", |h| !h.opened.is_empty());
+  let core = h.opened[0].clone();
+  let started = Instant::now();
+  core.arm_timeout(200);
+  h.shared.send(Command::Watch(core.id));
+  h.until("timeout", |h| h.has(batch::TIMEOUT));
+  let waited = started.elapsed();
+  assert!(
+    waited >= Duration::from_millis(190),
+    "fired after {waited:?}"
+  );
+  assert!(
+    waited < Duration::from_millis(1500),
+    "fired after {waited:?}"
+  );
+  assert_eq!(
+    core.timeout_ms.load(std::sync::atomic::Ordering::SeqCst),
+    0,
+    "disarmed after firing"
+  );
+}
+
+#[test]
+fn released_end_data_is_sent_before_fin() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let mut client = TcpStream::connect(addr).unwrap();
+  h.until("open", |h| !h.opened.is_empty());
+  let core = h.opened.remove(0);
+  let id = core.id;
+  drop(core);
+  let pending = vec![42u8; 4 << 20];
+  h.shared.send(Command::Release { id, pending });
+  let mut got = Vec::new();
+  client.read_to_end(&mut got).unwrap();
+  assert_eq!(got.len(), 4 << 20);
+  assert!(got.iter().all(|b| *b == 42));
+}
