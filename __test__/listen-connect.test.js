@@ -1,0 +1,530 @@
+'use strict';
+// listen()/connect(): addresses, ports, bind and connect failures, IPv4/IPv6/unix, reusePort,
+// ipv6Only, and many sequential echo round trips.
+const { test, describe } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { listen, connect } = require('..');
+const { deferred, withTimeout } = require('./helpers');
+
+const T = 5000; // bound for every single wait
+
+/** An echo server; records accepted and closed server-side sockets. */
+function echoServer(opts = {}) {
+  const accepted = [];
+  const closed = [];
+  const listener = listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    ...opts,
+    socket: {
+      open(s) {
+        accepted.push(s);
+      },
+      data(s, d) {
+        s.write(d);
+      },
+      close(s) {
+        closed.push(s);
+      },
+    },
+  });
+  return { listener, accepted, closed };
+}
+
+/** Connects with `target`, writes `payload`, resolves once the echo of all of it arrived. */
+async function echoOnce(target, payload = 'ping') {
+  const expected = Buffer.from(payload);
+  const got = deferred();
+  const closed = deferred();
+  const chunks = [];
+  const sock = await withTimeout(
+    connect({
+      ...target,
+      socket: {
+        data(s, d) {
+          chunks.push(Buffer.from(d));
+          const all = Buffer.concat(chunks);
+          if (all.length >= expected.length) got.resolve(all);
+        },
+        close() {
+          closed.resolve();
+        },
+      },
+    }),
+    T,
+    'connect',
+  );
+  assert.equal(sock.write(expected), expected.length);
+  const echoed = await withTimeout(got.promise, T, 'echo');
+  assert.deepEqual(echoed, expected);
+  return { sock, closed: closed.promise };
+}
+
+async function waitFor(cond, what, ms = T) {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function tryListen(opts) {
+  try {
+    return listen(opts);
+  } catch (err) {
+    return err;
+  }
+}
+
+let ipv6Available = null;
+function hasIPv6Loopback() {
+  if (ipv6Available === null) {
+    const l = tryListen({ hostname: '::1', port: 0, socket: { data() {} } });
+    ipv6Available = !(l instanceof Error);
+    if (ipv6Available) l.stop();
+  }
+  return ipv6Available;
+}
+
+function tmpDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bun-tcp-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('listen: address and port', () => {
+  test('port 0 binds a free port, readable at once as a number', (t) => {
+    const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    t.after(() => l.stop(true));
+    assert.equal(typeof l.port, 'number');
+    assert.ok(l.port > 0 && l.port < 65536, `port ${l.port}`);
+    assert.equal(l.hostname, '127.0.0.1');
+    assert.equal(l.unix, undefined);
+  });
+
+  test("hostname 'localhost' stays 'localhost'", async (t) => {
+    const l = listen({ hostname: 'localhost', port: 0, socket: { data(s, d) { s.write(d); } } });
+    t.after(() => l.stop(true));
+    assert.equal(l.hostname, 'localhost');
+    assert.ok(l.port > 0);
+    const { sock, closed } = await echoOnce({ hostname: 'localhost', port: l.port });
+    sock.close();
+    await closed;
+  });
+
+  test('a numeric string port is accepted', async (t) => {
+    const probe = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop();
+    const l = listen({ hostname: '127.0.0.1', port: String(port), socket: { data(s, d) { s.write(d); } } });
+    t.after(() => l.stop(true));
+    assert.equal(l.port, port);
+    assert.equal(typeof l.port, 'number');
+    const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: String(port) });
+    sock.close();
+    await closed;
+  });
+});
+
+describe('listen failures', () => {
+  test('EADDRINUSE throws synchronously, shaped like Node, and leaves nothing bound', async (t) => {
+    const first = listen({ hostname: '127.0.0.1', port: 0, socket: { data(s, d) { s.write(d); } } });
+    let firstStopped = false;
+    t.after(() => firstStopped || first.stop(true));
+    const port = first.port;
+    let err;
+    try {
+      listen({ hostname: '127.0.0.1', port, socket: { data() {} } });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof Error, 'second listen must throw synchronously');
+    assert.equal(err.code, 'EADDRINUSE');
+    assert.equal(typeof err.errno, 'number');
+    assert.ok(err.errno < 0, `errno ${err.errno}`);
+    if (process.platform === 'linux') assert.equal(err.errno, -98);
+    assert.equal(err.syscall, 'listen');
+    assert.equal(err.address, '127.0.0.1');
+    assert.equal(err.port, port);
+    assert.equal(err.message, `listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+
+    // The first listener still works after the failed attempt.
+    const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port });
+    sock.close();
+    await closed;
+
+    // Nothing of the failed attempt stays bound: once the first stops, the port is free again.
+    first.stop();
+    firstStopped = true;
+    const again = listen({ hostname: '127.0.0.1', port, socket: { data(s, d) { s.write(d); } } });
+    t.after(() => again.stop(true));
+    assert.equal(again.port, port);
+    const r = await echoOnce({ hostname: '127.0.0.1', port });
+    r.sock.close();
+    await r.closed;
+  });
+
+  test('EADDRNOTAVAIL for an address that is not local', () => {
+    // Only a bind: nothing is ever sent to this (TEST-NET-1) address.
+    let err;
+    try {
+      const l = listen({ hostname: '192.0.2.1', port: 0, socket: { data() {} } });
+      l.stop();
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof Error, 'listen on 192.0.2.1 must throw');
+    assert.equal(err.code, 'EADDRNOTAVAIL');
+    assert.ok(err.errno < 0);
+    if (process.platform === 'linux') assert.equal(err.errno, -99);
+    assert.equal(err.syscall, 'listen');
+    assert.equal(err.address, '192.0.2.1');
+    assert.equal(err.port, 0);
+    assert.match(err.message, /^listen EADDRNOTAVAIL: .* 192\.0\.2\.1:0$/);
+  });
+});
+
+describe('connect failures', () => {
+  test('connect to a closed port rejects with ECONNREFUSED', async () => {
+    const probe = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop();
+    const events = [];
+    const p = connect({
+      hostname: '127.0.0.1',
+      port,
+      socket: {
+        open() {
+          events.push('open');
+        },
+        data() {},
+        close() {
+          events.push('close');
+        },
+      },
+    });
+    assert.ok(p instanceof Promise);
+    const err = await withTimeout(p.then(() => null, (e) => e), T, 'connect');
+    assert.ok(err instanceof Error, 'connect must reject');
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.syscall, 'connect');
+    assert.ok(err.errno < 0, `errno ${err.errno}`);
+    if (process.platform === 'linux') assert.equal(err.errno, -111);
+    assert.equal(err.address, '127.0.0.1');
+    assert.equal(err.port, port);
+    assert.equal(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
+    assert.deepEqual(events, [], 'no open/close for a failed connect');
+  });
+
+  test('a name that does not resolve rejects with ENOTFOUND', async () => {
+    const err = await withTimeout(
+      connect({ hostname: 'does-not-exist.invalid', port: 80, socket: { data() {} } }).then(
+        () => null,
+        (e) => e,
+      ),
+      T,
+      'connect',
+    );
+    assert.ok(err instanceof Error, 'connect must reject');
+    assert.equal(err.code, 'ENOTFOUND');
+    assert.match(err.message, /ENOTFOUND/);
+  });
+});
+
+describe('localhost', () => {
+  test('connect to localhost reaches a server on 127.0.0.1', async (t) => {
+    const { listener, accepted } = echoServer({ hostname: '127.0.0.1' });
+    t.after(() => listener.stop(true));
+    const { sock, closed } = await echoOnce({ hostname: 'localhost', port: listener.port });
+    assert.equal(sock.remoteAddress, '127.0.0.1');
+    assert.equal(accepted.length, 1);
+    sock.close();
+    await closed;
+  });
+
+  test('connect to localhost reaches a server on ::1', async (t) => {
+    if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
+    const { listener, accepted } = echoServer({ hostname: '::1' });
+    t.after(() => listener.stop(true));
+    const { sock, closed } = await echoOnce({ hostname: 'localhost', port: listener.port });
+    assert.equal(sock.remoteAddress, '::1');
+    assert.equal(sock.remoteFamily, 'IPv6');
+    assert.equal(accepted.length, 1);
+    sock.close();
+    await closed;
+  });
+});
+
+describe('socket addresses', () => {
+  test('IPv4: families, addresses and ports agree between client and server', async (t) => {
+    const { listener, accepted } = echoServer();
+    t.after(() => listener.stop(true));
+    const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: listener.port });
+    assert.equal(accepted.length, 1);
+    const server = accepted[0];
+    assert.equal(sock.remoteFamily, 'IPv4');
+    assert.equal(sock.localFamily, 'IPv4');
+    assert.equal(sock.remoteAddress, '127.0.0.1');
+    assert.equal(sock.localAddress, '127.0.0.1');
+    assert.equal(sock.remotePort, listener.port);
+    assert.equal(typeof sock.localPort, 'number');
+    assert.ok(sock.localPort > 0);
+    assert.equal(server.remoteFamily, 'IPv4');
+    assert.equal(server.localFamily, 'IPv4');
+    assert.equal(server.remoteAddress, '127.0.0.1');
+    assert.equal(server.localAddress, '127.0.0.1');
+    assert.equal(server.localPort, listener.port);
+    assert.equal(sock.localPort, server.remotePort);
+    sock.close();
+    await closed;
+  });
+
+  test('IPv6 loopback: listen on ::1, connect, echo', async (t) => {
+    if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
+    const { listener, accepted } = echoServer({ hostname: '::1' });
+    t.after(() => listener.stop(true));
+    assert.equal(listener.hostname, '::1');
+    const { sock, closed } = await echoOnce({ hostname: '::1', port: listener.port }, 'hello over v6');
+    const server = accepted[0];
+    assert.equal(sock.remoteFamily, 'IPv6');
+    assert.equal(sock.localFamily, 'IPv6');
+    assert.equal(sock.remoteAddress, '::1');
+    assert.equal(sock.localAddress, '::1');
+    assert.equal(sock.remotePort, listener.port);
+    assert.equal(server.remoteFamily, 'IPv6');
+    assert.equal(server.localFamily, 'IPv6');
+    assert.equal(server.remoteAddress, '::1');
+    assert.equal(server.localPort, listener.port);
+    assert.equal(sock.localPort, server.remotePort);
+    sock.close();
+    await closed;
+  });
+});
+
+describe('listen options', () => {
+  test('reusePort: two listeners on one port both bind and serve', async (t) => {
+    const counts = [0, 0];
+    const mk = (i, port) =>
+      listen({
+        hostname: '127.0.0.1',
+        port,
+        reusePort: true,
+        socket: {
+          open() {
+            counts[i]++;
+          },
+          data(s, d) {
+            s.write(d);
+          },
+        },
+      });
+    const a = mk(0, 0);
+    t.after(() => a.stop(true));
+    const b = mk(1, a.port);
+    t.after(() => b.stop(true));
+    assert.equal(b.port, a.port);
+    const N = 40;
+    for (let i = 0; i < N; i++) {
+      const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: a.port }, `n${i}`);
+      sock.close();
+      await closed;
+    }
+    assert.equal(counts[0] + counts[1], N);
+    assert.ok(counts[0] > 0 || counts[1] > 0);
+    t.diagnostic(`connections per listener: ${counts.join(' / ')}`);
+    // Stopping one leaves the other serving the port.
+    a.stop(true);
+    const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: b.port }, 'after stop');
+    sock.close();
+    await closed;
+  });
+
+  test('reusePort is not implied: without it a second listen fails', (t) => {
+    const a = listen({ hostname: '127.0.0.1', port: 0, reusePort: true, socket: { data() {} } });
+    t.after(() => a.stop(true));
+    const err = tryListen({ hostname: '127.0.0.1', port: a.port, socket: { data() {} } });
+    assert.ok(err instanceof Error);
+    assert.equal(err.code, 'EADDRINUSE');
+  });
+
+  test("ipv6Only is accepted on '::' and takes effect", async (t) => {
+    if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
+    const v6 = listen({ hostname: '::', port: 0, ipv6Only: true, socket: { data(s, d) { s.write(d); } } });
+    t.after(() => v6.stop(true));
+    assert.ok(v6.port > 0);
+    assert.equal(v6.hostname, '::');
+    const { sock, closed } = await echoOnce({ hostname: '::1', port: v6.port });
+    sock.close();
+    await closed;
+    // IPv6 only: the IPv4 side of the same port is still free.
+    const v4 = tryListen({ hostname: '127.0.0.1', port: v6.port, socket: { data() {} } });
+    assert.ok(!(v4 instanceof Error), `IPv4 bind next to an ipv6Only listener failed: ${v4 && v4.message}`);
+    v4.stop();
+  });
+
+  test("without ipv6Only, '::' is dual-stack", async (t) => {
+    if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
+    const dual = tryListen({ hostname: '::', port: 0, ipv6Only: false, socket: { data(s, d) { s.write(d); } } });
+    assert.ok(!(dual instanceof Error), dual && dual.message);
+    t.after(() => dual.stop(true));
+    const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: dual.port });
+    assert.equal(sock.remoteAddress, '127.0.0.1');
+    sock.close();
+    await closed;
+    // The IPv4 side of the port is taken by the dual-stack listener.
+    const v4 = tryListen({ hostname: '127.0.0.1', port: dual.port, socket: { data() {} } });
+    if (!(v4 instanceof Error)) v4.stop();
+    assert.ok(v4 instanceof Error, 'IPv4 bind next to a dual-stack listener must fail');
+    assert.equal(v4.code, 'EADDRINUSE');
+  });
+});
+
+describe('unix sockets', () => {
+  test('listen on a path, connect, echo; addresses undefined; stop() removes the file', async (t) => {
+    const dir = tmpDir(t);
+    const p = path.join(dir, 'echo.sock');
+    const accepted = [];
+    const l = listen({
+      unix: p,
+      socket: {
+        open(s) {
+          accepted.push(s);
+        },
+        data(s, d) {
+          s.write(d);
+        },
+      },
+    });
+    t.after(() => l.stop(true));
+    assert.equal(l.unix, p);
+    assert.equal(l.port, undefined);
+    assert.equal(l.hostname, undefined);
+    assert.ok(fs.statSync(p).isSocket(), 'socket file exists while listening');
+
+    const { sock, closed } = await echoOnce({ unix: p }, 'unix hello');
+    for (const s of [sock, accepted[0]]) {
+      assert.equal(s.remoteAddress, undefined);
+      assert.equal(s.remotePort, undefined);
+      assert.equal(s.remoteFamily, undefined);
+      assert.equal(s.localAddress, undefined);
+      assert.equal(s.localPort, undefined);
+      assert.equal(s.localFamily, undefined);
+    }
+    sock.close();
+    await closed;
+
+    l.stop();
+    assert.equal(fs.existsSync(p), false, 'stop() removes the socket file');
+    l.stop(); // idempotent
+    // The path can be listened on again at once.
+    const again = listen({ unix: p, socket: { data(s, d) { s.write(d); } } });
+    t.after(() => again.stop(true));
+    const r = await echoOnce({ unix: p });
+    r.sock.close();
+    await r.closed;
+  });
+
+  test('listening on a path that exists throws EADDRINUSE', (t) => {
+    const dir = tmpDir(t);
+    const p = path.join(dir, 'taken.sock');
+    const l = listen({ unix: p, socket: { data() {} } });
+    t.after(() => l.stop(true));
+    const err = tryListen({ unix: p, socket: { data() {} } });
+    assert.ok(err instanceof Error, 'second listen on the same path must throw');
+    assert.equal(err.code, 'EADDRINUSE');
+    assert.ok(err.errno < 0);
+    assert.equal(err.syscall, 'listen');
+    assert.equal(err.address, p);
+    assert.match(err.message, /^listen EADDRINUSE/);
+    assert.ok(err.message.includes(p), err.message);
+
+    // A plain file at the path is "in use" too, and is left alone.
+    const plain = path.join(dir, 'plain-file');
+    fs.writeFileSync(plain, 'keep me');
+    const err2 = tryListen({ unix: plain, socket: { data() {} } });
+    assert.ok(err2 instanceof Error, 'listen on an existing file must throw');
+    assert.equal(err2.code, 'EADDRINUSE');
+    assert.equal(fs.readFileSync(plain, 'utf8'), 'keep me');
+  });
+
+  test('a path in a missing folder throws ENOENT', (t) => {
+    const dir = tmpDir(t);
+    const p = path.join(dir, 'no', 'such', 'dir', 'x.sock');
+    const err = tryListen({ unix: p, socket: { data() {} } });
+    assert.ok(err instanceof Error, 'must throw');
+    assert.equal(err.code, 'ENOENT');
+    assert.ok(err.errno < 0);
+    assert.equal(err.syscall, 'listen');
+    assert.equal(err.address, p);
+  });
+
+  test('connect to a missing path rejects with ENOENT', async (t) => {
+    const dir = tmpDir(t);
+    const p = path.join(dir, 'missing.sock');
+    const err = await withTimeout(
+      connect({ unix: p, socket: { data() {} } }).then(
+        () => null,
+        (e) => e,
+      ),
+      T,
+      'connect',
+    );
+    assert.ok(err instanceof Error, 'must reject');
+    assert.equal(err.code, 'ENOENT');
+    assert.equal(err.syscall, 'connect');
+    assert.ok(err.errno < 0);
+    assert.equal(err.address, p);
+  });
+
+  test('abstract socket name "\\0name" (Linux)', async (t) => {
+    if (process.platform !== 'linux') return t.skip('abstract names are Linux only');
+    const name = `\0node-bun-tcp-test-${process.pid}-${Date.now()}`;
+    const accepted = [];
+    const l = listen({
+      unix: name,
+      socket: {
+        open(s) {
+          accepted.push(s);
+        },
+        data(s, d) {
+          s.write(d);
+        },
+      },
+    });
+    t.after(() => l.stop(true));
+    assert.equal(l.unix, name);
+    assert.equal(l.port, undefined);
+    const err = tryListen({ unix: name, socket: { data() {} } });
+    assert.ok(err instanceof Error, 'the abstract name is in use');
+    assert.equal(err.code, 'EADDRINUSE');
+    const { sock, closed } = await echoOnce({ unix: name }, 'abstract');
+    assert.equal(sock.remoteAddress, undefined);
+    assert.equal(accepted.length, 1);
+    sock.close();
+    await closed;
+    l.stop();
+    // Once stopped, the name is free again.
+    const again = listen({ unix: name, socket: { data() {} } });
+    again.stop();
+  });
+});
+
+test('200 sequential echo round trips: nothing leaks or hangs', async (t) => {
+  const { listener, accepted, closed } = echoServer();
+  t.after(() => listener.stop(true));
+  const N = 200;
+  for (let i = 0; i < N; i++) {
+    const payload = `message ${i} ${'x'.repeat(i)}`;
+    const { sock, closed: clientClosed } = await echoOnce({ hostname: '127.0.0.1', port: listener.port }, payload);
+    if (i % 2 === 0) sock.close();
+    else sock.end();
+    await withTimeout(clientClosed, T, `client close #${i}`);
+    assert.equal(sock.readyState, -1);
+  }
+  assert.equal(accepted.length, N);
+  await waitFor(() => closed.length === N, `server-side close for all ${N} sockets (got ${closed.length})`);
+  assert.equal(new Set(closed).size, N, 'each server socket closed exactly once');
+});

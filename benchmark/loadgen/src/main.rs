@@ -1,0 +1,139 @@
+//! Echo ping-pong load generator: N connections, each sends an S-byte message (`pipeline` of them
+//! at once), waits for every echoed byte, checks it, and sends again, for D seconds.
+//! Prints one JSON line: messages, bytes, seconds, msgs_per_sec, mb_per_sec, p50_us, p99_us, errors.
+//!
+//! usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+struct Conn {
+  stream: TcpStream,
+  /// Bytes of the current round still to send / to receive.
+  to_send: usize,
+  received: usize,
+  round_started: Instant,
+  /// The byte the next echoed byte must equal.
+  expect: u8,
+}
+
+fn pattern(size: usize, pipeline: usize) -> Vec<u8> {
+  (0..size * pipeline).map(|i| (i % 251) as u8).collect()
+}
+
+fn main() {
+  let args: Vec<String> = std::env::args().collect();
+  if args.len() < 6 || args[1] != "echo" {
+    eprintln!("usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]");
+    std::process::exit(2);
+  }
+  let addr: SocketAddr = args[2].parse().expect("HOST:PORT");
+  let conns: usize = args[3].parse().expect("CONNS");
+  let size: usize = args[4].parse().expect("SIZE");
+  let seconds: f64 = args[5].parse().expect("SECONDS");
+  let pipeline: usize = args.get(6).map(|p| p.parse().expect("PIPELINE")).unwrap_or(1);
+  match run(addr, conns, size, seconds, pipeline) {
+    Ok(()) => {}
+    Err(e) => {
+      eprintln!("loadgen: {e}");
+      std::process::exit(1);
+    }
+  }
+}
+
+fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -> io::Result<()> {
+  let payload = pattern(size, pipeline);
+  let round = payload.len();
+  let mut poll = Poll::new()?;
+  let mut conns = Vec::with_capacity(n);
+  for i in 0..n {
+    let std_stream = std::net::TcpStream::connect(addr)?;
+    std_stream.set_nodelay(true)?;
+    std_stream.set_nonblocking(true)?;
+    let mut stream = TcpStream::from_std(std_stream);
+    poll.registry().register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE)?;
+    conns.push(Conn { stream, to_send: round, received: 0, round_started: Instant::now(), expect: 0 });
+  }
+  let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
+  let mut events = Events::with_capacity(1024);
+  let mut buf = vec![0u8; 256 * 1024];
+  let (mut messages, mut bytes, mut errors) = (0u64, 0u64, 0u64);
+  let started = Instant::now();
+  let end = started + Duration::from_secs_f64(seconds);
+  for i in 0..n {
+    pump_send(&mut conns[i], &payload)?;
+  }
+  while Instant::now() < end {
+    poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+    for ev in events.iter() {
+      let i = ev.token().0;
+      let c = &mut conns[i];
+      if ev.is_writable() && c.to_send > 0 {
+        pump_send(c, &payload)?;
+      }
+      if ev.is_readable() {
+        loop {
+          match c.stream.read(&mut buf) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed")),
+            Ok(k) => {
+              for &b in &buf[..k] {
+                if b != c.expect {
+                  errors += 1;
+                }
+                c.expect = if c.expect == 250 { 0 } else { c.expect + 1 };
+              }
+              c.received += k;
+              bytes += k as u64;
+              if c.received >= round {
+                // A round is `pipeline` messages; the pattern restarts with it.
+                c.received = 0;
+                c.expect = 0;
+                messages += pipeline as u64;
+                latencies.push(c.round_started.elapsed().as_micros() as u32);
+                c.round_started = Instant::now();
+                c.to_send = round;
+                pump_send(c, &payload)?;
+              }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+          }
+        }
+      }
+    }
+  }
+  let secs = started.elapsed().as_secs_f64();
+  latencies.sort_unstable();
+  let pct = |p: f64| -> u32 {
+    if latencies.is_empty() {
+      return 0;
+    }
+    latencies[((latencies.len() - 1) as f64 * p) as usize]
+  };
+  println!(
+    "{{\"messages\":{messages},\"bytes\":{bytes},\"seconds\":{secs:.3},\"msgs_per_sec\":{:.1},\"mb_per_sec\":{:.2},\"p50_us\":{},\"p99_us\":{},\"errors\":{errors}}}",
+    messages as f64 / secs,
+    bytes as f64 / secs / 1e6,
+    pct(0.5),
+    pct(0.99)
+  );
+  Ok(())
+}
+
+fn pump_send(c: &mut Conn, payload: &[u8]) -> io::Result<()> {
+  while c.to_send > 0 {
+    let start = payload.len() - c.to_send;
+    match c.stream.write(&payload[start..]) {
+      Ok(k) => c.to_send -= k,
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(e),
+    }
+  }
+  Ok(())
+}
