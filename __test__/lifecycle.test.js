@@ -342,6 +342,7 @@ test('shutdown(true) stops reading', async (t) => {
 
 test('close(): close handler runs before close() returns, exactly once; peer sees end then close', async (t) => {
   const sEv = [];
+  let sErr = 'unset';
   const sClosed = deferred();
   const server = serve(t, {
     open() {
@@ -353,7 +354,7 @@ test('close(): close handler runs before close() returns, exactly once; peer see
     },
     close(s, err) {
       sEv.push('close');
-      sEv.err = err;
+      sErr = err;
       sClosed.resolve();
     },
   });
@@ -381,7 +382,7 @@ test('close(): close handler runs before close() returns, exactly once; peer see
   await sleep(50);
   assert.equal(closes, 1, 'close handler ran exactly once');
   assert.deepEqual(sEv, ['open', 'end', 'close']);
-  assert.equal(sEv.err, undefined);
+  assert.equal(sErr, undefined);
 });
 
 test('terminate(): local close before it returns; peer close gets ECONNRESET', async (t) => {
