@@ -45,7 +45,7 @@ function connect(options) {
 
 function attach(socket, id) {
   socket._id = id;
-  registry.sockets[id] = socket;
+  registry.store(registry.sockets, socket);
 }
 
 module.exports = { connect };

@@ -28,7 +28,7 @@ function chunkOf(data, offset, length, binaryType) {
 }
 
 function accept(id, listenerId) {
-  const listener = listeners[listenerId];
+  const listener = registry.lookup(listeners, listenerId);
   if (!listener || listener._closeActive) {
     binding.release(id, false, undefined);
     return;
@@ -41,11 +41,12 @@ function accept(id, listenerId) {
 function dispatchOne(kind, id, a, b, data) {
   if (kind === EV_OPEN) return accept(id, a);
   if (kind === EV_UNLISTENED) {
-    listeners[id] = undefined;
+    const listener = registry.lookup(listeners, id);
+    if (listener) registry.remove(listeners, listener);
     return;
   }
   if (kind === EV_ACCEPT_ERROR) return; // the loop retries; the connection waits in the backlog
-  const socket = sockets[id];
+  const socket = registry.lookup(sockets, id);
   if (socket === undefined) return; // closed meanwhile: what was still queued for it is moot
   switch (kind) {
     case EV_DATA:

@@ -22,7 +22,7 @@ class Listener {
     this._closeActive = false;
     this._refd = true;
     this._sockets = new Set();
-    registry.listeners[id] = this;
+    registry.store(registry.listeners, this);
     registry.ref();
   }
 

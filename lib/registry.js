@@ -3,8 +3,25 @@
 // whether the process stays alive for us.
 const binding = require('./binding');
 
+// Ids carry a slot index in their low bits (src/ids.rs) and a reuse count above it; tables are
+// indexed by slot and every lookup compares the whole id, so an event queued for a closed socket
+// never reaches the newer one in its slot.
+const INDEX_MASK = (1 << 22) - 1;
 const sockets = [];
 const listeners = [];
+
+function lookup(table, id) {
+  const entry = table[id & INDEX_MASK];
+  return entry !== undefined && entry._id === id ? entry : undefined;
+}
+
+function store(table, entry) {
+  table[entry._id & INDEX_MASK] = entry;
+}
+
+function remove(table, entry) {
+  if (table[entry._id & INDEX_MASK] === entry) table[entry._id & INDEX_MASK] = undefined;
+}
 let refs = 0;
 let started = false;
 
@@ -23,4 +40,4 @@ function unref() {
   if (--refs === 0) binding.setRef(false);
 }
 
-module.exports = { sockets, listeners, start, ref, unref };
+module.exports = { sockets, listeners, lookup, store, remove, start, ref, unref };

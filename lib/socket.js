@@ -40,7 +40,7 @@ class Socket {
     /** A client's pending connect: `{ resolve, reject, address, port }`. */
     this._settle = null;
     this.bytesWritten = 0;
-    if (id !== 0) registry.sockets[id] = this;
+    if (id !== 0) registry.store(registry.sockets, this);
   }
 
   _table() {
@@ -185,7 +185,7 @@ class Socket {
     if (this._state === CLOSED) return;
     const opened = this._state !== CONNECTING;
     this._state = CLOSED;
-    if (registry.sockets[this._id] === this) registry.sockets[this._id] = undefined;
+    registry.remove(registry.sockets, this);
     this._setRef(false);
     if (this._listener) this._listener._sockets.delete(this);
     const pending = this._pending;
@@ -372,7 +372,7 @@ class Socket {
     const settle = this._settle;
     this._settle = null;
     this._state = CLOSED;
-    if (registry.sockets[this._id] === this) registry.sockets[this._id] = undefined;
+    registry.remove(registry.sockets, this);
     this._setRef(false);
     binding.release(this._id, false, undefined);
     const onConnectError = this._table().connectError;

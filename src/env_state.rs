@@ -7,6 +7,7 @@ use std::sync::Arc;
 use napi::{sys, Env, Error, Result, Status};
 
 use crate::batch::Batch;
+use crate::ids::index;
 use crate::listener::ListenerCore;
 use crate::reactor::{Command, Shared};
 use crate::socket_core::SocketCore;
@@ -46,7 +47,7 @@ impl EnvState {
   }
 
   pub fn socket(&self, id: u32) -> Option<&Arc<SocketCore>> {
-    self.sockets.get(id as usize)?.as_ref()
+    self.sockets.get(index(id))?.as_ref().filter(|c| c.id == id)
   }
 
   pub fn insert_socket(&mut self, core: Arc<SocketCore>) {
@@ -54,7 +55,11 @@ impl EnvState {
   }
 
   pub fn remove_socket(&mut self, id: u32) -> Option<Arc<SocketCore>> {
-    self.sockets.get_mut(id as usize)?.take()
+    let entry = self.sockets.get_mut(index(id))?;
+    if entry.as_ref()?.id != id {
+      return None;
+    }
+    entry.take()
   }
 
   pub fn insert_listener(&mut self, core: Arc<ListenerCore>) {
@@ -62,7 +67,11 @@ impl EnvState {
   }
 
   pub fn remove_listener(&mut self, id: u32) -> Option<Arc<ListenerCore>> {
-    self.listeners.get_mut(id as usize)?.take()
+    let entry = self.listeners.get_mut(index(id))?;
+    if entry.as_ref()?.id != id {
+      return None;
+    }
+    entry.take()
   }
 
   /// Sends a command to the loop; inside a dispatch it waits for the dispatch's end.
@@ -82,7 +91,7 @@ impl EnvState {
 }
 
 fn put<T>(table: &mut Vec<Option<T>>, id: u32, value: T) {
-  let i = id as usize;
+  let i = index(id);
   if table.len() <= i {
     table.resize_with(i + 1, || None);
   }

@@ -19,6 +19,7 @@ use super::{Command, Notify, Shared, MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL, WA
 use crate::batch::{self, Batch};
 use crate::clock::now_ms;
 use crate::errors::{interrupted, neg_errno, would_block};
+use crate::ids::index;
 use crate::listener::ListenerCore;
 use crate::socket_core::SocketCore;
 
@@ -67,7 +68,8 @@ pub struct EventLoop {
   poll: Poll,
   shared: Arc<Shared>,
   notify: Arc<dyn Notify>,
-  slots: Vec<Option<Slot>>,
+  /// Indexed by `ids::index(id)`, each with the whole id it belongs to.
+  slots: Vec<Option<(u32, Slot)>>,
   /// Events of this turn, published to the outbox at its end.
   local: Batch,
   /// Sockets left unread because JS has not taken what they queued.
@@ -157,19 +159,30 @@ impl EventLoop {
   }
 
   fn slot(&self, id: u32) -> Option<&Slot> {
-    self.slots.get(id as usize).and_then(|s| s.as_ref())
+    match self.slots.get(index(id)) {
+      Some(Some((owner, slot))) if *owner == id => Some(slot),
+      _ => None,
+    }
   }
 
   fn slot_mut(&mut self, id: u32) -> Option<&mut Slot> {
-    self.slots.get_mut(id as usize).and_then(|s| s.as_mut())
+    slot_in(&mut self.slots, id)
+  }
+
+  fn take_slot(&mut self, id: u32) -> Option<Slot> {
+    let entry = self.slots.get_mut(index(id))?;
+    match entry {
+      Some((owner, _)) if *owner == id => entry.take().map(|(_, slot)| slot),
+      _ => None,
+    }
   }
 
   fn put(&mut self, id: u32, slot: Slot) {
-    let i = id as usize;
+    let i = index(id);
     if self.slots.len() <= i {
       self.slots.resize_with(i + 1, || None);
     }
-    self.slots[i] = Some(slot);
+    self.slots[i] = Some((id, slot));
   }
 
   fn register(&self, fd: i32, id: u32, interest: Interest) -> io::Result<()> {
@@ -286,7 +299,7 @@ impl EventLoop {
       };
       let Some(addr) = conn.addrs.get(conn.next).cloned() else {
         let errno = conn.last_errno;
-        self.slots[id as usize] = None;
+        self.take_slot(id);
         self.local.push(batch::CONNECT_ERROR, id, errno, 0);
         return;
       };
@@ -334,7 +347,7 @@ impl EventLoop {
         return self.try_next_address(id);
       }
     }
-    let Some(Slot::Connecting(mut conn)) = self.slots[id as usize].take() else {
+    let Some(Slot::Connecting(mut conn)) = self.take_slot(id) else {
       return;
     };
     if let Some(sock) = conn.sock.take() {
@@ -353,7 +366,7 @@ impl EventLoop {
 
   fn read(&mut self, id: u32, drain_fully: bool) {
     let epoch = self.shared.epoch.load(Ordering::SeqCst);
-    let Some(Slot::Open(open)) = self.slots.get_mut(id as usize).and_then(|s| s.as_mut()) else {
+    let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
       return;
     };
     if open.done_reading || open.core.paused.load(Ordering::SeqCst) {
@@ -442,9 +455,7 @@ impl EventLoop {
         }
         Command::Unlisten(id) => {
           self.accept_retry.retain(|l| *l != id);
-          if let Some(slot) = self.slots.get_mut(id as usize) {
-            *slot = None;
-          }
+          self.take_slot(id);
           self.local.push(batch::UNLISTENED, id, 0, 0);
         }
         Command::Connect { core, addrs } => self.start_connect(core, addrs),
@@ -460,7 +471,7 @@ impl EventLoop {
   }
 
   fn release(&mut self, id: u32, pending: Vec<u8>) {
-    let Some(slot) = self.slots.get_mut(id as usize).and_then(|s| s.take()) else {
+    let Some(slot) = self.take_slot(id) else {
       return;
     };
     let core = match slot {
@@ -472,7 +483,7 @@ impl EventLoop {
         return;
       }
       other => {
-        self.slots[id as usize] = Some(other);
+        self.put(id, other);
         return;
       }
     };
@@ -517,7 +528,7 @@ impl EventLoop {
   }
 
   fn drop_lingering(&mut self, id: u32) {
-    if let Some(Some(Slot::Lingering(l))) = self.slots.get_mut(id as usize).map(|s| s.take()) {
+    if let Some(Slot::Lingering(l)) = self.take_slot(id) {
       if let Some(fd) = l.core.fd() {
         self.deregister(fd);
       }
@@ -558,7 +569,7 @@ impl EventLoop {
     let mut keep = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
     let mut fired = Vec::new();
     self.timed.retain(|&id| {
-      let Some(Some(Slot::Open(open))) = self.slots.get_mut(id as usize) else {
+      let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
         return false;
       };
       let ms = open.core.timeout_ms.load(Ordering::SeqCst);
@@ -630,6 +641,13 @@ impl Open {
       queued: 0,
       epoch: u64::MAX,
     }
+  }
+}
+
+fn slot_in(slots: &mut [Option<(u32, Slot)>], id: u32) -> Option<&mut Slot> {
+  match slots.get_mut(index(id)) {
+    Some(Some((owner, slot))) if *owner == id => Some(slot),
+    _ => None,
   }
 }
 
