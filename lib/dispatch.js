@@ -16,6 +16,7 @@ const EV_ERROR = 7;
 const EV_TIMEOUT = 8;
 const EV_ACCEPT_ERROR = 9;
 const EV_UNLISTENED = 10;
+const EV_FLUSHED = 11;
 
 const binding = require('./binding');
 const { sockets, listeners } = registry;
@@ -45,6 +46,7 @@ function dispatchOne(kind, id, a, b, data) {
     if (listener) registry.remove(listeners, listener);
     return;
   }
+  if (kind === EV_FLUSHED) return registry.unref(); // taken in Socket#_destroy
   if (kind === EV_ACCEPT_ERROR) return; // the loop retries; the connection waits in the backlog
   const socket = registry.lookup(sockets, id);
   if (socket === undefined) return; // closed meanwhile: what was still queued for it is moot

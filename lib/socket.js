@@ -195,6 +195,8 @@ class Socket {
       const onClose = this._table().close;
       if (opened && onClose) invoke(this, onClose, err);
     } finally {
+      // Queued `end()` data still goes out; the process stays alive for it until FLUSHED.
+      if (pending && !reset) registry.ref();
       binding.release(this._id, !!reset, pending || undefined);
     }
   }

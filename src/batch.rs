@@ -28,6 +28,9 @@ pub const TIMEOUT: i32 = 8;
 pub const ACCEPT_ERROR: i32 = 9;
 /// `[UNLISTENED, listener_id, 0, 0]`: the loop dropped a stopped listener; no event names it again.
 pub const UNLISTENED: i32 = 10;
+/// `[FLUSHED, id, 0, 0]`: a released socket's queued `end()` data is out (or the peer is gone); the
+/// process no longer needs to stay alive for it.
+pub const FLUSHED: i32 = 11;
 
 pub const EVENT_WORDS: usize = 4;
 

@@ -471,21 +471,26 @@ impl EventLoop {
   }
 
   fn release(&mut self, id: u32, pending: Vec<u8>) {
-    let Some(slot) = self.take_slot(id) else {
-      return;
-    };
-    let core = match slot {
-      Slot::Open(open) => open.core,
-      Slot::Connecting(conn) => {
+    let core = match self.take_slot(id) {
+      Some(Slot::Open(open)) => Some(open.core),
+      Some(Slot::Connecting(conn)) => {
         if let Some(sock) = conn.sock {
           self.deregister(sock.as_raw_fd());
         }
-        return;
+        None
       }
-      other => {
+      Some(other) => {
         self.put(id, other);
-        return;
+        None
       }
+      None => None,
+    };
+    let Some(core) = core else {
+      if !pending.is_empty() {
+        // JS holds the process open for this data: say it is settled.
+        self.local.push(batch::FLUSHED, id, 0, 0);
+      }
+      return;
     };
     self.throttled.retain(|t| *t != id);
     if pending.is_empty() {
@@ -532,6 +537,7 @@ impl EventLoop {
       if let Some(fd) = l.core.fd() {
         self.deregister(fd);
       }
+      self.local.push(batch::FLUSHED, id, 0, 0);
     }
     self.lingering.retain(|l| *l != id);
   }
