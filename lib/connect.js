@@ -26,21 +26,25 @@ function connect(options) {
     // The socket exists before its connect starts (it is what `connectError` receives).
     socket = new Socket(0, null, undefined, options.data, allowHalfOpen, CONNECTING);
     socket._handlers = handlers;
-    socket._settle = { resolve, reject, address, port: target.port };
+    socket._settle = { resolve, reject, address, addresses: null, port: target.port };
     if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix));
     const { hostname, port } = target;
-    if (net.isIP(hostname)) return attach(socket, binding.connectTcp([hostname], port));
-    if (hostname === 'localhost') return attach(socket, binding.connectTcp(LOCALHOST, port));
+    if (net.isIP(hostname)) return connectTo(socket, [hostname], port);
+    if (hostname === 'localhost') return connectTo(socket, LOCALHOST, port);
     dns.lookup(hostname, { all: true }, (err, addresses) => {
       if (socket._settle === null) return;
       if (err) return socket._failConnect(err);
-      socket._settle.address = addresses[0].address;
-      attach(socket, binding.connectTcp(addresses.map((a) => a.address), port));
+      connectTo(socket, addresses.map((a) => a.address), port);
     });
   });
   // With a connectError handler the failure is handled there; `await` still throws.
   if (handlers.connectError) promise.catch(() => {});
   return promise;
+}
+
+function connectTo(socket, addresses, port) {
+  socket._settle.addresses = addresses;
+  attach(socket, binding.connectTcp(addresses, port));
 }
 
 function attach(socket, id) {

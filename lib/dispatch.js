@@ -64,7 +64,7 @@ function dispatchOne(kind, id, a, b, data) {
     case EV_CONNECTED:
       return socket._onConnected();
     case EV_CONNECT_ERROR:
-      return socket._onConnectError(a);
+      return socket._onConnectError(a, b);
   }
 }
 

@@ -23,17 +23,15 @@ function listen(options) {
   const target = endpoint(options);
   registry.start(dispatch);
 
-  let result;
-  if (target.unix !== undefined) {
-    result = binding.listenUnix(target.unix, backlog);
-    if (result[0] < 0) throw systemError('listen', result[0], target.unix, undefined, { describe: true });
-  } else {
-    result = binding.listenTcp(target.hostname, target.port, backlog, reusePort, ipv6Only);
-    if (result[0] < 0) {
-      throw systemError('listen', result[0], target.hostname, target.port, { describe: true });
-    }
+  const result =
+    target.unix !== undefined
+      ? binding.listenUnix(target.unix, backlog)
+      : binding.listenTcp(target.hostname, target.port, backlog, reusePort, ipv6Only);
+  if (result.id < 0) {
+    const port = target.unix !== undefined ? undefined : target.port;
+    throw systemError('listen', result.id, result.address, port, { describe: true });
   }
-  return new Listener(result[0], handlers, options, target, result[1]);
+  return new Listener(result.id, handlers, options, target, result.port);
 }
 
 module.exports = { listen };

@@ -37,7 +37,7 @@ class Socket {
     this._held = null;
     this._timeoutRearmed = false;
     this._addrs = null;
-    /** A client's pending connect: `{ resolve, reject, address, port }`. */
+    /** A client's pending connect: `{ resolve, reject, address, addresses, port }`. */
     this._settle = null;
     this.bytesWritten = 0;
     if (id !== 0) registry.store(registry.sockets, this);
@@ -364,9 +364,11 @@ class Socket {
     if (settle) settle.resolve(this);
   }
 
-  _onConnectError(errno) {
+  /** Every address failed; the error names the one at `index`, which failed last. */
+  _onConnectError(errno, index) {
     const settle = this._settle;
-    this._failConnect(systemError('connect', errno, settle && settle.address, settle && settle.port));
+    const address = settle && settle.addresses ? settle.addresses[index] : settle && settle.address;
+    this._failConnect(systemError('connect', errno, address, settle && settle.port));
   }
 
   /** `connectError(s, err)`, then the promise rejects; no other handler runs. */

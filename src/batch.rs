@@ -12,7 +12,8 @@ use crate::socket_core::SocketCore;
 pub const OPEN: i32 = 1;
 /// `[CONNECTED, id, 0, 0]`: a client connect succeeded.
 pub const CONNECTED: i32 = 2;
-/// `[CONNECT_ERROR, id, errno, 0]`: every address failed; `errno` is the last failure.
+/// `[CONNECT_ERROR, id, errno, index]`: every address failed; `errno` is the last failure, of
+/// the address at `index` in the list given to connect.
 pub const CONNECT_ERROR: i32 = 3;
 /// `[DATA, id, offset, length]`: bytes of one read.
 pub const DATA: i32 = 4;

@@ -10,7 +10,16 @@ use crate::errors::neg_errno;
 use crate::listener::{bind_tcp, bind_unix, resolve_listen_host, ListenOptions, ListenerCore};
 use crate::reactor::Command;
 
-/// Binds and listens. Returns `[id, port]`, or `[-errno, 0]` when it fails.
+/// What `listen_tcp`/`listen_unix` report: the listener's id and port, or a negative errno in `id`
+/// and the address that failed.
+#[napi(object)]
+pub struct ListenResult {
+  pub id: i32,
+  pub port: u32,
+  pub address: String,
+}
+
+/// Binds and listens on the first address of `host` that works.
 #[napi]
 pub fn listen_tcp(
   env: Env,
@@ -19,7 +28,7 @@ pub fn listen_tcp(
   backlog: i32,
   reuse_port: bool,
   ipv6_only: bool,
-) -> Result<Vec<i32>> {
+) -> Result<ListenResult> {
   let state = EnvState::get(&env)?;
   let opts = ListenOptions {
     backlog,
@@ -28,21 +37,37 @@ pub fn listen_tcp(
   };
   let addrs = match resolve_listen_host(&host, port as u16) {
     Ok(addrs) => addrs,
-    Err(e) => return Ok(vec![neg_errno(&e), 0]),
+    Err(e) => {
+      return Ok(ListenResult {
+        id: neg_errno(&e),
+        port,
+        address: host,
+      })
+    }
   };
-  let mut errno = -libc::EADDRNOTAVAIL;
+  let mut failure = ListenResult {
+    id: -libc::EADDRNOTAVAIL,
+    port,
+    address: host,
+  };
   for addr in addrs {
     match bind_tcp(addr, &opts) {
-      Ok(sock) => return Ok(adopt(state, sock)),
-      Err(e) => errno = neg_errno(&e),
+      Ok(sock) => return Ok(adopt(state, sock, addr.ip().to_string())),
+      Err(e) => {
+        failure = ListenResult {
+          id: neg_errno(&e),
+          port,
+          address: addr.ip().to_string(),
+        }
+      }
     }
   }
-  Ok(vec![errno, 0])
+  Ok(failure)
 }
 
-/// Binds a unix socket at `path` (`"\0name"`: abstract). Returns `[id, 0]` or `[-errno, 0]`.
+/// Binds a unix socket at `path` (a leading NUL byte: a Linux abstract name).
 #[napi]
-pub fn listen_unix(env: Env, path: String, backlog: i32) -> Result<Vec<i32>> {
+pub fn listen_unix(env: Env, path: String, backlog: i32) -> Result<ListenResult> {
   let state = EnvState::get(&env)?;
   let opts = ListenOptions {
     backlog,
@@ -50,22 +75,26 @@ pub fn listen_unix(env: Env, path: String, backlog: i32) -> Result<Vec<i32>> {
     ipv6_only: false,
   };
   match bind_unix(&path, &opts) {
-    Ok(sock) => Ok(adopt(state, sock)),
-    Err(e) => Ok(vec![neg_errno(&e), 0]),
+    Ok(sock) => Ok(adopt(state, sock, path)),
+    Err(e) => Ok(ListenResult {
+      id: neg_errno(&e),
+      port: 0,
+      address: path,
+    }),
   }
 }
 
-fn adopt(state: &mut EnvState, sock: Socket) -> Vec<i32> {
+fn adopt(state: &mut EnvState, sock: Socket, address: String) -> ListenResult {
   let port = sock
     .local_addr()
     .ok()
     .and_then(|a| a.as_socket())
-    .map_or(0, |a| a.port() as i32);
+    .map_or(0, |a| a.port() as u32);
   let core = Arc::new(ListenerCore::new(&state.shared.ids, sock));
-  let id = core.id;
+  let id = core.id as i32;
   state.insert_listener(core.clone());
   state.send(Command::Listen(core));
-  vec![id as i32, port]
+  ListenResult { id, port, address }
 }
 
 /// Closes the listening socket now: new connects are refused once this returns.

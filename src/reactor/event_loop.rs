@@ -299,8 +299,10 @@ impl EventLoop {
       };
       let Some(addr) = conn.addrs.get(conn.next).cloned() else {
         let errno = conn.last_errno;
+        // The address that failed last: the one the error names.
+        let failed = conn.next.saturating_sub(1) as i32;
         self.take_slot(id);
-        self.local.push(batch::CONNECT_ERROR, id, errno, 0);
+        self.local.push(batch::CONNECT_ERROR, id, errno, failed);
         return;
       };
       conn.next += 1;
