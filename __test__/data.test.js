@@ -10,6 +10,17 @@ const { deferred, withTimeout, sha256 } = require('./helpers');
 
 const HOST = '127.0.0.1';
 
+/**
+ * Teardown for one test: closes the given sockets/listeners, then lets late events drain so they
+ * cannot reach the next test's sockets (see the id-reuse test at the end of this file).
+ */
+function cleanup(t, ...closers) {
+  t.after(async () => {
+    for (const close of closers) close();
+    await new Promise((r) => setTimeout(r, 30));
+  });
+}
+
 /** Copies any received chunk (Buffer, Uint8Array, ArrayBuffer) into a Buffer. */
 function toBuffer(chunk) {
   if (chunk instanceof ArrayBuffer) return Buffer.from(new Uint8Array(chunk));
@@ -88,7 +99,7 @@ function echoTable(extra = {}) {
 /** An echo server and one connected client whose received bytes land in `rx`. */
 async function echoPair(t, clientSocket = {}) {
   const server = listen({ hostname: HOST, port: 0, socket: echoTable() });
-  t.after(() => server.stop(true));
+  cleanup(t, () => server.stop(true));
   const rx = collector();
   const client = await withTimeout(
     connect({
@@ -104,7 +115,7 @@ async function echoPair(t, clientSocket = {}) {
     3000,
     'connect',
   );
-  t.after(() => client.close());
+  cleanup(t, () => client.close());
   return { server, client, rx };
 }
 
@@ -232,7 +243,7 @@ for (const [binaryType, kind, isKind] of binaryTypes) {
         },
       },
     });
-    t.after(() => server.stop(true));
+    cleanup(t, () => server.stop(true));
 
     const clientChunks = [];
     let got = 0;
@@ -253,7 +264,7 @@ for (const [binaryType, kind, isKind] of binaryTypes) {
       3000,
       'connect',
     );
-    t.after(() => client.close());
+    cleanup(t, () => client.close());
 
     const chunkRound = new Map(); // chunk -> the round whose bytes it must hold
     for (let round = 0; round < ROUNDS; round++) {
@@ -324,7 +335,7 @@ test('multi-MiB transfer to a paused peer: short writes, drain, resend; checksum
       },
     },
   });
-  t.after(() => {
+  cleanup(t, () => {
     clearTimeout(fallback);
     server.stop(true);
   });
@@ -372,7 +383,7 @@ test('multi-MiB transfer to a paused peer: short writes, drain, resend; checksum
     3000,
     'connect',
   );
-  t.after(() => client.close());
+  cleanup(t, () => client.close());
 
   // Resume the server once the client has hit backpressure (or after 3 s, failing below).
   const resumed = Promise.race([
@@ -449,7 +460,7 @@ for (const [label, makePayload] of [
         },
       },
     });
-    t.after(() => {
+    cleanup(t, () => {
       clearTimeout(timer);
       server.stop(true);
     });
@@ -468,7 +479,7 @@ for (const [label, makePayload] of [
       3000,
       'connect',
     );
-    t.after(() => client.close());
+    cleanup(t, () => client.close());
 
     const n = client.end(data);
     assert.equal(n, TOTAL, 'end(data) returns the byte count of data');
@@ -494,10 +505,10 @@ test('50 concurrent connections echo 256 KiB each in random pieces, honoring bac
   const CLIENTS = 50;
   const SIZE = 256 << 10;
   const server = listen({ hostname: HOST, port: 0, socket: echoTable() });
-  t.after(() => server.stop(true));
+  cleanup(t, () => server.stop(true));
 
   const sockets = [];
-  t.after(() => {
+  cleanup(t, () => {
     for (const s of sockets) s.close();
   });
 
@@ -567,13 +578,13 @@ for (const how of ['end', 'close', 'shutdown']) {
         },
       },
     });
-    t.after(() => server.stop(true));
+    cleanup(t, () => server.stop(true));
     const client = await withTimeout(
       connect({ hostname: HOST, port: server.port, socket: { data() {} } }),
       3000,
       'connect',
     );
-    t.after(() => client.close());
+    cleanup(t, () => client.close());
 
     assert.equal(client.write('ok'), 2);
     client[how]();
@@ -613,7 +624,7 @@ test('data handler: this === socket and the socket is the first argument (both s
       },
     },
   });
-  t.after(() => server.stop(true));
+  cleanup(t, () => server.stop(true));
 
   const clientGot = deferred();
   const client = await withTimeout(
@@ -630,7 +641,7 @@ test('data handler: this === socket and the socket is the first argument (both s
     3000,
     'connect',
   );
-  t.after(() => client.close());
+  cleanup(t, () => client.close());
 
   client.write('ping');
   await withTimeout(Promise.all([serverGot.promise, clientGot.promise]), 3000, 'ping/pong');
@@ -645,4 +656,89 @@ test('data handler: this === socket and the socket is the first argument (both s
   assert.equal(client0.first, client, 'client data(s): s is the socket connect resolved with');
   assert.equal(client0.self, client, 'client data: this === socket');
   assert.equal(toBuffer(client0.chunk).toString(), 'pong');
+});
+
+test('a new connection never receives a closed connection\'s late events (socket id reuse)', async (t) => {
+  // Close a client and stop(true) its server at once, then connect again, many times. A late event
+  // of the old client (its `end`) must not reach the new socket that reused its id: every connect
+  // must open and resolve, and `open` must be the new socket's first event.
+  const ITERATIONS = 300;
+  let server = null;
+  let client = null;
+  cleanup(t, () => {
+    if (client) client.close();
+    if (server) server.stop(true);
+  });
+  for (let i = 0; i < ITERATIONS; i++) {
+    const events = [];
+    const record = (name) =>
+      function () {
+        events.push(name);
+      };
+    server = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+    const p = connect({
+      hostname: HOST,
+      port: server.port,
+      socket: { open: record('open'), data: record('data'), end: record('end'), close: record('close') },
+    });
+    client = await withTimeout(p, 2000, `connect #${i}`).catch((err) => {
+      err.message += ` (events the new socket got: ${events.join(', ') || 'none'})`;
+      throw err;
+    });
+    assert.deepEqual(events, ['open'], `connect #${i}: open is the first and only event before resolve`);
+    client.close();
+    client = null;
+    server.stop(true);
+    server = null;
+  }
+});
+
+test('a new connection never receives bytes that were sent to a closed connection (socket id reuse)', async (t) => {
+  // Even rounds: the server writes a token at once and the client closes as soon as it connected,
+  // so the token may still be in flight. Odd rounds: the server writes nothing, so the client must
+  // receive nothing at all.
+  const ITERATIONS = 300;
+  let server = null;
+  let client = null;
+  cleanup(t, () => {
+    if (client) client.close();
+    if (server) server.stop(true);
+  });
+  const leaks = [];
+  let hung = 0;
+  for (let i = 0; i < ITERATIONS; i++) {
+    const got = [];
+    const silent = i % 2 === 1;
+    server = listen({
+      hostname: HOST,
+      port: 0,
+      socket: {
+        open(s) {
+          if (!silent) s.write(`token-of-connection-${i};`);
+        },
+        data() {},
+      },
+    });
+    const p = connect({
+      hostname: HOST,
+      port: server.port,
+      socket: {
+        data(s, chunk) {
+          got.push(toBuffer(chunk).toString());
+        },
+      },
+    });
+    client = await withTimeout(p, 1000, `connect #${i}`).catch(() => null);
+    if (client === null) hung++; // a stale `end` took the socket: the test above covers that
+    if (silent) {
+      await new Promise((r) => setTimeout(r, 2));
+      if (got.length > 0) leaks.push(`connection #${i} received ${JSON.stringify(got.join(''))}`);
+    }
+    if (client) client.close();
+    client = null;
+    server.stop(true);
+    server = null;
+  }
+  t.diagnostic(`connects that never settled: ${hung}`);
+  assert.deepEqual(leaks, [], 'no connection received another connection\'s bytes');
 });

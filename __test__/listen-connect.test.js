@@ -4,6 +4,7 @@
 const { test, describe } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { listen, connect } = require('..');
@@ -89,6 +90,14 @@ function hasIPv6Loopback() {
   return ipv6Available;
 }
 
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+function freeIPv4Port() {
+  const probe = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop();
+  return port;
+}
+
 function tmpDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bun-tcp-test-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -167,6 +176,19 @@ describe('listen failures', () => {
     await r.closed;
   });
 
+  test("EADDRINUSE on 'localhost' names the address, as Node does", (t) => {
+    const first = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    t.after(() => first.stop(true));
+    const err = tryListen({ hostname: 'localhost', port: first.port, socket: { data() {} } });
+    if (!(err instanceof Error)) err.stop();
+    assert.ok(err instanceof Error, 'must throw');
+    assert.equal(err.code, 'EADDRINUSE');
+    assert.equal(err.port, first.port);
+    // node:net: `listen EADDRINUSE: address already in use 127.0.0.1:PORT`, address '127.0.0.1'.
+    assert.ok(net.isIP(err.address), `err.address should be an IP address, got ${JSON.stringify(err.address)}`);
+    assert.equal(err.message, `listen EADDRINUSE: address already in use ${err.address}:${first.port}`);
+  });
+
   test('EADDRNOTAVAIL for an address that is not local', () => {
     // Only a bind: nothing is ever sent to this (TEST-NET-1) address.
     let err;
@@ -219,6 +241,36 @@ describe('connect failures', () => {
     assert.deepEqual(events, [], 'no open/close for a failed connect');
   });
 
+  test('port 0 is not an option error: it rejects with ECONNREFUSED', async () => {
+    let p;
+    assert.doesNotThrow(() => {
+      p = connect({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    });
+    const err = await withTimeout(p.then(() => null, (e) => e), T, 'connect');
+    assert.ok(err instanceof Error, 'connect must reject');
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.syscall, 'connect');
+  });
+
+  test("refused on 'localhost': the error names the address tried, as Node does", async () => {
+    const port = freeIPv4Port();
+    const err = await withTimeout(
+      connect({ hostname: 'localhost', port, socket: { data() {} } }).then(
+        () => null,
+        (e) => e,
+      ),
+      T,
+      'connect',
+    );
+    assert.ok(err instanceof Error, 'connect must reject');
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.syscall, 'connect');
+    assert.equal(err.port, port);
+    // node:net: `connect ECONNREFUSED 127.0.0.1:PORT`, err.address '127.0.0.1' (an IP, never the name).
+    assert.ok(net.isIP(err.address), `err.address should be an IP address, got ${JSON.stringify(err.address)}`);
+    assert.equal(err.message, `connect ECONNREFUSED ${err.address}:${port}`);
+  });
+
   test('a name that does not resolve rejects with ENOTFOUND', async () => {
     const err = await withTimeout(
       connect({ hostname: 'does-not-exist.invalid', port: 80, socket: { data() {} } }).then(
@@ -247,7 +299,8 @@ describe('localhost', () => {
 
   test('connect to localhost reaches a server on ::1', async (t) => {
     if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
-    const { listener, accepted } = echoServer({ hostname: '::1' });
+    // A port whose IPv4 side was just free, so ::1 must be the one reached.
+    const { listener, accepted } = echoServer({ hostname: '::1', port: freeIPv4Port() });
     t.after(() => listener.stop(true));
     const { sock, closed } = await echoOnce({ hostname: 'localhost', port: listener.port });
     assert.equal(sock.remoteAddress, '::1');
@@ -352,7 +405,8 @@ describe('listen options', () => {
 
   test("ipv6Only is accepted on '::' and takes effect", async (t) => {
     if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
-    const v6 = listen({ hostname: '::', port: 0, ipv6Only: true, socket: { data(s, d) { s.write(d); } } });
+    // A port whose IPv4 side was just free (other processes may hold 127.0.0.1 ports).
+    const v6 = listen({ hostname: '::', port: freeIPv4Port(), ipv6Only: true, socket: { data(s, d) { s.write(d); } } });
     t.after(() => v6.stop(true));
     assert.ok(v6.port > 0);
     assert.equal(v6.hostname, '::');
@@ -527,4 +581,88 @@ test('200 sequential echo round trips: nothing leaks or hangs', async (t) => {
   assert.equal(accepted.length, N);
   await waitFor(() => closed.length === N, `server-side close for all ${N} sockets (got ${closed.length})`);
   assert.equal(new Set(closed).size, N, 'each server socket closed exactly once');
+});
+
+test('100 concurrent clients each get exactly their own echo', async (t) => {
+  const { listener, accepted, closed } = echoServer();
+  t.after(() => listener.stop(true));
+  const N = 100;
+  const results = await withTimeout(
+    Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const payload = `client-${i}-`.repeat(50);
+        const { sock, closed: clientClosed } = await echoOnce({ hostname: '127.0.0.1', port: listener.port }, payload);
+        sock.end();
+        await clientClosed;
+        return i;
+      }),
+    ),
+    15000,
+    'concurrent echoes',
+  );
+  assert.equal(results.length, N);
+  assert.equal(accepted.length, N);
+  await waitFor(() => closed.length === N, `server-side close for all ${N} sockets (got ${closed.length})`);
+});
+
+test('events still queued for a closed socket never reach a new socket that reuses its id', async (t) => {
+  // JS is kept busy while the loop reads A's data and FIN; then A is closed and B connects at once,
+  // before JS has taken A's queued events. B's id is then likely A's (ids are reused).
+  const spin = (ms) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+  };
+  const serverSockets = [];
+  const server = listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      open(s) {
+        serverSockets.push(s);
+      },
+      data() {},
+    },
+  });
+  t.after(() => server.stop(true));
+  const a = await withTimeout(
+    connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } }),
+    T,
+    'connect A',
+  );
+  await waitFor(() => serverSockets.length === 1, 'server accepted A');
+  serverSockets[0].write('secret for A');
+  serverSockets[0].end();
+  spin(150);
+  a.close();
+  spin(150);
+  const bData = [];
+  const bEvents = [];
+  const p = connect({
+    hostname: '127.0.0.1',
+    port: server.port,
+    socket: {
+      open() {
+        bEvents.push('open');
+      },
+      data(s, d) {
+        bData.push(String(d));
+      },
+      end() {
+        bEvents.push('end');
+      },
+      close() {
+        bEvents.push('close');
+      },
+    },
+  });
+  let b;
+  try {
+    b = await withTimeout(p, 2000, "B's connect (id reused from A)");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(bData, [], "B must not receive A's bytes");
+    assert.deepEqual(bEvents, ['open'], 'B is open and nothing else happened to it');
+    assert.equal(b.readyState, 1);
+  } finally {
+    if (b) b.close();
+  }
 });
