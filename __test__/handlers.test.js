@@ -1,0 +1,888 @@
+'use strict';
+// Handler calling conventions: `this`, arguments, error routing (sync throws and rejected
+// promises), uncaught exceptions, close-once, drain, connectError, table snapshot (SPEC.md).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { listen, connect } = require('..');
+const { deferred, withTimeout, runChild } = require('./helpers');
+
+const HOST = '127.0.0.1';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `pred()` is true; rejects after `ms`. */
+function until(pred, ms = 3000, what = 'condition') {
+  let stop = false;
+  const poll = (async () => {
+    while (!stop && !pred()) await sleep(5);
+  })();
+  return withTimeout(poll, ms, what).finally(() => {
+    stop = true;
+  });
+}
+
+function serve(t, socket, opts = {}) {
+  const server = listen({ hostname: HOST, port: 0, socket, ...opts });
+  t.after(() => server.stop(true));
+  return server;
+}
+
+async function dial(t, port, socket, opts = {}) {
+  const c = await withTimeout(connect({ hostname: HOST, port, socket, ...opts }), 3000, 'connect');
+  t.after(() => c.close());
+  return c;
+}
+
+/** A port nothing listens on (bound and released just now). */
+function closedPort() {
+  const l = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+/** Writes 1 MiB chunks until the kernel takes fewer bytes than given; returns the short count. */
+function fillUntilShort(s) {
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  for (let i = 0; i < 256; i++) {
+    const n = s.write(chunk);
+    if (n < chunk.length) return { n, total: i * chunk.length + Math.max(n, 0) };
+  }
+  throw new Error('write never came back short');
+}
+
+/** Catches unhandled rejections during one test. */
+function watchUnhandled(t) {
+  const seen = [];
+  const onUnhandled = (reason) => seen.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  return seen;
+}
+
+// ---- this / arguments -------------------------------------------------------------------------
+
+test('every handler is called with this === socket and the socket first', async (t) => {
+  const calls = [];
+  const record = (side, name, sockets) =>
+    function (s, ...rest) {
+      const expected = sockets.get();
+      calls.push({ side, name, thisOk: this === s, firstOk: s === expected, rest });
+    };
+  let serverSocket;
+  let clientSocket;
+  const sSock = { get: () => serverSocket };
+  const cSock = { get: () => clientSocket };
+  const boom = new Error('data boom');
+  const sDrained = deferred();
+  const cClosed = deferred();
+  const server = serve(t, {
+    open(s) {
+      serverSocket = s;
+      record('s', 'open', sSock).call(this, s);
+    },
+    data(s, d) {
+      record('s', 'data', sSock).call(this, s, d);
+      if (String(d).includes('throw')) throw boom;
+    },
+    drain(s) {
+      record('s', 'drain', sSock).call(this, s);
+      sDrained.resolve();
+    },
+    end: record('s', 'end', sSock),
+    error: record('s', 'error', sSock),
+    timeout: record('s', 'timeout', sSock),
+    close: record('s', 'close', sSock),
+  });
+  let connectReturned = false;
+  const p = connect({
+    hostname: HOST,
+    port: server.port,
+    allowHalfOpen: true,
+    socket: {
+      open(s) {
+        clientSocket = s;
+        record('c', 'open', cSock).call(this, s);
+      },
+      data: record('c', 'data', cSock),
+      drain: record('c', 'drain', cSock),
+      end: record('c', 'end', cSock),
+      error: record('c', 'error', cSock),
+      timeout(s) {
+        record('c', 'timeout', cSock).call(this, s);
+      },
+      close(s, err) {
+        record('c', 'close', cSock).call(this, s, err);
+        cClosed.resolve();
+      },
+    },
+  });
+  connectReturned = true;
+  const c = await withTimeout(p, 3000, 'connect');
+  t.after(() => c.close());
+  assert.ok(connectReturned);
+  assert.equal(c, clientSocket, 'promise resolves with the socket open() got');
+  await until(() => serverSocket, 3000, 'server open');
+
+  c.write('hello');
+  c.write('throw');
+  await until(() => calls.some((x) => x.name === 'error'), 3000, 'server error');
+
+  // drain on the server: fill the kernel buffers while the client is paused, then resume it.
+  c.pause();
+  fillUntilShort(serverSocket);
+  await sleep(50);
+  c.resume();
+  await withTimeout(sDrained.promise, 5000, 'server drain');
+
+  // Server times out (1 s) -> re-arm disabled -> closes; the half-open client sees end, stays open.
+  serverSocket.timeout(1);
+  await until(() => calls.some((x) => x.side === 'c' && x.name === 'end'), 5000, 'client end');
+  // Client times out and closes.
+  c.timeout(1);
+  await withTimeout(cClosed.promise, 5000, 'client close');
+
+  const names = (side) => [...new Set(calls.filter((x) => x.side === side).map((x) => x.name))].sort();
+  for (const n of ['open', 'data', 'drain', 'error', 'timeout', 'close']) assert.ok(names('s').includes(n), `server ${n} called`);
+  for (const n of ['open', 'data', 'end', 'timeout', 'close']) assert.ok(names('c').includes(n), `client ${n} called`);
+  for (const call of calls) {
+    assert.ok(call.thisOk, `${call.side}.${call.name}: this === socket`);
+    assert.ok(call.firstOk, `${call.side}.${call.name}: socket first`);
+  }
+  const sErr = calls.find((x) => x.side === 's' && x.name === 'error');
+  assert.equal(sErr.rest[0], boom);
+  const sData = calls.filter((x) => x.side === 's' && x.name === 'data');
+  assert.ok(Buffer.isBuffer(sData[0].rest[0]));
+  const cClose = calls.find((x) => x.side === 'c' && x.name === 'close');
+  assert.equal(cClose.rest.length, 1);
+  assert.equal(cClose.rest[0], undefined);
+});
+
+test('connectError is called with this === socket and the socket first', async () => {
+  let rec;
+  const p = connect({
+    hostname: HOST,
+    port: closedPort(),
+    socket: {
+      data() {},
+      connectError(s, err) {
+        rec = { thisOk: this === s, s, err, argc: arguments.length };
+      },
+    },
+  });
+  const err = await withTimeout(p, 3000, 'connect').then(
+    () => assert.fail('connect should fail'),
+    (e) => e,
+  );
+  assert.ok(rec.thisOk);
+  assert.equal(typeof rec.s.write, 'function');
+  assert.equal(rec.err, err);
+});
+
+// ---- synchronous throws ------------------------------------------------------------------------
+
+test('throw in data: error(s, thrown) with the same value; socket stays open', async (t) => {
+  const thrown = { not: 'an Error' };
+  const ev = [];
+  let errArgs;
+  const server = serve(t, {
+    data(s, d) {
+      ev.push('data:' + d);
+      if (String(d) === 'first') throw thrown;
+      s.write('echo:' + d);
+    },
+    error(s, err) {
+      ev.push('error');
+      errArgs = { s, err, thisOk: this === s, state: s.readyState };
+    },
+    close() {
+      ev.push('close');
+    },
+  });
+  let got = '';
+  const c = await dial(t, server.port, {
+    data(s, d) {
+      got += d;
+    },
+  });
+  c.write('first');
+  await until(() => ev.includes('error'), 3000, 'error');
+  assert.equal(errArgs.err, thrown);
+  assert.ok(errArgs.thisOk);
+  await sleep(50);
+  assert.equal(errArgs.s.readyState, 1, 'still open');
+  c.write('second');
+  await until(() => got === 'echo:second', 3000, 'echo after the throw');
+  assert.deepEqual(ev, ['data:first', 'error', 'data:second']);
+  assert.equal(c.readyState, 1);
+});
+
+test('throw in drain: routed to error; socket stays open', async (t) => {
+  const thrown = new Error('drain boom');
+  const ev = [];
+  let errSeen;
+  let sock;
+  const server = serve(t, {
+    open(s) {
+      sock = s;
+    },
+    data(s, d) {
+      ev.push('data:' + d);
+    },
+    drain() {
+      ev.push('drain');
+      throw thrown;
+    },
+    error(s, err) {
+      ev.push('error');
+      errSeen = err;
+    },
+    close() {
+      ev.push('close');
+    },
+  });
+  let received = 0;
+  const c = await dial(t, server.port, {
+    data(s, d) {
+      received += d.length;
+    },
+  });
+  await until(() => sock, 3000, 'accepted');
+  c.pause();
+  const { total } = fillUntilShort(sock);
+  await sleep(50);
+  c.resume();
+  await until(() => ev.includes('error'), 5000, 'error after drain');
+  assert.equal(errSeen, thrown);
+  assert.deepEqual(ev.slice(0, 2), ['drain', 'error']);
+  await until(() => received >= total, 5000, 'client read everything');
+  assert.equal(sock.readyState, 1, 'still open');
+  assert.ok(sock.write('more') > 0);
+  c.write('ping');
+  await until(() => ev.includes('data:ping'), 3000, 'server still reads');
+  assert.ok(!ev.includes('close'));
+});
+
+test('throw in end (allowHalfOpen): routed to error; socket stays open and writable', async (t) => {
+  const thrown = new Error('end boom');
+  const ev = [];
+  let errSeen;
+  let sock;
+  const server = serve(
+    t,
+    {
+      open(s) {
+        sock = s;
+      },
+      data() {},
+      end() {
+        ev.push('end');
+        throw thrown;
+      },
+      error(s, err) {
+        ev.push('error');
+        errSeen = err;
+      },
+      close() {
+        ev.push('close');
+      },
+    },
+    { allowHalfOpen: true },
+  );
+  let got = '';
+  const cClosed = deferred();
+  const c = await dial(t, server.port, {
+    data(s, d) {
+      got += d;
+    },
+    close() {
+      cClosed.resolve();
+    },
+  });
+  await until(() => sock, 3000, 'accepted');
+  c.end();
+  await until(() => ev.includes('error'), 3000, 'error');
+  assert.equal(errSeen, thrown);
+  await sleep(50);
+  assert.deepEqual(ev, ['end', 'error']);
+  assert.equal(sock.readyState, 1);
+  assert.equal(sock.write('after'), 5);
+  await until(() => got === 'after', 3000, 'write after end reaches the client');
+  sock.end();
+  await withTimeout(cClosed.promise, 3000, 'client close');
+  await until(() => ev.includes('close'), 3000, 'server close');
+  assert.deepEqual(ev, ['end', 'error', 'close']);
+});
+
+test('throw in end (default): error runs before close', async (t) => {
+  const thrown = new Error('end boom');
+  const ev = [];
+  const server = serve(t, {
+    data() {},
+    end() {
+      ev.push('end');
+      throw thrown;
+    },
+    error(s, err) {
+      ev.push(err === thrown ? 'error' : 'error:other');
+    },
+    close() {
+      ev.push('close');
+    },
+  });
+  const c = await dial(t, server.port, { data() {} });
+  c.end();
+  await until(() => ev.includes('close'), 3000, 'close');
+  await sleep(20);
+  assert.deepEqual(ev, ['end', 'error', 'close']);
+});
+
+test('throw in close: error(s, thrown) with the same value, once', async (t) => {
+  const thrown = new Error('close boom');
+  const ev = [];
+  let errArgs;
+  const server = serve(t, {
+    data() {},
+    close() {
+      ev.push('close');
+      throw thrown;
+    },
+    error(s, err) {
+      ev.push('error');
+      errArgs = { err, state: s.readyState, thisOk: this === s };
+    },
+  });
+  const c = await dial(t, server.port, { data() {} });
+  c.close();
+  await until(() => ev.includes('error'), 3000, 'error');
+  await sleep(50);
+  assert.deepEqual(ev, ['close', 'error']);
+  assert.equal(errArgs.err, thrown);
+  assert.equal(errArgs.state, -1);
+  assert.ok(errArgs.thisOk);
+});
+
+test('throw in timeout (after re-arming): routed to error; socket stays open', async (t) => {
+  const thrown = new Error('timeout boom');
+  const ev = [];
+  let errSeen;
+  let sock;
+  const server = serve(t, {
+    open(s) {
+      sock = s;
+      s.timeout(1);
+    },
+    data(s, d) {
+      ev.push('data:' + d);
+    },
+    timeout(s) {
+      ev.push('timeout');
+      s.timeout(30);
+      throw thrown;
+    },
+    error(s, err) {
+      ev.push('error');
+      errSeen = err;
+    },
+    close() {
+      ev.push('close');
+    },
+  });
+  const c = await dial(t, server.port, { data() {} });
+  await until(() => ev.includes('error'), 4000, 'error after timeout');
+  assert.equal(errSeen, thrown);
+  await sleep(100);
+  assert.deepEqual(ev, ['timeout', 'error']);
+  assert.equal(sock.readyState, 1);
+  c.write('ping');
+  await until(() => ev.includes('data:ping'), 3000, 'still reading');
+});
+
+test('throw in open: error(s, thrown), then the socket is closed', async (t) => {
+  const thrown = new Error('open boom');
+  const ev = [];
+  let errSeen;
+  let sock;
+  const server = serve(t, {
+    open(s) {
+      sock = s;
+      ev.push('open');
+      throw thrown;
+    },
+    data() {
+      ev.push('data');
+    },
+    error(s, err) {
+      ev.push('error');
+      errSeen = err;
+    },
+    close(s, err) {
+      ev.push('close');
+    },
+  });
+  const cEv = [];
+  const cClosed = deferred();
+  await dial(t, server.port, {
+    data() {
+      cEv.push('data');
+    },
+    end() {
+      cEv.push('end');
+    },
+    close() {
+      cEv.push('close');
+      cClosed.resolve();
+    },
+  });
+  await withTimeout(cClosed.promise, 3000, 'client sees the close');
+  assert.equal(errSeen, thrown);
+  assert.equal(sock.readyState, -1);
+  assert.deepEqual(ev, ['open', 'error', 'close']);
+  assert.deepEqual(cEv, ['end', 'close']);
+});
+
+test('throw in a client open: error, then the socket is closed', async (t) => {
+  const thrown = new Error('client open boom');
+  const server = serve(t, { data() {} });
+  const ev = [];
+  const closed = deferred();
+  const p = connect({
+    hostname: HOST,
+    port: server.port,
+    socket: {
+      open() {
+        ev.push('open');
+        throw thrown;
+      },
+      data() {},
+      error(s, err) {
+        ev.push(err === thrown ? 'error' : 'error:other');
+      },
+      close() {
+        ev.push('close');
+        closed.resolve();
+      },
+    },
+  });
+  p.catch(() => {});
+  await withTimeout(closed.promise, 3000, 'close');
+  assert.deepEqual(ev, ['open', 'error', 'close']);
+});
+
+// ---- rejected promises ---------------------------------------------------------------------------
+
+test('a handler returning a rejected promise is routed to error (data, end, close)', async (t) => {
+  const unhandled = watchUnhandled(t);
+  const reasons = { data: new Error('async data'), end: new Error('async end'), close: new Error('async close') };
+  const errors = [];
+  let sock;
+  const server = serve(
+    t,
+    {
+      open(s) {
+        sock = s;
+      },
+      async data(s, d) {
+        await null;
+        throw reasons.data;
+      },
+      end() {
+        return Promise.reject(reasons.end);
+      },
+      async close() {
+        throw reasons.close;
+      },
+      error(s, err) {
+        errors.push({ err, thisOk: this === s, first: s === sock });
+      },
+    },
+    { allowHalfOpen: true },
+  );
+  const c = await dial(t, server.port, { data() {} });
+  c.write('x');
+  await until(() => errors.length === 1, 3000, 'data rejection');
+  assert.equal(errors[0].err, reasons.data);
+  await sleep(30);
+  assert.equal(sock.readyState, 1, 'open after a rejected data promise');
+  c.end();
+  await until(() => errors.length === 2, 3000, 'end rejection');
+  assert.equal(errors[1].err, reasons.end);
+  await sleep(30);
+  assert.equal(sock.readyState, 1, 'open (half-open) after a rejected end promise');
+  sock.close();
+  await until(() => errors.length === 3, 3000, 'close rejection');
+  assert.equal(errors[2].err, reasons.close);
+  for (const e of errors) {
+    assert.ok(e.thisOk);
+    assert.ok(e.first);
+  }
+  await sleep(50);
+  assert.deepEqual(unhandled, [], 'no unhandledRejection');
+});
+
+test('a rejected promise from open is routed to error', async (t) => {
+  const unhandled = watchUnhandled(t);
+  const reason = new Error('async open');
+  const errors = [];
+  const server = serve(t, {
+    async open() {
+      throw reason;
+    },
+    data() {},
+    error(s, err) {
+      errors.push(err);
+    },
+  });
+  await dial(t, server.port, { data() {} });
+  await until(() => errors.length === 1, 3000, 'open rejection');
+  assert.equal(errors[0], reason);
+  await sleep(50);
+  assert.deepEqual(unhandled, []);
+});
+
+// ---- uncaught exceptions (child processes) ---------------------------------------------------------
+
+const CHILD_PRELUDE = `
+const { listen, connect } = require(process.env.PKG);
+process.on('unhandledRejection', (r) => { console.log('UNHANDLED:' + (r && r.message)); });
+process.on('uncaughtException', (e) => {
+  console.log('UNCAUGHT:' + (e && e.message));
+  setTimeout(() => process.exit(0), 50);
+});
+setTimeout(() => { console.log('NO-EXCEPTION'); process.exit(3); }, 3000);
+function run(table) {
+  const server = listen({ hostname: '127.0.0.1', port: 0, socket: table });
+  connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } }).then((c) => c.write('x'));
+}
+`;
+
+async function child(body) {
+  const r = await runChild(CHILD_PRELUDE + body, { timeoutMs: 10000 });
+  assert.ok(!r.timedOut, `child timed out; stderr: ${r.stderr}`);
+  return r;
+}
+
+test('no error handler: a throw in a handler becomes an uncaughtException', async () => {
+  const r = await child(`run({ data() { throw new Error('boom-data'); } });`);
+  assert.match(r.stdout, /UNCAUGHT:boom-data/, r.stderr);
+  assert.doesNotMatch(r.stdout, /UNHANDLED/);
+  assert.equal(r.code, 0);
+});
+
+test('error handler that throws: its throw becomes an uncaughtException', async () => {
+  const r = await child(
+    `run({ data() { throw new Error('first'); }, error(s, e) { throw new Error('from-error:' + e.message); } });`,
+  );
+  assert.match(r.stdout, /UNCAUGHT:from-error:first/, r.stderr);
+  assert.equal(r.code, 0);
+});
+
+test('no error handler: a rejected handler promise becomes an uncaughtException, not unhandledRejection', async () => {
+  const r = await child(`run({ async data() { throw new Error('boom-async'); } });`);
+  assert.match(r.stdout, /UNCAUGHT:boom-async/, r.stderr);
+  assert.doesNotMatch(r.stdout, /UNHANDLED/);
+  assert.equal(r.code, 0);
+});
+
+test('no error handler and no uncaughtException listener: the process dies with the error', async () => {
+  const code = `
+const { listen, connect } = require(process.env.PKG);
+setTimeout(() => { console.log('SURVIVED'); process.exit(0); }, 3000);
+const server = listen({ hostname: '127.0.0.1', port: 0, socket: { data() { throw new Error('fatal-data'); } } });
+connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } }).then((c) => c.write('x'));
+`;
+  const r = await runChild(code, { timeoutMs: 10000 });
+  assert.ok(!r.timedOut);
+  assert.notEqual(r.code, 0);
+  assert.doesNotMatch(r.stdout, /SURVIVED/);
+  assert.match(r.stderr, /fatal-data/);
+});
+
+// ---- close once ----------------------------------------------------------------------------------
+
+test('close runs exactly once per opened socket, whatever closes it', async (t) => {
+  const sCloses = new Map();
+  const accepted = [];
+  const server = serve(t, {
+    open(s) {
+      accepted.push(s);
+    },
+    data(s, d) {
+      const cmd = String(d);
+      if (cmd === 'close') s.close();
+      else if (cmd === 'terminate') s.terminate();
+      else if (cmd === 'end') s.end();
+      // Calling again on a closed socket must not re-run close.
+      s.close();
+      s.terminate();
+      s.end();
+      s.shutdown();
+    },
+    close(s) {
+      sCloses.set(s, (sCloses.get(s) || 0) + 1);
+    },
+  });
+  const cCloses = new Map();
+  const cTable = {
+    data() {},
+    close(s) {
+      cCloses.set(s, (cCloses.get(s) || 0) + 1);
+    },
+  };
+  const clients = [];
+  for (const how of ['close', 'terminate', 'end', 'client-close', 'client-terminate', 'client-end', 'stop']) {
+    clients.push({ how, c: await dial(t, server.port, cTable) });
+  }
+  await until(() => accepted.length === clients.length, 3000, 'all accepted');
+  for (const { how, c } of clients) {
+    if (how === 'client-close') c.close();
+    else if (how === 'client-terminate') c.terminate();
+    else if (how === 'client-end') c.end();
+    else if (how !== 'stop') c.write(how);
+  }
+  await until(() => sCloses.size === clients.length - 1, 3000, 'server closes');
+  server.stop(true);
+  await until(() => cCloses.size === clients.length, 3000, 'client closes');
+  for (const { c } of clients) {
+    c.close();
+    c.terminate();
+  }
+  for (const s of accepted) {
+    s.close();
+    s.terminate();
+  }
+  await sleep(100);
+  assert.equal(sCloses.size, clients.length);
+  for (const [, n] of sCloses) assert.equal(n, 1);
+  assert.equal(cCloses.size, clients.length);
+  for (const [, n] of cCloses) assert.equal(n, 1);
+});
+
+test('close never runs for a connect that failed', async () => {
+  const ev = [];
+  const p = connect({
+    hostname: HOST,
+    port: closedPort(),
+    socket: {
+      data() {
+        ev.push('data');
+      },
+      close() {
+        ev.push('close');
+      },
+      connectError() {
+        ev.push('connectError');
+      },
+    },
+  });
+  await assert.rejects(withTimeout(p, 3000, 'connect'), { code: 'ECONNREFUSED' });
+  await sleep(100);
+  assert.deepEqual(ev, ['connectError']);
+});
+
+// ---- drain -----------------------------------------------------------------------------------------
+
+test('drain runs only after a write that returned fewer bytes than given', async (t) => {
+  const ev = [];
+  let sock;
+  let shortWritten = false;
+  const server = serve(t, {
+    open(s) {
+      sock = s;
+    },
+    data() {},
+    drain() {
+      ev.push(shortWritten ? 'drain' : 'drain-too-early');
+    },
+  });
+  let received = 0;
+  const c = await dial(t, server.port, {
+    data(s, d) {
+      received += d.length;
+    },
+  });
+  await until(() => sock, 3000, 'accepted');
+  // Full writes never arm drain.
+  let full = 0;
+  for (let i = 0; i < 20; i++) full += sock.write('small write ' + i);
+  await until(() => received === full, 3000, 'small writes received');
+  await sleep(100);
+  assert.deepEqual(ev, [], 'no drain after full writes');
+
+  c.pause();
+  const chunk = Buffer.alloc(1 << 20, 1);
+  let total = full;
+  let short = -1;
+  for (let i = 0; i < 256 && short < 0; i++) {
+    const n = sock.write(chunk);
+    total += n;
+    if (n < chunk.length) short = n;
+  }
+  shortWritten = true;
+  // Including 0: a write that takes nothing.
+  let zero = sock.write(chunk);
+  for (let i = 0; i < 50 && zero > 0; i++) {
+    total += zero;
+    zero = sock.write(chunk);
+  }
+  assert.ok(short >= 0);
+  await sleep(100);
+  assert.deepEqual(ev, [], 'no drain while the peer reads nothing');
+  c.resume();
+  await until(() => ev.length >= 1, 5000, 'drain');
+  await until(() => received === total, 5000, 'everything received');
+  await sleep(100);
+  assert.deepEqual(ev, ['drain'], 'one drain for the short write');
+});
+
+// ---- connectError ------------------------------------------------------------------------------------
+
+test('connectError: runs first with a Node-like error, then the promise rejects with it; nothing else runs', async () => {
+  const port = closedPort();
+  const data = { my: 'data' };
+  const ev = [];
+  let rec;
+  let returned = false;
+  const record = (name) => () => ev.push(name);
+  const p = connect({
+    hostname: HOST,
+    port,
+    data,
+    socket: {
+      open: record('open'),
+      data: record('data'),
+      drain: record('drain'),
+      end: record('end'),
+      close: record('close'),
+      error: record('error'),
+      timeout: record('timeout'),
+      connectError(s, err) {
+        ev.push('connectError');
+        rec = { err, asyncOk: returned, data: s.data, write: s.write('x'), state: s.readyState };
+      },
+    },
+  });
+  returned = true;
+  const err = await withTimeout(p, 3000, 'connect').then(
+    () => assert.fail('connect should fail'),
+    (e) => {
+      ev.push('rejected');
+      return e;
+    },
+  );
+  await sleep(100);
+  assert.deepEqual(ev, ['connectError', 'rejected']);
+  assert.ok(rec.asyncOk, 'connectError runs after connect() returned');
+  assert.equal(rec.data, data);
+  assert.equal(rec.write, -1);
+  assert.equal(rec.state, -1);
+  assert.equal(err, rec.err, 'rejects with the same error');
+  assert.ok(err instanceof Error);
+  assert.equal(err.code, 'ECONNREFUSED');
+  assert.equal(err.syscall, 'connect');
+  assert.equal(typeof err.errno, 'number');
+  assert.ok(err.errno < 0, `errno ${err.errno}`);
+  assert.equal(err.address, HOST);
+  assert.equal(err.port, port);
+  assert.equal(err.message, `connect ECONNREFUSED ${HOST}:${port}`);
+});
+
+test('with a connectError handler an uncaught failed connect is no unhandledRejection', async () => {
+  const code = `
+const { listen, connect } = require(process.env.PKG);
+process.on('unhandledRejection', (r) => { console.log('UNHANDLED:' + (r && r.code)); });
+const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+const port = l.port;
+l.stop(true);
+connect({ hostname: '127.0.0.1', port, socket: { data() {}, connectError() { console.log('CONNECT-ERROR'); } } });
+// Control: the same without a handler is an unhandled rejection.
+setTimeout(() => {
+  connect({ hostname: '127.0.0.1', port, socket: { data() {} } });
+  setTimeout(() => console.log('DONE'), 500);
+}, 500);
+`;
+  const r = await runChild(code, { timeoutMs: 10000 });
+  assert.ok(!r.timedOut, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines, ['CONNECT-ERROR', 'UNHANDLED:ECONNREFUSED', 'DONE'], r.stderr);
+});
+
+test('connectError that throws: the promise rejects with what it threw', async () => {
+  const thrown = new Error('from connectError');
+  const p = connect({
+    hostname: HOST,
+    port: closedPort(),
+    socket: {
+      data() {},
+      connectError() {
+        throw thrown;
+      },
+    },
+  });
+  const got = await withTimeout(p, 3000, 'connect').then(
+    () => assert.fail('connect should fail'),
+    (e) => e,
+  );
+  assert.equal(got, thrown);
+});
+
+test('connect({ port: 0 }) rejects with ECONNREFUSED (not an option error)', async () => {
+  let p;
+  assert.doesNotThrow(() => {
+    p = connect({ hostname: HOST, port: 0, socket: { data() {} } });
+  });
+  await assert.rejects(withTimeout(p, 3000, 'connect'), (err) => {
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.syscall, 'connect');
+    return true;
+  });
+});
+
+// ---- handler table snapshot -------------------------------------------------------------------------
+
+test('the handler table is read once: later mutation of the object has no effect', async (t) => {
+  const log = [];
+  const table = {
+    open() {
+      log.push('open:original');
+    },
+    data(s, d) {
+      log.push('data:original');
+      s.write(d);
+    },
+  };
+  const server = serve(t, table);
+  table.open = () => log.push('open:mutated');
+  table.data = () => log.push('data:mutated');
+  table.close = () => log.push('close:mutated');
+
+  const cLog = [];
+  const cTable = {
+    data() {
+      cLog.push('data:original');
+    },
+  };
+  const pending = connect({ hostname: HOST, port: server.port, socket: cTable });
+  cTable.data = () => cLog.push('data:mutated');
+  cTable.open = () => cLog.push('open:mutated');
+  const c = await withTimeout(pending, 3000, 'connect');
+  t.after(() => c.close());
+  c.write('x');
+  await until(() => cLog.length === 1, 3000, 'echo');
+
+  // Same for reload.
+  const reloaded = {
+    data(s, d) {
+      log.push('data:reloaded');
+      s.write(d);
+    },
+  };
+  server.reload({ socket: reloaded });
+  reloaded.data = () => log.push('data:reloaded-mutated');
+  c.write('y');
+  await until(() => cLog.length === 2, 3000, 'second echo');
+  c.close();
+  await sleep(50);
+  assert.deepEqual(log, ['open:original', 'data:original', 'data:reloaded']);
+  assert.deepEqual(cLog, ['data:original', 'data:original']);
+});
