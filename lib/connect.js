@@ -7,7 +7,7 @@ const registry = require('./registry');
 const { Socket, CONNECTING } = require('./socket');
 const { dispatch } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
-const { rejectTls } = require('./tls-options');
+const { clientContext } = require('./tls-options');
 
 /** `localhost` means both loopbacks, whatever the hosts file says, so a server on either is found. */
 const LOCALHOST = ['127.0.0.1', '::1'];
@@ -15,9 +15,9 @@ const LOCALHOST = ['127.0.0.1', '::1'];
 function connect(options) {
   validateObject(options, 'options');
   const handlers = handlerTable(options.socket, 'options.socket');
-  rejectTls(options.tls);
   const allowHalfOpen = validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
   const target = endpoint(options);
+  const tls = clientContext(options.tls);
   registry.start(dispatch);
 
   let socket;
@@ -26,15 +26,18 @@ function connect(options) {
     // The socket exists before its connect starts (it is what `connectError` receives).
     socket = new Socket(0, null, undefined, options.data, allowHalfOpen, CONNECTING);
     socket._handlers = handlers;
+    socket._tls = tls !== null;
+    socket._client = true;
+    socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
-    if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix));
+    if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix, tls, socket._host));
     const { hostname, port } = target;
-    if (net.isIP(hostname)) return connectTo(socket, [hostname], port);
-    if (hostname === 'localhost') return connectTo(socket, LOCALHOST, port);
+    if (net.isIP(hostname)) return connectTo(socket, [hostname], port, tls);
+    if (hostname === 'localhost') return connectTo(socket, LOCALHOST, port, tls);
     dns.lookup(hostname, { all: true }, (err, addresses) => {
       if (socket._settle === null) return;
       if (err) return socket._failConnect(err);
-      connectTo(socket, addresses.map((a) => a.address), port);
+      connectTo(socket, addresses.map((a) => a.address), port, tls);
     });
   });
   // With a connectError handler the failure is handled there; `await` still throws.
@@ -42,9 +45,9 @@ function connect(options) {
   return promise;
 }
 
-function connectTo(socket, addresses, port) {
+function connectTo(socket, addresses, port, tls) {
   socket._settle.addresses = addresses;
-  attach(socket, binding.connectTcp(addresses, port));
+  attach(socket, binding.connectTcp(addresses, port, tls, socket._host));
 }
 
 function attach(socket, id) {

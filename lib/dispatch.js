@@ -17,6 +17,8 @@ const EV_TIMEOUT = 8;
 const EV_ACCEPT_ERROR = 9;
 const EV_UNLISTENED = 10;
 const EV_FLUSHED = 11;
+const EV_HANDSHAKE = 12;
+const EV_TLS_ERROR = 13;
 
 const binding = require('./binding');
 const { sockets, listeners } = registry;
@@ -36,10 +38,12 @@ function accept(id, listenerId) {
   }
   const socket = new Socket(id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);
   listener._sockets.add(socket);
-  socket._onOpen();
+  socket._tls = listener._tls;
+  // Under TLS without a `handshake` handler, `open` waits for the handshake.
+  if (!socket._tls || listener._handlers.handshake) socket._onOpen();
 }
 
-function dispatchOne(kind, id, a, b, data) {
+function dispatchOne(kind, id, a, b, data, errors) {
   if (kind === EV_OPEN) return accept(id, a);
   if (kind === EV_UNLISTENED) {
     const listener = registry.lookup(listeners, id);
@@ -65,13 +69,25 @@ function dispatchOne(kind, id, a, b, data) {
       return socket._onConnected();
     case EV_CONNECT_ERROR:
       return socket._onConnectError(a, b);
+    case EV_HANDSHAKE:
+      return socket._onHandshake(a === 1, tlsError(errors, b));
+    case EV_TLS_ERROR:
+      return socket._onTlsError(tlsError(errors, a));
   }
 }
 
-function dispatch(events, data) {
+/** The TLS error an event refers to: `errors` holds code, message pairs. */
+function tlsError(errors, index) {
+  if (index < 0 || !errors) return null;
+  const err = new Error(errors[index * 2 + 1]);
+  err.code = errors[index * 2];
+  return err;
+}
+
+function dispatch(events, data, errors) {
   for (let i = 0; i < events.length; i += 4) {
     try {
-      dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data);
+      dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, errors);
     } catch (err) {
       uncaught(err);
     }

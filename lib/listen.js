@@ -6,14 +6,13 @@ const { Listener } = require('./listener');
 const { dispatch } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, validateInteger, endpoint } = require('./options');
 const { systemError } = require('./errors');
-const { rejectTls } = require('./tls-options');
+const { serverContext } = require('./tls-options');
 
 const DEFAULT_BACKLOG = 511; // as node:net
 
 function listen(options) {
   validateObject(options, 'options');
   const handlers = handlerTable(options.socket, 'options.socket');
-  rejectTls(options.tls);
   validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
   // Every listener here is exclusive already (no cluster handle sharing); accepted for Bun parity.
   validateBoolean(options.exclusive, 'options.exclusive', false);
@@ -21,17 +20,18 @@ function listen(options) {
   const ipv6Only = validateBoolean(options.ipv6Only, 'options.ipv6Only', false);
   const backlog = validateInteger(options.backlog, 'options.backlog', 0, 0x7fffffff, DEFAULT_BACKLOG);
   const target = endpoint(options);
+  const tls = serverContext(options.tls);
   registry.start(dispatch);
 
   const result =
     target.unix !== undefined
-      ? binding.listenUnix(target.unix, backlog)
-      : binding.listenTcp(target.hostname, target.port, backlog, reusePort, ipv6Only);
+      ? binding.listenUnix(target.unix, backlog, tls)
+      : binding.listenTcp(target.hostname, target.port, backlog, reusePort, ipv6Only, tls);
   if (result.id < 0) {
     const port = target.unix !== undefined ? undefined : target.port;
     throw systemError('listen', result.id, result.address, port, { describe: true });
   }
-  return new Listener(result.id, handlers, options, target, result.port);
+  return new Listener(result.id, handlers, options, target, result.port, tls !== null);
 }
 
 module.exports = { listen };

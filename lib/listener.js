@@ -9,7 +9,7 @@ const { reloadTable } = require('./options');
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 
 class Listener {
-  constructor(id, handlers, options, endpoint, port) {
+  constructor(id, handlers, options, endpoint, port, tls) {
     this._id = id;
     this._handlers = handlers;
     this.data = options.data;
@@ -17,6 +17,7 @@ class Listener {
     this._hostname = endpoint.hostname;
     this._unix = endpoint.unix;
     this._port = port;
+    this._tls = tls;
     this._stopped = false;
     /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */
     this._closeActive = false;

@@ -1,13 +1,120 @@
 'use strict';
-// TLS is not built yet: a `tls` option must fail loudly, never fall back to plain TCP.
+// TLS options: validation (TypeErrors naming the field) and normalisation into what the addon's
+// tlsServerContext/tlsClientContext take. Credential errors the addon finds are rethrown here.
+const binding = require('./binding');
+const { FileRef } = require('./file');
 const { invalidArgType } = require('./errors');
 
-function rejectTls(tls) {
-  if (tls === undefined || tls === null || tls === false) return;
-  if (tls !== true && typeof tls !== 'object') throw invalidArgType('options.tls', 'of type object or boolean', tls);
-  const err = new Error('TLS is not supported by this build of node-bun-tcp yet');
-  err.code = 'ERR_NOT_SUPPORTED';
-  throw err;
+const INPUT = 'a string, Buffer, TypedArray, ArrayBuffer, file() reference, or an array of those';
+
+function toBuffer(value, name) {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer) return Buffer.from(value);
+  if (value instanceof FileRef) return value.bytes();
+  throw invalidArgType(name, INPUT, value);
 }
 
-module.exports = { rejectTls };
+/** PEM inputs: one value or an array of them, as Buffers. */
+function pemList(value, name) {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.map((v, i) => toBuffer(v, `${name}[${i}]`));
+  return [toBuffer(value, name)];
+}
+
+/** Wire format: length-prefixed names. Returns null when `bytes` is not exactly that. */
+function parseWire(bytes) {
+  const names = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const len = bytes[i];
+    if (len === 0 || i + 1 + len > bytes.length) return null;
+    names.push(Buffer.from(bytes.subarray(i + 1, i + 1 + len)));
+    i += 1 + len;
+  }
+  return names.length > 0 ? names : null;
+}
+
+/** `ALPNProtocols`: an array of names, wire-format bytes, or a string (wire format if it parses). */
+function alpnList(value) {
+  const name = 'tls.ALPNProtocols';
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) {
+    return value.map((p, i) => {
+      if (typeof p === 'string') return Buffer.from(p, 'utf8');
+      if (ArrayBuffer.isView(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+      throw invalidArgType(`${name}[${i}]`, 'a string or Buffer', p);
+    });
+  }
+  if (typeof value === 'string') {
+    const bytes = Buffer.from(value, 'latin1');
+    return parseWire(bytes) || [Buffer.from(value, 'utf8')];
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    const bytes = toBuffer(value, name);
+    const names = parseWire(bytes);
+    if (!names) throw invalidArgType(name, 'ALPN wire format (length-prefixed names)', value);
+    return names;
+  }
+  throw invalidArgType(name, 'an array of strings, a string, or wire-format bytes', value);
+}
+
+function optionalString(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
+  return value;
+}
+
+function optionalBoolean(value, name, fallback) {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
+
+function normalise(tls, server) {
+  const requestCert = optionalBoolean(tls.requestCert, 'tls.requestCert', false);
+  return {
+    key: pemList(tls.key, 'tls.key'),
+    cert: pemList(tls.cert, 'tls.cert'),
+    ca: pemList(tls.ca, 'tls.ca'),
+    passphrase: optionalString(tls.passphrase, 'tls.passphrase'),
+    requestCert: server ? requestCert : false,
+    rejectUnauthorized: optionalBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
+    alpn: alpnList(tls.ALPNProtocols),
+    serverName: optionalString(tls.serverName, 'tls.serverName'),
+  };
+}
+
+/** Credential problems the addon reports: the message names the field. */
+function build(factory, options) {
+  try {
+    return factory(options);
+  } catch (err) {
+    const e = new Error(err.message);
+    e.code = 'ERR_TLS_INVALID_CREDENTIALS';
+    throw e;
+  }
+}
+
+/** `listen({ tls })`: null for plain TCP, else the addon's server context. */
+function serverContext(tls) {
+  if (tls === undefined || tls === null || tls === false) return null;
+  if (typeof tls !== 'object') throw invalidArgType('options.tls', 'of type object (with key and cert)', tls);
+  const options = normalise(tls, true);
+  if (options.key.length === 0 || options.cert.length === 0) {
+    const missing = options.key.length === 0 ? 'tls.key' : 'tls.cert';
+    throw invalidArgType(missing, `${INPUT} (a TLS server needs tls.key and tls.cert)`, tls[missing.slice(4)]);
+  }
+  return build(binding.tlsServerContext, options);
+}
+
+/** `connect({ tls })`: null for plain TCP; `true` verifies against the public roots. */
+function clientContext(tls) {
+  if (tls === undefined || tls === null || tls === false) return null;
+  if (tls === true) tls = {};
+  if (typeof tls !== 'object') throw invalidArgType('options.tls', 'of type boolean or object', tls);
+  return build(binding.tlsClientContext, normalise(tls, false));
+}
+
+module.exports = { serverContext, clientContext };

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::socket_core::SocketCore;
+use crate::tls::verify::NodeTlsError;
 
 /// `[OPEN, id, listener_id, 0]`: a listener accepted a connection.
 pub const OPEN: i32 = 1;
@@ -32,6 +33,11 @@ pub const UNLISTENED: i32 = 10;
 /// `[FLUSHED, id, 0, 0]`: a released socket's queued `end()` data is out (or the peer is gone); the
 /// process no longer needs to stay alive for it.
 pub const FLUSHED: i32 = 11;
+/// `[HANDSHAKE, id, ok, error]`: the TLS handshake ended; `error` indexes `Batch::errors` (-1: none):
+/// the failure, or with `ok` the verification error that `rejectUnauthorized: false` let pass.
+pub const HANDSHAKE: i32 = 12;
+/// `[TLS_ERROR, id, error, 0]`: a fatal TLS error after the handshake (alert, bad record).
+pub const TLS_ERROR: i32 = 13;
 
 pub const EVENT_WORDS: usize = 4;
 
@@ -41,11 +47,24 @@ pub struct Batch {
   pub data: Vec<u8>,
   /// Sockets created on the loop thread that JS has not seen yet, in event order.
   pub opened: Vec<Arc<SocketCore>>,
+  /// `(code, message)` of TLS errors that events refer to by index.
+  pub errors: Vec<(String, String)>,
 }
 
 impl Batch {
   pub fn push(&mut self, kind: i32, id: u32, a: i32, b: i32) {
     self.events.extend_from_slice(&[kind, id as i32, a, b]);
+  }
+
+  /// Stores an error for an event to refer to; -1 for none.
+  pub fn push_error(&mut self, err: Option<NodeTlsError>) -> i32 {
+    match err {
+      Some(e) => {
+        self.errors.push((e.code.to_string(), e.message));
+        (self.errors.len() - 1) as i32
+      }
+      None => -1,
+    }
   }
 
   pub fn is_empty(&self) -> bool {
@@ -60,6 +79,7 @@ impl Batch {
     self.events.clear();
     self.data.clear();
     self.opened.clear();
+    self.errors.clear();
   }
 
   /// Moves `other`'s events after ours, rebasing its data offsets. Cheap when we are empty.
@@ -70,12 +90,17 @@ impl Batch {
       return;
     }
     let base = self.data.len() as i32;
+    let error_base = self.errors.len() as i32;
     self.data.extend_from_slice(&other.data);
     for ev in other.events.chunks_exact_mut(EVENT_WORDS) {
-      if ev[0] == DATA {
-        ev[2] += base;
+      match ev[0] {
+        DATA => ev[2] += base,
+        HANDSHAKE if ev[3] >= 0 => ev[3] += error_base,
+        TLS_ERROR => ev[2] += error_base,
+        _ => {}
       }
     }
+    self.errors.append(&mut other.errors);
     self.events.extend_from_slice(&other.events);
     self.opened.append(&mut other.opened);
     other.clear();

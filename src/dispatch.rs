@@ -2,7 +2,7 @@
 //!
 //! The loop thread calls the threadsafe function only when JS has not yet been told about waiting
 //! events; `call_js` then takes every event queued so far and makes a single call into the JS
-//! dispatcher with them: `dispatch(events: Int32Array, data: Buffer | undefined)`.
+//! dispatcher with them: `dispatch(events: Int32Array, data?: Buffer, tlsErrors?: string[])`.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -134,12 +134,17 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
     } else {
       buffer_copy(env, &state.inbox.data)?
     };
+    let errors = if state.inbox.errors.is_empty() {
+      undefined(env)?
+    } else {
+      error_list(env, &state.inbox.errors)?
+    };
     state.inbox.clear();
     if state.inbox.data.capacity() > 4 << 20 {
       state.inbox.data.shrink_to(256 << 10);
     }
     state.in_dispatch = true;
-    [events, data]
+    [events, data, errors]
   };
   // No reference into the state is held across the call: handlers re-enter the addon.
   let mut undef = ptr::null_mut();
@@ -169,6 +174,37 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
   state.in_dispatch = false;
   state.flush_deferred();
   Ok(())
+}
+
+/// `[code, message, code, message, ...]` for the TLS errors events refer to by index.
+fn error_list(env: &Env, errors: &[(String, String)]) -> Result<sys::napi_value> {
+  let mut array = ptr::null_mut();
+  // SAFETY: JS thread; every value created is stored into `array` at once.
+  unsafe {
+    check(
+      sys::napi_create_array_with_length(env.raw(), errors.len() * 2, &mut array),
+      "napi_create_array_with_length",
+    )?;
+    for (i, (code, message)) in errors.iter().enumerate() {
+      for (j, text) in [code, message].into_iter().enumerate() {
+        let mut value = ptr::null_mut();
+        check(
+          sys::napi_create_string_utf8(
+            env.raw(),
+            text.as_ptr().cast(),
+            text.len() as isize,
+            &mut value,
+          ),
+          "napi_create_string_utf8",
+        )?;
+        check(
+          sys::napi_set_element(env.raw(), array, (i * 2 + j) as u32, value),
+          "napi_set_element",
+        )?;
+      }
+    }
+  }
+  Ok(array)
 }
 
 fn undefined(env: &Env) -> Result<sys::napi_value> {

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod listener;
 pub mod reactor;
 pub mod socket_core;
+pub mod tls;
 
 mod api;
 mod dispatch;

@@ -4,11 +4,13 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::ids::IdPool;
+use crate::tls::config::ServerContext;
 
 pub struct ListenOptions {
   pub backlog: i32,
@@ -18,6 +20,8 @@ pub struct ListenOptions {
 
 pub struct ListenerCore {
   pub id: u32,
+  /// Every accepted connection speaks TLS with this configuration.
+  pub tls: Option<Arc<ServerContext>>,
   /// `None` once stopped. The loop holds the lock while it accepts, so `stop()` on the JS thread
   /// never closes a descriptor under a running `accept`.
   sock: Mutex<Option<Socket>>,
@@ -26,9 +30,10 @@ pub struct ListenerCore {
 impl ListenerCore {
   /// Listener ids are never handed out again: an accepted socket's `OPEN` event names its
   /// listener, and may still be on its way to JS after the listener stopped.
-  pub fn new(pool: &IdPool, sock: Socket) -> Self {
+  pub fn new(pool: &IdPool, sock: Socket, tls: Option<Arc<ServerContext>>) -> Self {
     ListenerCore {
       id: pool.alloc(),
+      tls,
       sock: Mutex::new(Some(sock)),
     }
   }

@@ -15,11 +15,16 @@ use socket2::{SockAddr, Socket, TcpKeepalive};
 
 use crate::clock::now_ms;
 use crate::ids::IdPool;
+use crate::tls::session::TlsSession;
 
 pub struct SocketCore {
   pub id: u32,
   /// Set once: at accept, or when a client connect succeeds.
   sock: OnceLock<Socket>,
+  /// Set once: at accept on a TLS listener, at a TLS connect, or by `upgradeTLS`.
+  tls: OnceLock<TlsSession>,
+  /// TLS records wait for the socket to take them: the loop must flush on writable.
+  pub flush_wanted: AtomicBool,
   /// The JS side was refused bytes and waits for `drain`.
   pub want_drain: AtomicBool,
   /// `pause()`: the loop leaves the bytes in the kernel.
@@ -35,6 +40,8 @@ impl SocketCore {
     SocketCore {
       id: pool.alloc(),
       sock: OnceLock::new(),
+      tls: OnceLock::new(),
+      flush_wanted: AtomicBool::new(false),
       want_drain: AtomicBool::new(false),
       paused: AtomicBool::new(false),
       timeout_ms: AtomicU64::new(0),
@@ -58,13 +65,33 @@ impl SocketCore {
     self.sock.get()
   }
 
+  pub fn tls(&self) -> Option<&TlsSession> {
+    self.tls.get()
+  }
+
+  /// Puts the connection under TLS from now on; false if it already was.
+  pub fn set_tls(&self, session: TlsSession) -> bool {
+    self.tls.set(session).is_ok()
+  }
+
   pub fn fd(&self) -> Option<RawFd> {
     self.sock.get().map(|s| s.as_raw_fd())
   }
 
-  /// A non-blocking send; `Ok(0)` when the kernel takes nothing now.
+  /// A non-blocking send; `Ok(0)` when the kernel takes nothing now. Under TLS: the plaintext the
+  /// session took (its records go out now or, with `flush_wanted` set, when the socket allows).
   pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
     let sock = self.sock.get().ok_or_else(not_connected)?;
+    if let Some(tls) = self.tls.get() {
+      let (n, pending) = tls.write(sock, buf)?;
+      if pending {
+        self.flush_wanted.store(true, Ordering::SeqCst);
+      }
+      if n > 0 {
+        self.touch();
+      }
+      return Ok(n);
+    }
     loop {
       match sock.send(buf) {
         Ok(n) => {
@@ -94,6 +121,20 @@ impl SocketCore {
 
   pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
     self.sock.get().ok_or_else(not_connected)?.shutdown(how)
+  }
+
+  /// Sends FIN after everything written so far; under TLS, close_notify first. When records still
+  /// wait for the socket, FIN is left to the loop (`flush_wanted`).
+  pub fn finish_writes(&self) -> io::Result<()> {
+    let sock = self.sock.get().ok_or_else(not_connected)?;
+    match self.tls.get() {
+      Some(tls) if !tls.close_notify(sock)? => {
+        tls.fin_after_flush.store(true, Ordering::SeqCst);
+        self.flush_wanted.store(true, Ordering::SeqCst);
+        Ok(())
+      }
+      _ => sock.shutdown(Shutdown::Write),
+    }
   }
 
   /// Makes the coming close(2) send RST instead of FIN.

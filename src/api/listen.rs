@@ -9,6 +9,9 @@ use crate::env_state::EnvState;
 use crate::errors::neg_errno;
 use crate::listener::{bind_tcp, bind_unix, resolve_listen_host, ListenOptions, ListenerCore};
 use crate::reactor::Command;
+use crate::tls::config::ServerContext;
+
+use super::tls::TlsContext;
 
 /// What `listen_tcp`/`listen_unix` report: the listener's id and port, or a negative errno in `id`
 /// and the address that failed.
@@ -28,7 +31,9 @@ pub fn listen_tcp(
   backlog: i32,
   reuse_port: bool,
   ipv6_only: bool,
+  tls: Option<&TlsContext>,
 ) -> Result<ListenResult> {
+  let tls = tls.and_then(|t| t.server().cloned());
   let state = EnvState::get(&env)?;
   let opts = ListenOptions {
     backlog,
@@ -52,7 +57,7 @@ pub fn listen_tcp(
   };
   for addr in addrs {
     match bind_tcp(addr, &opts) {
-      Ok(sock) => return Ok(adopt(state, sock, addr.ip().to_string())),
+      Ok(sock) => return Ok(adopt(state, sock, addr.ip().to_string(), tls)),
       Err(e) => {
         failure = ListenResult {
           id: neg_errno(&e),
@@ -67,7 +72,13 @@ pub fn listen_tcp(
 
 /// Binds a unix socket at `path` (a leading NUL byte: a Linux abstract name).
 #[napi]
-pub fn listen_unix(env: Env, path: String, backlog: i32) -> Result<ListenResult> {
+pub fn listen_unix(
+  env: Env,
+  path: String,
+  backlog: i32,
+  tls: Option<&TlsContext>,
+) -> Result<ListenResult> {
+  let tls = tls.and_then(|t| t.server().cloned());
   let state = EnvState::get(&env)?;
   let opts = ListenOptions {
     backlog,
@@ -75,7 +86,7 @@ pub fn listen_unix(env: Env, path: String, backlog: i32) -> Result<ListenResult>
     ipv6_only: false,
   };
   match bind_unix(&path, &opts) {
-    Ok(sock) => Ok(adopt(state, sock, path)),
+    Ok(sock) => Ok(adopt(state, sock, path, tls)),
     Err(e) => Ok(ListenResult {
       id: neg_errno(&e),
       port: 0,
@@ -84,13 +95,18 @@ pub fn listen_unix(env: Env, path: String, backlog: i32) -> Result<ListenResult>
   }
 }
 
-fn adopt(state: &mut EnvState, sock: Socket, address: String) -> ListenResult {
+fn adopt(
+  state: &mut EnvState,
+  sock: Socket,
+  address: String,
+  tls: Option<Arc<ServerContext>>,
+) -> ListenResult {
   let port = sock
     .local_addr()
     .ok()
     .and_then(|a| a.as_socket())
     .map_or(0, |a| a.port() as u32);
-  let core = Arc::new(ListenerCore::new(&state.shared.ids, sock));
+  let core = Arc::new(ListenerCore::new(&state.shared.ids, sock, tls));
   let id = core.id as i32;
   state.insert_listener(core.clone());
   state.send(Command::Listen(core));

@@ -5,3 +5,4 @@ mod connect;
 mod listen;
 mod setup;
 mod socket;
+mod tls;

@@ -25,10 +25,21 @@ pub fn write(env: Env, id: u32, data: BufferSlice, offset: u32, length: u32) -> 
   let Some(bytes) = data.get(start..start.saturating_add(length as usize)) else {
     return Ok(-libc::EINVAL);
   };
-  Ok(match core.send(bytes) {
+  let result = core.send(bytes);
+  flush_later(state, id);
+  Ok(match result {
     Ok(n) => n.min(i32::MAX as usize) as i32,
     Err(e) => neg_errno(&e),
   })
+}
+
+/// TLS records the socket did not take yet go out from the loop once it is writable.
+fn flush_later(state: &EnvState, id: u32) {
+  if let Some(core) = state.socket(id) {
+    if core.flush_wanted.load(Ordering::Relaxed) {
+      state.shared.rearm(core);
+    }
+  }
 }
 
 /// `write` for a whole string, without a Buffer in between.
@@ -38,7 +49,9 @@ pub fn write_string(env: Env, id: u32, data: String) -> Result<i32> {
   let Some(core) = state.socket(id) else {
     return Ok(-1);
   };
-  Ok(match core.send(data.as_bytes()) {
+  let result = core.send(data.as_bytes());
+  flush_later(state, id);
+  Ok(match result {
     Ok(n) => n as i32,
     Err(e) => neg_errno(&e),
   })
@@ -60,15 +73,14 @@ pub fn want_drain(env: Env, id: u32) -> Result<()> {
 pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
   let state = EnvState::get(&env)?;
   if let Some(core) = state.socket(id) {
-    let _ = core.shutdown(if read {
-      Shutdown::Read
-    } else {
-      Shutdown::Write
-    });
     if read {
+      let _ = core.shutdown(Shutdown::Read);
       core.paused.store(true, Ordering::SeqCst);
+    } else {
+      let _ = core.finish_writes();
     }
   }
+  flush_later(state, id);
   Ok(())
 }
 
@@ -87,7 +99,7 @@ pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> 
   };
   if reset {
     core.set_reset_on_close();
-  } else if pending.is_empty() {
+  } else if pending.is_empty() && core.tls().is_none() {
     let _ = core.shutdown(Shutdown::Write);
   }
   drop(core);

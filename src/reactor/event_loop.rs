@@ -22,6 +22,7 @@ use crate::errors::{interrupted, neg_errno, would_block};
 use crate::ids::index;
 use crate::listener::ListenerCore;
 use crate::socket_core::SocketCore;
+use crate::tls::session::TlsSession;
 
 /// The most one `recv` asks for. A read that returns less has emptied the socket.
 const READ_SIZE: usize = 64 * 1024;
@@ -62,6 +63,10 @@ struct Lingering {
   pending: Vec<u8>,
   sent: usize,
   deadline: u64,
+  /// JS keeps the process alive for `pending` until FLUSHED.
+  holds_ref: bool,
+  /// TLS: close_notify is queued.
+  notified: bool,
 }
 
 pub struct EventLoop {
@@ -213,10 +218,12 @@ impl EventLoop {
           let drain_fully = event.is_read_closed() || event.is_error();
           self.read(id, drain_fully);
         }
-        if (event.is_writable() || event.is_error())
-          && core.want_drain.swap(false, Ordering::SeqCst)
-        {
-          self.local.push(batch::DRAIN, id, 0, 0);
+        if event.is_writable() || event.is_error() {
+          if core.tls().is_some() {
+            self.flush_tls(&core);
+          } else if core.want_drain.swap(false, Ordering::SeqCst) {
+            self.local.push(batch::DRAIN, id, 0, 0);
+          }
         }
       }
       Some(Slot::Lingering(_)) => self.flush_lingering(id),
@@ -233,7 +240,7 @@ impl EventLoop {
     let listener = listener.clone();
     loop {
       match listener.accept() {
-        Ok(Some(sock)) => self.adopt(sock, id),
+        Ok(Some(sock)) => self.adopt(sock, &listener),
         Ok(None) => return,
         Err(e) if would_block(&e) => return,
         Err(e) if interrupted(&e) || e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
@@ -250,13 +257,22 @@ impl EventLoop {
     }
   }
 
-  fn adopt(&mut self, sock: Socket, listener_id: u32) {
+  fn adopt(&mut self, sock: Socket, listener: &ListenerCore) {
+    let listener_id = listener.id;
     if sock.domain().map(|d| d != Domain::UNIX).unwrap_or(false) {
       // As Bun does: request/response protocols must not wait on Nagle.
       let _ = sock.set_tcp_nodelay(true);
     }
     let fd = sock.as_raw_fd();
     let core = Arc::new(SocketCore::with_socket(&self.shared.ids, sock));
+    if let Some(ctx) = &listener.tls {
+      match TlsSession::server(ctx) {
+        Ok(session) => {
+          core.set_tls(session);
+        }
+        Err(_) => return,
+      }
+    }
     let id = core.id;
     if self
       .register(fd, id, Interest::READABLE | Interest::WRITABLE)
@@ -358,6 +374,8 @@ impl EventLoop {
       }
       conn.core.set_socket(sock);
     }
+    // A TLS client speaks first: its ClientHello is waiting.
+    self.flush_tls(&conn.core);
     self.local.push(batch::CONNECTED, id, 0, 0);
     self.put(id, Slot::Open(Open::new(conn.core)));
     // Bytes may have come with the connect's wake-up, whose edge is spent.
@@ -394,6 +412,58 @@ impl EventLoop {
         self.shared.throttled.store(true, Ordering::SeqCst);
         return;
       }
+      if let Some(tls) = core.tls() {
+        let start = self.local.data.len();
+        let step = tls.read(sock, &mut self.local.data);
+        match step.handshake {
+          Some(Ok(auth)) => {
+            let err = self.local.push_error(auth);
+            self.local.push(batch::HANDSHAKE, id, 1, err);
+          }
+          Some(Err(failure)) => {
+            let err = self.local.push_error(Some(failure));
+            self.local.push(batch::HANDSHAKE, id, 0, err);
+            open.done_reading = true;
+            return;
+          }
+          None => {}
+        }
+        if step.plaintext > 0 {
+          self
+            .local
+            .push(batch::DATA, id, start as i32, step.plaintext as i32);
+          open.queued += step.plaintext;
+          core.touch();
+        }
+        if let Some(fatal) = step.fatal {
+          let err = self.local.push_error(Some(fatal));
+          self.local.push(batch::TLS_ERROR, id, err, 0);
+          open.done_reading = true;
+          return;
+        }
+        if let Some(e) = step.io_error {
+          open.done_reading = true;
+          self.local.push(batch::ERROR, id, neg_errno(&e), 0);
+          return;
+        }
+        if step.eof {
+          open.done_reading = true;
+          self.local.push(batch::END, id, 0, 0);
+          return;
+        }
+        // Writes refused before the handshake ended may fit now.
+        if core.want_drain.load(Ordering::SeqCst)
+          && !tls.is_handshaking()
+          && !tls.wants_write()
+          && core.want_drain.swap(false, Ordering::SeqCst)
+        {
+          self.local.push(batch::DRAIN, id, 0, 0);
+        }
+        if step.would_block {
+          return;
+        }
+        continue;
+      }
       let data = &mut self.local.data;
       data.reserve(READ_SIZE);
       let start = data.len();
@@ -422,6 +492,26 @@ impl EventLoop {
           return;
         }
       }
+    }
+  }
+
+  /// Pushes a TLS socket's waiting records; then sends the FIN `end()` asked for, and `drain`.
+  fn flush_tls(&mut self, core: &SocketCore) {
+    let (Some(tls), Some(sock)) = (core.tls(), core.socket()) else {
+      return;
+    };
+    core.flush_wanted.store(false, Ordering::SeqCst);
+    match tls.flush(sock) {
+      Ok(true) => {
+        if tls.fin_after_flush.swap(false, Ordering::SeqCst) {
+          let _ = sock.shutdown(Shutdown::Write);
+        }
+        if !tls.is_handshaking() && core.want_drain.swap(false, Ordering::SeqCst) {
+          self.local.push(batch::DRAIN, core.id, 0, 0);
+        }
+      }
+      Ok(false) => core.flush_wanted.store(true, Ordering::SeqCst),
+      Err(_) => {} // the next read reports the failure
     }
   }
 
@@ -495,7 +585,8 @@ impl EventLoop {
       return;
     };
     self.throttled.retain(|t| *t != id);
-    if pending.is_empty() {
+    // TLS says goodbye with close_notify, which may have to wait for the socket like data.
+    if pending.is_empty() && core.tls().is_none() {
       if let Some(fd) = core.fd() {
         self.deregister(fd);
       }
@@ -506,9 +597,11 @@ impl EventLoop {
       id,
       Slot::Lingering(Lingering {
         core,
+        holds_ref: !pending.is_empty(),
         pending,
         sent: 0,
         deadline,
+        notified: false,
       }),
     );
     self.lingering.push(id);
@@ -521,15 +614,29 @@ impl EventLoop {
       return;
     };
     loop {
-      if l.sent >= l.pending.len() {
-        let _ = l.core.shutdown(Shutdown::Write);
-        break;
+      if l.sent < l.pending.len() {
+        match l.core.send(&l.pending[l.sent..]) {
+          Ok(0) => return, // wait for writable
+          Ok(n) => l.sent += n,
+          Err(_) => break,
+        }
+        continue;
       }
-      match l.core.send(&l.pending[l.sent..]) {
-        Ok(0) => return, // wait for writable
-        Ok(n) => l.sent += n,
-        Err(_) => break,
+      if let (Some(tls), Some(sock)) = (l.core.tls(), l.core.socket()) {
+        let flushed = if l.notified {
+          tls.flush(sock)
+        } else {
+          l.notified = true;
+          tls.close_notify(sock)
+        };
+        match flushed {
+          Ok(true) => {}
+          Ok(false) => return, // wait for writable
+          Err(_) => break,
+        }
       }
+      let _ = l.core.shutdown(Shutdown::Write);
+      break;
     }
     self.drop_lingering(id);
   }
@@ -539,7 +646,9 @@ impl EventLoop {
       if let Some(fd) = l.core.fd() {
         self.deregister(fd);
       }
-      self.local.push(batch::FLUSHED, id, 0, 0);
+      if l.holds_ref {
+        self.local.push(batch::FLUSHED, id, 0, 0);
+      }
     }
     self.lingering.retain(|l| *l != id);
   }

@@ -52,7 +52,7 @@ impl Harness {
     };
     let sock = bind_tcp("127.0.0.1:0".parse().unwrap(), &opts).unwrap();
     let addr = sock.local_addr().unwrap().as_socket().unwrap();
-    let core = Arc::new(ListenerCore::new(&self.shared.ids, sock));
+    let core = Arc::new(ListenerCore::new(&self.shared.ids, sock, None));
     let id = core.id;
     self.shared.send(Command::Listen(core));
     (id, addr)

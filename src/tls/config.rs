@@ -1,0 +1,286 @@
+//! TLS options → rustls configurations. Built once per listener (shared by all its connections)
+//! and once per `connect`; every mistake in the options is reported here, naming the field.
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+use super::pem;
+use super::verify::{ClientVerifier, ServerVerifier};
+
+/// TLS options as the JS layer hands them over: every PEM input already a byte buffer.
+#[derive(Default)]
+pub struct TlsOptions {
+  pub key: Vec<Vec<u8>>,
+  pub cert: Vec<Vec<u8>>,
+  pub ca: Vec<Vec<u8>>,
+  pub passphrase: Option<String>,
+  pub request_cert: bool,
+  pub reject_unauthorized: bool,
+  pub alpn: Vec<Vec<u8>>,
+  pub server_name: Option<String>,
+}
+
+pub struct ServerContext {
+  pub config: Arc<ServerConfig>,
+  /// Set with `requestCert`: re-run after the handshake to report `authorized`.
+  pub verifier: Option<Arc<ClientVerifier>>,
+}
+
+pub struct ClientContext {
+  pub config: Arc<ClientConfig>,
+  pub verifier: Arc<ServerVerifier>,
+  pub server_name: Option<String>,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+  static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+  PROVIDER
+    .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    .clone()
+}
+
+/// The public roots `tls: true` trusts: Mozilla's set as shipped by webpki-roots, the same set
+/// node:tls bundles, so behaviour does not depend on the machine's store.
+fn public_roots() -> Arc<RootCertStore> {
+  static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+  ROOTS
+    .get_or_init(|| {
+      Arc::new(RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+      })
+    })
+    .clone()
+}
+
+fn roots(ca: &[Vec<u8>]) -> Result<Arc<RootCertStore>, String> {
+  if ca.is_empty() {
+    return Ok(public_roots());
+  }
+  let mut store = RootCertStore::empty();
+  for cert in pem::certificates(ca, "tls.ca")? {
+    store
+      .add(cert)
+      .map_err(|e| format!("tls.ca: not a usable CA certificate ({e})"))?;
+  }
+  Ok(Arc::new(store))
+}
+
+fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
+  let keys = pem::private_keys(&opts.key, opts.passphrase.as_deref())?;
+  // One certificate input per key; an input may carry the chain after the leaf.
+  let mut chains = Vec::new();
+  for (i, input) in opts.cert.iter().enumerate() {
+    let field = if opts.cert.len() == 1 {
+      "tls.cert".to_string()
+    } else {
+      format!("tls.cert[{i}]")
+    };
+    chains.push(pem::certificates(std::slice::from_ref(input), &field)?);
+  }
+  if keys.len() != chains.len() {
+    return Err(format!(
+      "tls.key / tls.cert: {} key(s) but {} certificate(s); give one key per certificate",
+      keys.len(),
+      chains.len()
+    ));
+  }
+  let provider = provider();
+  keys
+    .into_iter()
+    .zip(chains)
+    .enumerate()
+    .map(|(i, (key, chain))| {
+      CertifiedKey::from_der(chain, key, &provider)
+        .map(Arc::new)
+        .map_err(|e| match e {
+          rustls::Error::InconsistentKeys(_) => {
+            format!(
+              "tls.key: the private key does not match the certificate (tls.cert{})",
+              index(i)
+            )
+          }
+          e => format!("tls.key{}: unusable private key ({e})", index(i)),
+        })
+    })
+    .collect()
+}
+
+fn index(i: usize) -> String {
+  if i == 0 {
+    String::new()
+  } else {
+    format!("[{i}]")
+  }
+}
+
+pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
+  if opts.key.is_empty() || opts.cert.is_empty() {
+    return Err("tls.key and tls.cert are required for a TLS server".into());
+  }
+  let keys = certified_keys(opts)?;
+  let resolver = Arc::new(CertResolver::new(keys, opts.server_name.clone()));
+  let builder = ServerConfig::builder_with_provider(provider())
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?;
+  let (mut config, verifier) = if opts.request_cert {
+    let inner = WebPkiClientVerifier::builder_with_provider(roots(&opts.ca)?, provider())
+      .build()
+      .map_err(|e| format!("tls.ca: {e}"))?;
+    let verifier = Arc::new(ClientVerifier {
+      inner,
+      reject: opts.reject_unauthorized,
+    });
+    (
+      builder
+        .with_client_cert_verifier(verifier.clone())
+        .with_cert_resolver(resolver),
+      Some(verifier),
+    )
+  } else {
+    (
+      builder.with_no_client_auth().with_cert_resolver(resolver),
+      None,
+    )
+  };
+  config.alpn_protocols = opts.alpn.clone();
+  Ok(ServerContext {
+    config: Arc::new(config),
+    verifier,
+  })
+}
+
+pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
+  let inner = WebPkiServerVerifier::builder_with_provider(roots(&opts.ca)?, provider())
+    .build()
+    .map_err(|e| format!("tls.ca: {e}"))?;
+  let verifier = Arc::new(ServerVerifier {
+    inner,
+    reject: opts.reject_unauthorized,
+  });
+  let builder = ClientConfig::builder_with_provider(provider())
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .dangerous()
+    .with_custom_certificate_verifier(verifier.clone());
+  let mut config = if opts.key.is_empty() && opts.cert.is_empty() {
+    builder.with_no_client_auth()
+  } else {
+    let key = certified_keys(opts)?
+      .into_iter()
+      .next()
+      .ok_or("tls.key: no key")?;
+    builder.with_client_cert_resolver(Arc::new(SingleCert(key)))
+  };
+  config.alpn_protocols = opts.alpn.clone();
+  Ok(ClientContext {
+    config: Arc::new(config),
+    verifier,
+    server_name: opts.server_name.clone(),
+  })
+}
+
+#[derive(Debug)]
+struct SingleCert(Arc<CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for SingleCert {
+  fn resolve(
+    &self,
+    _hints: &[&[u8]],
+    _schemes: &[rustls::SignatureScheme],
+  ) -> Option<Arc<CertifiedKey>> {
+    Some(self.0.clone())
+  }
+
+  fn has_certs(&self) -> bool {
+    true
+  }
+}
+
+/// Several key/certificate pairs: the one whose names match the client's SNI and whose key can
+/// sign with a scheme the client offers; else the first that can sign.
+#[derive(Debug)]
+struct CertResolver {
+  keys: Vec<(Vec<String>, Arc<CertifiedKey>)>,
+}
+
+impl CertResolver {
+  fn new(keys: Vec<Arc<CertifiedKey>>, server_name: Option<String>) -> Self {
+    let keys = keys
+      .into_iter()
+      .enumerate()
+      .map(|(i, key)| {
+        let mut names = key.cert.first().map(cert_names).unwrap_or_default();
+        if i == 0 {
+          names.extend(server_name.clone());
+        }
+        (names, key)
+      })
+      .collect();
+    CertResolver { keys }
+  }
+}
+
+impl ResolvesServerCert for CertResolver {
+  fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    let schemes = hello.signature_schemes();
+    let usable = |key: &Arc<CertifiedKey>| key.key.choose_scheme(schemes).is_some();
+    if let Some(sni) = hello.server_name() {
+      let hit = self
+        .keys
+        .iter()
+        .find(|(names, key)| names.iter().any(|n| name_matches(n, sni)) && usable(key));
+      if let Some((_, key)) = hit {
+        return Some(key.clone());
+      }
+    }
+    self
+      .keys
+      .iter()
+      .find(|(_, key)| usable(key))
+      .or(self.keys.first())
+      .map(|(_, key)| key.clone())
+  }
+}
+
+fn name_matches(pattern: &str, host: &str) -> bool {
+  let (pattern, host) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+  match pattern.strip_prefix("*.") {
+    Some(suffix) => host.split_once('.').is_some_and(|(_, rest)| rest == suffix),
+    None => pattern == host,
+  }
+}
+
+/// DNS names of a certificate: its subjectAltName DNS entries, else its common name.
+fn cert_names(cert: &CertificateDer<'_>) -> Vec<String> {
+  use x509_parser::extensions::GeneralName;
+  let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
+    return Vec::new();
+  };
+  let mut names: Vec<String> = match parsed.subject_alternative_name() {
+    Ok(Some(san)) => san
+      .value
+      .general_names
+      .iter()
+      .filter_map(|n| match n {
+        GeneralName::DNSName(d) => Some(d.to_string()),
+        _ => None,
+      })
+      .collect(),
+    _ => Vec::new(),
+  };
+  if names.is_empty() {
+    names.extend(
+      parsed
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_string)),
+    );
+  }
+  names
+}

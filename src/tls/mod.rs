@@ -1,0 +1,8 @@
+//! TLS with rustls: option parsing, verification with Node's error codes, the per-connection
+//! session the loop thread pumps, and peer-certificate descriptions.
+
+pub mod cert_info;
+pub mod config;
+pub mod pem;
+pub mod session;
+pub mod verify;

@@ -1,0 +1,229 @@
+//! One connection's TLS session, shared by the JS thread (encrypting writes) and the loop thread
+//! (decrypting reads, the handshake), as in rustls's mio examples: `read_tls` →
+//! `process_new_packets` → read plaintext; `write_tls` whenever records wait.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, Connection, ServerConnection};
+use socket2::Socket;
+
+use super::config::{ClientContext, ServerContext};
+use super::verify::{node_cert_error, ClientVerifier, NodeTlsError, ServerVerifier};
+use crate::errors::{interrupted, would_block};
+
+/// How `authorized` is decided once the handshake is done.
+enum PostCheck {
+  None,
+  Client {
+    verifier: Arc<ServerVerifier>,
+    name: ServerName<'static>,
+  },
+  Server {
+    verifier: Arc<ClientVerifier>,
+  },
+}
+
+pub struct TlsSession {
+  conn: Mutex<Connection>,
+  check: PostCheck,
+  /// The loop has reported the handshake's end to JS.
+  pub handshake_reported: AtomicBool,
+  /// `end()`/`shutdown()` asked for FIN, which waits until every record is out.
+  pub fin_after_flush: AtomicBool,
+  pub is_server: bool,
+}
+
+/// What one `TlsSession::read` step found.
+#[derive(Default)]
+pub struct ReadStep {
+  /// Plaintext bytes appended to the output.
+  pub plaintext: usize,
+  /// The handshake ended now: `Ok(authorization error)` or `Err(failure)`.
+  pub handshake: Option<Result<Option<NodeTlsError>, NodeTlsError>>,
+  /// A fatal TLS error after the handshake (alert, bad record).
+  pub fatal: Option<NodeTlsError>,
+  pub eof: bool,
+  pub would_block: bool,
+  pub io_error: Option<io::Error>,
+}
+
+impl TlsSession {
+  pub fn server(ctx: &ServerContext) -> Result<Self, String> {
+    let conn = ServerConnection::new(ctx.config.clone()).map_err(|e| e.to_string())?;
+    let check = match &ctx.verifier {
+      Some(verifier) => PostCheck::Server {
+        verifier: verifier.clone(),
+      },
+      None => PostCheck::None,
+    };
+    Ok(Self::new(Connection::Server(conn), check, true))
+  }
+
+  /// `host` names the server unless the context has a `serverName`.
+  pub fn client(ctx: &ClientContext, host: &str) -> Result<Self, String> {
+    let wanted = ctx.server_name.as_deref().unwrap_or(host);
+    let name = ServerName::try_from(
+      wanted
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string(),
+    )
+    .map_err(|_| format!("tls.serverName: invalid server name {wanted:?}"))?;
+    let conn =
+      ClientConnection::new(ctx.config.clone(), name.clone()).map_err(|e| e.to_string())?;
+    let check = PostCheck::Client {
+      verifier: ctx.verifier.clone(),
+      name,
+    };
+    Ok(Self::new(Connection::Client(conn), check, false))
+  }
+
+  fn new(conn: Connection, check: PostCheck, is_server: bool) -> Self {
+    TlsSession {
+      conn: Mutex::new(conn),
+      check,
+      handshake_reported: AtomicBool::new(false),
+      fin_after_flush: AtomicBool::new(false),
+      is_server,
+    }
+  }
+
+  pub fn lock(&self) -> MutexGuard<'_, Connection> {
+    self.conn.lock()
+  }
+
+  /// JS thread: takes as much plaintext as the session buffers and pushes records out. Returns the
+  /// plaintext accepted and whether records are still waiting for the socket.
+  pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
+    let mut conn = self.conn.lock();
+    let n = conn.writer().write(buf)?;
+    let done = flush(&mut conn, sock)?;
+    Ok((n, !done))
+  }
+
+  /// Pushes waiting records; true when none is left.
+  pub fn flush(&self, sock: &Socket) -> io::Result<bool> {
+    flush(&mut self.conn.lock(), sock)
+  }
+
+  pub fn wants_write(&self) -> bool {
+    self.conn.lock().wants_write()
+  }
+
+  pub fn is_handshaking(&self) -> bool {
+    self.conn.lock().is_handshaking()
+  }
+
+  /// Queues close_notify and pushes it; true when everything is out.
+  pub fn close_notify(&self, sock: &Socket) -> io::Result<bool> {
+    let mut conn = self.conn.lock();
+    conn.send_close_notify();
+    flush(&mut conn, sock)
+  }
+
+  /// Loop thread: one read from the socket, decrypted, with the plaintext appended to `out`.
+  pub fn read(&self, sock: &Socket, out: &mut Vec<u8>) -> ReadStep {
+    let mut step = ReadStep::default();
+    let mut conn = self.conn.lock();
+    match conn.read_tls(&mut SocketReader(sock)) {
+      Ok(0) => step.eof = true,
+      Ok(_) => {}
+      Err(e) if would_block(&e) => step.would_block = true,
+      Err(e) if interrupted(&e) => {}
+      Err(e) => {
+        step.io_error = Some(e);
+        return step;
+      }
+    }
+    let was_handshaking = !self.handshake_reported.load(Ordering::SeqCst);
+    match conn.process_new_packets() {
+      Err(err) => {
+        // Tell the peer why, once, as rustls's examples do.
+        let _ = flush(&mut conn, sock);
+        let node = node_cert_error(&err, None, None);
+        if was_handshaking {
+          self.handshake_reported.store(true, Ordering::SeqCst);
+          step.handshake = Some(Err(node));
+        } else {
+          step.fatal = Some(node);
+        }
+        return step;
+      }
+      Ok(state) => {
+        if was_handshaking && !conn.is_handshaking() {
+          self.handshake_reported.store(true, Ordering::SeqCst);
+          step.handshake = Some(Ok(self.authorization_error(&conn)));
+        }
+        let available = state.plaintext_bytes_to_read();
+        if available > 0 {
+          let start = out.len();
+          out.resize(start + available, 0);
+          let mut got = 0;
+          while got < available {
+            match conn.reader().read(&mut out[start + got..]) {
+              Ok(0) => break,
+              Ok(n) => got += n,
+              Err(_) => break,
+            }
+          }
+          out.truncate(start + got);
+          step.plaintext = got;
+        }
+        if state.peer_has_closed() {
+          step.eof = true;
+        }
+      }
+    }
+    if let Err(e) = flush(&mut conn, sock) {
+      step.io_error = Some(e);
+    }
+    step
+  }
+
+  fn authorization_error(&self, conn: &Connection) -> Option<NodeTlsError> {
+    match &self.check {
+      PostCheck::None => None,
+      PostCheck::Client { verifier, name } => {
+        verifier.check(conn.peer_certificates().unwrap_or(&[]), name)
+      }
+      PostCheck::Server { verifier } => verifier.check(conn.peer_certificates()),
+    }
+  }
+}
+
+/// `write_tls` until the session has nothing to send or the socket is full; true when emptied.
+fn flush(conn: &mut Connection, sock: &Socket) -> io::Result<bool> {
+  while conn.wants_write() {
+    match conn.write_tls(&mut SocketWriter(sock)) {
+      Ok(_) => {}
+      Err(e) if would_block(&e) => return Ok(false),
+      Err(e) if interrupted(&e) => {}
+      Err(e) => return Err(e),
+    }
+  }
+  Ok(true)
+}
+
+struct SocketReader<'a>(&'a Socket);
+
+impl Read for SocketReader<'_> {
+  fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    (&*self.0).read(buf)
+  }
+}
+
+struct SocketWriter<'a>(&'a Socket);
+
+impl Write for SocketWriter<'_> {
+  fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    self.0.send(buf)
+  }
+
+  fn flush(&mut self) -> io::Result<()> {
+    Ok(())
+  }
+}

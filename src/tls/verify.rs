@@ -1,0 +1,259 @@
+//! Certificate verification with Node's error codes, and the "verify but do not reject" mode of
+//! `rejectUnauthorized: false`, where the handshake goes on and the error is only reported.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+  CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, SignatureScheme,
+};
+
+/// A verification failure as Node names it (`err.code`, `err.message`).
+#[derive(Debug, Clone)]
+pub struct NodeTlsError {
+  pub code: &'static str,
+  pub message: String,
+}
+
+impl fmt::Display for NodeTlsError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{}", self.message)
+  }
+}
+
+impl std::error::Error for NodeTlsError {}
+
+fn self_issued(cert: &CertificateDer<'_>) -> bool {
+  match x509_parser::parse_x509_certificate(cert.as_ref()) {
+    Ok((_, c)) => c.subject().as_raw() == c.issuer().as_raw(),
+    Err(_) => false,
+  }
+}
+
+/// Maps a rustls certificate error to Node's code for it.
+pub fn node_cert_error(
+  err: &Error,
+  end_entity: Option<&CertificateDer<'_>>,
+  host: Option<&str>,
+) -> NodeTlsError {
+  let other = |code: &'static str, message: &str| NodeTlsError {
+    code,
+    message: message.to_string(),
+  };
+  match err {
+    Error::InvalidCertificate(cert_err) => match cert_err {
+      CertificateError::Other(OtherError(inner)) => match inner.downcast_ref::<NodeTlsError>() {
+        Some(e) => e.clone(),
+        None => other("UNABLE_TO_VERIFY_LEAF_SIGNATURE", &inner.to_string()),
+      },
+      CertificateError::UnknownIssuer => {
+        if end_entity.is_some_and(self_issued) {
+          other("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
+        } else {
+          other(
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "unable to verify the first certificate",
+          )
+        }
+      }
+      CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+        NodeTlsError {
+          code: "ERR_TLS_CERT_ALTNAME_INVALID",
+          message: format!(
+            "Hostname/IP does not match certificate's altnames: Host: {}",
+            host.unwrap_or("?")
+          ),
+        }
+      }
+      CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+        other("CERT_HAS_EXPIRED", "certificate has expired")
+      }
+      CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+        other("CERT_NOT_YET_VALID", "certificate is not yet valid")
+      }
+      CertificateError::Revoked => other("CERT_REVOKED", "certificate revoked"),
+      CertificateError::BadSignature => {
+        other("CERT_SIGNATURE_FAILURE", "certificate signature failure")
+      }
+      e => other(
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        &format!("certificate verification failed: {e:?}"),
+      ),
+    },
+    Error::NoCertificatesPresented => other(
+      "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
+      "peer did not return a certificate",
+    ),
+    Error::AlertReceived(alert) => NodeTlsError {
+      code: "EPROTO",
+      message: format!("TLS alert received from peer: {alert:?}"),
+    },
+    Error::NoApplicationProtocol => other("EPROTO", "no application protocol in common (ALPN)"),
+    Error::DecryptError => other(
+      "ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+      "decryption failed or bad record mac",
+    ),
+    e => NodeTlsError {
+      code: "EPROTO",
+      message: format!("TLS error: {e}"),
+    },
+  }
+}
+
+fn wrap(err: Error, end_entity: &CertificateDer<'_>, host: Option<&str>) -> Error {
+  let node = node_cert_error(&err, Some(end_entity), host);
+  Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(node))))
+}
+
+fn host_of(name: &ServerName<'_>) -> String {
+  match name {
+    ServerName::DnsName(d) => d.as_ref().to_string(),
+    ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+    _ => String::new(),
+  }
+}
+
+/// The client's check of the server certificate. With `reject` false it lets the handshake finish
+/// and the session re-runs `inner` afterwards to report the error.
+#[derive(Debug)]
+pub struct ServerVerifier {
+  pub inner: Arc<WebPkiServerVerifier>,
+  pub reject: bool,
+}
+
+impl ServerVerifier {
+  /// The chain's verdict, as Node would report it.
+  pub fn check(&self, chain: &[CertificateDer<'_>], name: &ServerName<'_>) -> Option<NodeTlsError> {
+    let Some((end_entity, intermediates)) = chain.split_first() else {
+      return Some(NodeTlsError {
+        code: "UNABLE_TO_GET_ISSUER_CERT",
+        message: "no peer certificate".into(),
+      });
+    };
+    let host = host_of(name);
+    self
+      .inner
+      .verify_server_cert(end_entity, intermediates, name, &[], UnixTime::now())
+      .err()
+      .map(|e| node_cert_error(&e, Some(end_entity), Some(&host)))
+  }
+}
+
+impl ServerCertVerifier for ServerVerifier {
+  fn verify_server_cert(
+    &self,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+    ocsp: &[u8],
+    now: UnixTime,
+  ) -> Result<ServerCertVerified, Error> {
+    match self
+      .inner
+      .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    {
+      Ok(ok) => Ok(ok),
+      Err(_) if !self.reject => Ok(ServerCertVerified::assertion()),
+      Err(e) => Err(wrap(e, end_entity, Some(&host_of(server_name)))),
+    }
+  }
+
+  fn verify_tls12_signature(
+    &self,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, Error> {
+    self.inner.verify_tls12_signature(message, cert, dss)
+  }
+
+  fn verify_tls13_signature(
+    &self,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, Error> {
+    self.inner.verify_tls13_signature(message, cert, dss)
+  }
+
+  fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+    self.inner.supported_verify_schemes()
+  }
+}
+
+/// The server's check of client certificates (`requestCert`). With `reject` false a missing or
+/// untrusted certificate is let through and reported after the handshake.
+#[derive(Debug)]
+pub struct ClientVerifier {
+  pub inner: Arc<dyn ClientCertVerifier>,
+  pub reject: bool,
+}
+
+impl ClientVerifier {
+  pub fn check(&self, chain: Option<&[CertificateDer<'_>]>) -> Option<NodeTlsError> {
+    let Some((end_entity, intermediates)) = chain.and_then(|c| c.split_first()) else {
+      return Some(node_cert_error(&Error::NoCertificatesPresented, None, None));
+    };
+    self
+      .inner
+      .verify_client_cert(end_entity, intermediates, UnixTime::now())
+      .err()
+      .map(|e| node_cert_error(&e, Some(end_entity), None))
+  }
+}
+
+impl ClientCertVerifier for ClientVerifier {
+  fn offer_client_auth(&self) -> bool {
+    true
+  }
+
+  fn client_auth_mandatory(&self) -> bool {
+    self.reject
+  }
+
+  fn root_hint_subjects(&self) -> &[DistinguishedName] {
+    self.inner.root_hint_subjects()
+  }
+
+  fn verify_client_cert(
+    &self,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+  ) -> Result<ClientCertVerified, Error> {
+    match self
+      .inner
+      .verify_client_cert(end_entity, intermediates, now)
+    {
+      Ok(ok) => Ok(ok),
+      Err(_) if !self.reject => Ok(ClientCertVerified::assertion()),
+      Err(e) => Err(wrap(e, end_entity, None)),
+    }
+  }
+
+  fn verify_tls12_signature(
+    &self,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, Error> {
+    self.inner.verify_tls12_signature(message, cert, dss)
+  }
+
+  fn verify_tls13_signature(
+    &self,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, Error> {
+    self.inner.verify_tls13_signature(message, cert, dss)
+  }
+
+  fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+    self.inner.supported_verify_schemes()
+  }
+}
