@@ -128,12 +128,15 @@ impl SocketCore {
   pub fn finish_writes(&self) -> io::Result<()> {
     let sock = self.sock.get().ok_or_else(not_connected)?;
     match self.tls.get() {
-      Some(tls) if !tls.close_notify(sock)? => {
-        tls.fin_after_flush.store(true, Ordering::SeqCst);
-        self.flush_wanted.store(true, Ordering::SeqCst);
+      Some(tls) => {
+        if tls.end_writes(sock)? {
+          sock.shutdown(Shutdown::Write)?;
+        } else {
+          self.flush_wanted.store(true, Ordering::SeqCst);
+        }
         Ok(())
       }
-      _ => sock.shutdown(Shutdown::Write),
+      None => sock.shutdown(Shutdown::Write),
     }
   }
 

@@ -99,9 +99,13 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
       CertifiedKey::from_der(chain, key, &provider)
         .map(Arc::new)
         .map_err(|e| match e {
-          rustls::Error::InconsistentKeys(_) => {
+          rustls::Error::InconsistentKeys(_) => format!(
+            "tls.key: the private key does not match the certificate (tls.cert{})",
+            index(i)
+          ),
+          rustls::Error::InvalidCertificate(e) => {
             format!(
-              "tls.key: the private key does not match the certificate (tls.cert{})",
+              "tls.cert{}: the certificate does not parse ({e:?})",
               index(i)
             )
           }

@@ -34,6 +34,9 @@ pub struct TlsSession {
   pub handshake_reported: AtomicBool,
   /// `end()`/`shutdown()` asked for FIN, which waits until every record is out.
   pub fin_after_flush: AtomicBool,
+  /// `end()` came during the handshake: close_notify (and FIN) follow the handshake, so the data
+  /// written before goes out first.
+  pub close_after_handshake: AtomicBool,
   pub is_server: bool,
 }
 
@@ -88,6 +91,7 @@ impl TlsSession {
       check,
       handshake_reported: AtomicBool::new(false),
       fin_after_flush: AtomicBool::new(false),
+      close_after_handshake: AtomicBool::new(false),
       is_server,
     }
   }
@@ -118,6 +122,22 @@ impl TlsSession {
     self.conn.lock().is_handshaking()
   }
 
+  /// `end()`: close_notify now, or once the handshake is done (so what was written before goes
+  /// first). True when everything is out and FIN may follow now.
+  pub fn end_writes(&self, sock: &Socket) -> io::Result<bool> {
+    let mut conn = self.conn.lock();
+    if conn.is_handshaking() {
+      self.close_after_handshake.store(true, Ordering::SeqCst);
+      return Ok(false);
+    }
+    conn.send_close_notify();
+    if flush(&mut conn, sock)? {
+      return Ok(true);
+    }
+    self.fin_after_flush.store(true, Ordering::SeqCst);
+    Ok(false)
+  }
+
   /// Queues close_notify and pushes it; true when everything is out.
   pub fn close_notify(&self, sock: &Socket) -> io::Result<bool> {
     let mut conn = self.conn.lock();
@@ -144,7 +164,7 @@ impl TlsSession {
       Err(err) => {
         // Tell the peer why, once, as rustls's examples do.
         let _ = flush(&mut conn, sock);
-        let node = node_cert_error(&err, None, None);
+        let node = node_cert_error(&err, None, &[], None);
         if was_handshaking {
           self.handshake_reported.store(true, Ordering::SeqCst);
           step.handshake = Some(Err(node));
@@ -157,6 +177,10 @@ impl TlsSession {
         if was_handshaking && !conn.is_handshaking() {
           self.handshake_reported.store(true, Ordering::SeqCst);
           step.handshake = Some(Ok(self.authorization_error(&conn)));
+          if self.close_after_handshake.swap(false, Ordering::SeqCst) {
+            conn.send_close_notify();
+            self.fin_after_flush.store(true, Ordering::SeqCst);
+          }
         }
         let available = state.plaintext_bytes_to_read();
         if available > 0 {
@@ -178,8 +202,12 @@ impl TlsSession {
         }
       }
     }
-    if let Err(e) = flush(&mut conn, sock) {
-      step.io_error = Some(e);
+    match flush(&mut conn, sock) {
+      Ok(true) if self.fin_after_flush.swap(false, Ordering::SeqCst) => {
+        let _ = sock.shutdown(std::net::Shutdown::Write);
+      }
+      Ok(_) => {}
+      Err(e) => step.io_error = Some(e),
     }
     step
   }

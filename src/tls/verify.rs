@@ -38,6 +38,7 @@ fn self_issued(cert: &CertificateDer<'_>) -> bool {
 pub fn node_cert_error(
   err: &Error,
   end_entity: Option<&CertificateDer<'_>>,
+  intermediates: &[CertificateDer<'_>],
   host: Option<&str>,
 ) -> NodeTlsError {
   let other = |code: &'static str, message: &str| NodeTlsError {
@@ -53,6 +54,11 @@ pub fn node_cert_error(
       CertificateError::UnknownIssuer => {
         if end_entity.is_some_and(self_issued) {
           other("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
+        } else if intermediates.iter().any(self_issued) {
+          other(
+            "SELF_SIGNED_CERT_IN_CHAIN",
+            "self-signed certificate in certificate chain",
+          )
         } else {
           other(
             "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -104,8 +110,13 @@ pub fn node_cert_error(
   }
 }
 
-fn wrap(err: Error, end_entity: &CertificateDer<'_>, host: Option<&str>) -> Error {
-  let node = node_cert_error(&err, Some(end_entity), host);
+fn wrap(
+  err: Error,
+  end_entity: &CertificateDer<'_>,
+  intermediates: &[CertificateDer<'_>],
+  host: Option<&str>,
+) -> Error {
+  let node = node_cert_error(&err, Some(end_entity), intermediates, host);
   Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(node))))
 }
 
@@ -139,7 +150,7 @@ impl ServerVerifier {
       .inner
       .verify_server_cert(end_entity, intermediates, name, &[], UnixTime::now())
       .err()
-      .map(|e| node_cert_error(&e, Some(end_entity), Some(&host)))
+      .map(|e| node_cert_error(&e, Some(end_entity), intermediates, Some(&host)))
   }
 }
 
@@ -158,7 +169,12 @@ impl ServerCertVerifier for ServerVerifier {
     {
       Ok(ok) => Ok(ok),
       Err(_) if !self.reject => Ok(ServerCertVerified::assertion()),
-      Err(e) => Err(wrap(e, end_entity, Some(&host_of(server_name)))),
+      Err(e) => Err(wrap(
+        e,
+        end_entity,
+        intermediates,
+        Some(&host_of(server_name)),
+      )),
     }
   }
 
@@ -196,13 +212,18 @@ pub struct ClientVerifier {
 impl ClientVerifier {
   pub fn check(&self, chain: Option<&[CertificateDer<'_>]>) -> Option<NodeTlsError> {
     let Some((end_entity, intermediates)) = chain.and_then(|c| c.split_first()) else {
-      return Some(node_cert_error(&Error::NoCertificatesPresented, None, None));
+      return Some(node_cert_error(
+        &Error::NoCertificatesPresented,
+        None,
+        &[],
+        None,
+      ));
     };
     self
       .inner
       .verify_client_cert(end_entity, intermediates, UnixTime::now())
       .err()
-      .map(|e| node_cert_error(&e, Some(end_entity), None))
+      .map(|e| node_cert_error(&e, Some(end_entity), intermediates, None))
   }
 }
 
@@ -231,7 +252,7 @@ impl ClientCertVerifier for ClientVerifier {
     {
       Ok(ok) => Ok(ok),
       Err(_) if !self.reject => Ok(ClientCertVerified::assertion()),
-      Err(e) => Err(wrap(e, end_entity, None)),
+      Err(e) => Err(wrap(e, end_entity, intermediates, None)),
     }
   }
 
