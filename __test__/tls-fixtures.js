@@ -1,0 +1,387 @@
+'use strict';
+// Throwaway TLS credentials for the TLS suites, generated at test time with the `openssl` CLI into a
+// temp dir (removed at process exit) and cached per process. Without `openssl`, `fixtures()` returns
+// null and `skipReason` says why, so suites can `{ skip }` with a printed reason.
+//
+// What is made (EC P-256 unless noted):
+//   ca            a CA ("node-bun-tcp Test CA")
+//   otherCa       an unrelated CA
+//   server        leaf from `ca`: DNS:localhost, IP:127.0.0.1, IP:::1 (serverAuth)
+//   serverRsa     the same names with an RSA 2048 key
+//   serverEnc     `server`'s key as encrypted PKCS#8 (aes-256-cbc), passphrase PASSPHRASE
+//   client        leaf from `ca` for mTLS (clientAuth)
+//   otherClient   leaf from `otherCa` for mTLS (clientAuth)
+//   expired       leaf from `ca`, valid 2019-01-01 .. 2020-01-01, same names as `server`
+//   selfSigned    self-signed leaf, same names as `server`
+//   wrongName     leaf from `ca` for DNS:example.com only
+//   chained       leaf from an intermediate CA under `ca`; `cert` is leaf + intermediate
+// Each entry has `keyPath`/`certPath` and `key`/`cert` (PEM strings); CAs have `certPath`/`cert`.
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const PASSPHRASE = 'correct horse battery staple';
+const NAMES = 'DNS:localhost,IP:127.0.0.1,IP:::1';
+
+let cached;
+let skipReason = null;
+
+function opensslVersion() {
+  try {
+    return execFileSync('openssl', ['version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function generate() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-tls-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = (name) => path.join(dir, name);
+  const run = (...args) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const ecKey = (name) => run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', p(name));
+  const rsaKey = (name) => run('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p(name));
+  const ext = (name, lines) => fs.writeFileSync(p(name), lines.join('\n') + '\n');
+
+  ext('ca.ext', [
+    'basicConstraints = critical, CA:TRUE',
+    'keyUsage = critical, keyCertSign, cRLSign',
+    'subjectKeyIdentifier = hash',
+  ]);
+  const leafExt = (name, san, usage, rsa = false) =>
+    ext(name, [
+      'basicConstraints = critical, CA:FALSE',
+      `keyUsage = critical, digitalSignature${rsa ? ', keyEncipherment' : ''}`,
+      `extendedKeyUsage = ${usage}`,
+      `subjectAltName = ${san}`,
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid',
+    ]);
+  leafExt('server.ext', NAMES, 'serverAuth');
+  leafExt('server-rsa.ext', NAMES, 'serverAuth', true);
+  leafExt('client.ext', 'DNS:client.test', 'clientAuth');
+  leafExt('wrong.ext', 'DNS:example.com', 'serverAuth');
+  ext('self.ext', [
+    'basicConstraints = critical, CA:FALSE',
+    'keyUsage = critical, digitalSignature',
+    'extendedKeyUsage = serverAuth',
+    `subjectAltName = ${NAMES}`,
+  ]);
+
+  const makeCa = (name, cn) => {
+    ecKey(`${name}.key`);
+    run('req', '-new', '-x509', '-key', p(`${name}.key`), '-subj', `/CN=${cn}/O=node-bun-tcp tests`, '-days', '3650',
+      '-sha256', '-extensions', 'v3', '-config', writeReqConfig(`${name}.cnf`, 'ca.ext'), '-out', p(`${name}.pem`));
+  };
+  // `req -x509` takes extensions from a config section; build one from an ext file.
+  function writeReqConfig(name, extFile) {
+    const body = fs.readFileSync(p(extFile), 'utf8');
+    fs.writeFileSync(p(name), `[req]\ndistinguished_name = dn\n[dn]\n[v3]\n${body}`);
+    return p(name);
+  }
+  const makeLeaf = (name, cn, caName, extFile, rsa = false) => {
+    (rsa ? rsaKey : ecKey)(`${name}.key`);
+    run('req', '-new', '-key', p(`${name}.key`), '-subj', `/CN=${cn}/O=node-bun-tcp tests`, '-out', p(`${name}.csr`));
+    run('x509', '-req', '-in', p(`${name}.csr`), '-CA', p(`${caName}.pem`), '-CAkey', p(`${caName}.key`),
+      '-set_serial', String(Math.floor(Math.random() * 1e12) + 1), '-days', '825', '-sha256',
+      '-extfile', p(extFile), '-out', p(`${name}.pem`));
+  };
+
+  makeCa('ca', 'node-bun-tcp Test CA');
+  makeCa('other-ca', 'node-bun-tcp Other CA');
+  makeLeaf('server', 'localhost', 'ca', 'server.ext');
+  makeLeaf('server-rsa', 'localhost', 'ca', 'server-rsa.ext', true);
+  makeLeaf('client', 'client.test', 'ca', 'client.ext');
+  makeLeaf('other-client', 'other-client.test', 'other-ca', 'client.ext');
+  makeLeaf('wrong', 'example.com', 'ca', 'wrong.ext');
+
+  // An intermediate CA under `ca`, and a leaf under it (served as leaf + intermediate).
+  ext('inter.ext', [
+    'basicConstraints = critical, CA:TRUE, pathlen:0',
+    'keyUsage = critical, keyCertSign, cRLSign',
+    'subjectKeyIdentifier = hash',
+    'authorityKeyIdentifier = keyid',
+  ]);
+  makeLeaf('inter', 'node-bun-tcp Intermediate CA', 'ca', 'inter.ext');
+  makeLeaf('chained', 'localhost', 'inter', 'server.ext');
+  fs.writeFileSync(p('chained-full.pem'), fs.readFileSync(p('chained.pem'), 'utf8') + fs.readFileSync(p('inter.pem'), 'utf8'));
+
+  // Self-signed leaf.
+  ecKey('self.key');
+  run('req', '-new', '-x509', '-key', p('self.key'), '-subj', '/CN=localhost/O=node-bun-tcp tests', '-days', '825',
+    '-sha256', '-extensions', 'v3', '-config', writeReqConfig('self.cnf', 'self.ext'), '-out', p('self.pem'));
+
+  // Expired leaf: `openssl ca` takes explicit start and end dates (OpenSSL 3.0 `x509` cannot).
+  ecKey('expired.key');
+  run('req', '-new', '-key', p('expired.key'), '-subj', '/CN=localhost/O=node-bun-tcp tests', '-out', p('expired.csr'));
+  fs.mkdirSync(p('ca-db'));
+  fs.writeFileSync(p('ca-db/index.txt'), '');
+  fs.writeFileSync(p('ca-db/serial'), '1000\n');
+  fs.writeFileSync(
+    p('ca-db.cnf'),
+    [
+      '[ca]',
+      'default_ca = db',
+      '[db]',
+      `database = ${p('ca-db/index.txt')}`,
+      `new_certs_dir = ${p('ca-db')}`,
+      `serial = ${p('ca-db/serial')}`,
+      'default_md = sha256',
+      'policy = any',
+      'unique_subject = no',
+      'copy_extensions = none',
+      '[any]',
+      'commonName = supplied',
+      'organizationName = optional',
+      '[leaf]',
+      fs.readFileSync(p('server.ext'), 'utf8'),
+    ].join('\n'),
+  );
+  run('ca', '-batch', '-notext', '-config', p('ca-db.cnf'), '-cert', p('ca.pem'), '-keyfile', p('ca.key'),
+    '-in', p('expired.csr'), '-startdate', '20190101000000Z', '-enddate', '20200101000000Z',
+    '-extensions', 'leaf', '-out', p('expired.pem'));
+
+  // The server key as encrypted PKCS#8.
+  run('pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', p('server.key'), '-passout', `pass:${PASSPHRASE}`,
+    '-out', p('server-enc.key'));
+
+  const read = (name) => fs.readFileSync(p(name), 'utf8');
+  const pair = (base, keyName = `${base}.key`) => ({
+    keyPath: p(keyName),
+    certPath: p(`${base}.pem`),
+    key: read(keyName),
+    cert: read(`${base}.pem`),
+  });
+  const caOnly = (base) => ({ certPath: p(`${base}.pem`), cert: read(`${base}.pem`), keyPath: p(`${base}.key`) });
+  return {
+    dir,
+    openssl: opensslVersion(),
+    passphrase: PASSPHRASE,
+    ca: caOnly('ca'),
+    otherCa: caOnly('other-ca'),
+    server: pair('server'),
+    serverRsa: pair('server-rsa'),
+    serverEnc: pair('server', 'server-enc.key'),
+    client: pair('client'),
+    otherClient: pair('other-client'),
+    expired: pair('expired'),
+    selfSigned: pair('self'),
+    wrongName: pair('wrong'),
+    // Leaf from an intermediate CA: `cert` is leaf + intermediate, `leafOnly` just the leaf.
+    chained: { ...pair('chained'), cert: read('chained-full.pem'), certPath: p('chained-full.pem'), leafOnly: read('chained.pem') },
+  };
+}
+
+/** The fixtures (generated once per process), or null when openssl is missing (see `skipReason()`). */
+function fixtures() {
+  if (cached !== undefined) return cached;
+  if (!opensslVersion()) {
+    skipReason = 'the openssl CLI is not installed: TLS fixtures cannot be generated';
+    cached = null;
+    return cached;
+  }
+  try {
+    cached = generate();
+  } catch (err) {
+    skipReason = `generating TLS fixtures with openssl failed: ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`;
+    cached = null;
+  }
+  if (skipReason) process.stderr.write(`# TLS tests skipped: ${skipReason}\n`);
+  return cached;
+}
+
+// ---- small socket helpers shared by the TLS suites -------------------------------------------
+
+const HOST = '127.0.0.1';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Teardown for one test: runs the closers (errors ignored), then lets late events drain so they
+ * cannot reach the next test's sockets.
+ */
+function cleanup(t, ...closers) {
+  t.after(async () => {
+    for (const close of closers) {
+      try {
+        close();
+      } catch {}
+    }
+    await sleep(30);
+  });
+}
+
+/** Copies any received chunk (Buffer, Uint8Array, ArrayBuffer) into a Buffer. */
+function toBuffer(chunk) {
+  if (chunk instanceof ArrayBuffer) return Buffer.from(new Uint8Array(chunk));
+  return Buffer.from(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+}
+
+/** Accumulates bytes; `waitFor(n)` resolves once at least n bytes arrived, `waitForText(s)` once s was seen. */
+function collector() {
+  const chunks = [];
+  let length = 0;
+  let waiters = [];
+  const check = () => {
+    waiters = waiters.filter((w) => {
+      if (w.test()) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  };
+  const self = {
+    push(chunk) {
+      const b = toBuffer(chunk);
+      chunks.push(b);
+      length += b.length;
+      check();
+    },
+    get length() {
+      return length;
+    },
+    bytes() {
+      return Buffer.concat(chunks);
+    },
+    text() {
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    waitFor(n, ms = 5000, what = `${n} bytes`) {
+      if (length >= n) return Promise.resolve();
+      return self._wait(() => length >= n, ms, () => `waiting for ${what} (have ${length})`);
+    },
+    waitForText(str, ms = 5000, what = JSON.stringify(str)) {
+      const test = () => self.text().includes(str);
+      if (test()) return Promise.resolve();
+      return self._wait(test, ms, () => `waiting for ${what} (have ${JSON.stringify(self.text().slice(-200))})`);
+    },
+    _wait(test, ms, describe) {
+      let resolve;
+      const p = new Promise((r) => (resolve = r));
+      waiters.push({ test, resolve });
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${describe()} timed out after ${ms} ms`)), ms);
+      });
+      return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+    },
+  };
+  return self;
+}
+
+/**
+ * A writer that honours `write`'s return value: `send(s, buf)` queues `buf` for socket `s` and writes
+ * what the socket takes; the rest goes out from `drain(s)` (wire it into the table's `drain`).
+ * `send` resolves once every byte was accepted. `stats` counts calls, short writes and anomalies.
+ */
+function makeWriter() {
+  const queues = new Map();
+  const stats = { calls: 0, short: 0, accepted: 0, tooMany: 0, failed: 0 };
+  function flush(s) {
+    const q = queues.get(s);
+    if (!q) return;
+    while (q.items.length > 0) {
+      const b = q.items[0];
+      const n = s.write(b);
+      stats.calls++;
+      if (n < 0) {
+        stats.failed++;
+        queues.delete(s);
+        q.reject(new Error(`write() returned ${n} with ${q.items.reduce((a, x) => a + x.length, 0)} bytes unsent`));
+        return;
+      }
+      if (n > b.length) stats.tooMany++;
+      stats.accepted += Math.min(n, b.length);
+      if (n < b.length) {
+        stats.short++;
+        q.items[0] = b.subarray(n);
+        return; // the rest goes from drain
+      }
+      q.items.shift();
+    }
+    queues.delete(s);
+    q.resolve();
+  }
+  return {
+    stats,
+    send(s, buf) {
+      let q = queues.get(s);
+      if (!q) {
+        let resolve;
+        let reject;
+        const done = new Promise((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        done.catch(() => {});
+        q = { items: [], resolve, reject, done };
+        queues.set(s, q);
+      }
+      q.items.push(Buffer.isBuffer(buf) ? buf : Buffer.from(buf));
+      const { done } = q;
+      if (q.items.length === 1) flush(s);
+      return done;
+    },
+    drain(s) {
+      flush(s);
+    },
+    pending(s) {
+      return queues.has(s);
+    },
+    forget(s) {
+      queues.delete(s);
+    },
+  };
+}
+
+/** A handler table that echoes every byte back with backpressure; `extra` handlers are merged in (and called after the echo's own). */
+function echoTable(extra = {}) {
+  const w = makeWriter();
+  const table = {
+    ...extra,
+    data(s, chunk) {
+      w.send(s, toBuffer(chunk)).catch(() => {});
+      if (extra.data) return extra.data.call(s, s, chunk);
+    },
+    drain(s) {
+      w.drain(s);
+      if (extra.drain) return extra.drain.call(s, s);
+    },
+    close(s, err) {
+      w.forget(s);
+      if (extra.close) return extra.close.call(s, s, err);
+    },
+  };
+  Object.defineProperty(table, 'writer', { value: w, enumerable: false });
+  return table;
+}
+
+/** Listens on a free port; returns a `node:net` free port number (closed again) for tools that need one. */
+function freePort() {
+  const net = require('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+module.exports = {
+  HOST,
+  sleep,
+  cleanup,
+  toBuffer,
+  collector,
+  makeWriter,
+  echoTable,
+  freePort,
+  fixtures,
+  skipReason: () => skipReason,
+  hasOpenssl: () => opensslVersion() !== null,
+  PASSPHRASE,
+};

@@ -1,0 +1,374 @@
+'use strict';
+// Client certificate verification (SPEC "TLS"): self-signed, unknown CA, wrong name and expired
+// server certificates, each with the code node:tls reports for the same fixture, reported through
+// handshake(s, false, err) + close(s, err) with a handshake handler, connectError + a rejected
+// promise without one, and as handshake(s, true, err) on a usable connection with
+// rejectUnauthorized: false. Plus `tls: true` (public roots) and which name is checked.
+// The servers here are node:tls, so only our client is under test.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const tls = require('node:tls');
+const { connect, listen } = require('..');
+const { deferred, withTimeout } = require('./helpers');
+const { HOST, sleep, cleanup, collector, fixtures, skipReason } = require('./tls-fixtures');
+
+const fx = fixtures();
+const skip = fx ? false : skipReason();
+
+/** A node:tls echo server with `pair` (and optional extra chain). */
+async function nodeServer(t, pair, extra = {}) {
+  const { host = HOST, ...options } = extra;
+  const server = tls.createServer({ key: pair.key, cert: pair.cert, ...options }, (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  cleanup(t, () => server.close());
+  return server.address().port;
+}
+
+/** What node:tls reports connecting to `port` with our-style `clientTls`: the error code or 'OK'. */
+function nodeReference(port, clientTls, host = HOST) {
+  return withTimeout(
+    new Promise((resolve) => {
+      const opts = { host, port };
+      if (clientTls !== true) {
+        if (clientTls.ca) opts.ca = clientTls.ca;
+        if (clientTls.serverName) opts.servername = clientTls.serverName;
+      }
+      const c = tls.connect(opts);
+      c.on('secureConnect', () => {
+        c.destroy();
+        resolve('OK');
+      });
+      c.on('error', (err) => {
+        c.destroy();
+        resolve(err.code);
+      });
+    }),
+    5000,
+    'node:tls reference connect',
+  );
+}
+
+async function echo(socket, rx, msg) {
+  const before = rx.length;
+  assert.equal(socket.write(msg), msg.length, 'write() after the handshake');
+  await rx.waitFor(before + msg.length, 5000, `echo of ${msg}`);
+  assert.equal(rx.bytes().subarray(before).toString(), msg);
+}
+
+/** Our client with a handshake handler: expects handshake(s, false, err) then close(s, err). */
+async function failsWithHandshakeHandler(t, port, clientTls, code, host = HOST) {
+  const events = [];
+  const closed = deferred();
+  const p = connect({
+    hostname: host,
+    port,
+    tls: clientTls,
+    socket: {
+      open() {
+        events.push(['open']);
+      },
+      handshake(s, ok, err) {
+        events.push(['handshake', ok, err, s.authorized, s.getAuthorizationError()]);
+      },
+      close(s, err) {
+        events.push(['close', err]);
+        closed.resolve();
+      },
+      data() {
+        events.push(['data']);
+      },
+      error(s, err) {
+        events.push(['error', err]);
+      },
+    },
+  });
+  p.then((s) => cleanup(t, () => s.close()), () => {});
+  await withTimeout(closed.promise, 5000, 'close after the failed handshake');
+  await sleep(30);
+  assert.deepEqual(
+    events.map((e) => e[0]),
+    ['open', 'handshake', 'close'],
+    `events: ${events.map((e) => e[0]).join(', ')}`,
+  );
+  const [, ok, err, authorized, authErr] = events[1];
+  assert.equal(ok, false, 'handshake success is false');
+  assert.ok(err instanceof Error, 'handshake gets an Error');
+  assert.equal(err.code, code, `handshake error code (${err.message})`);
+  assert.equal(authorized, false, 'socket.authorized is false');
+  assert.ok(authErr instanceof Error, 'getAuthorizationError() returns an Error');
+  assert.equal(authErr.code, code, 'getAuthorizationError().code');
+  const closeErr = events[2][1];
+  assert.ok(closeErr instanceof Error, 'close(s, err) gets an Error');
+  assert.equal(closeErr.code, code, 'close error code');
+  assert.equal(authErr, err, 'getAuthorizationError() returns the same error object');
+}
+
+/** Our client without a handshake handler: connectError(s, err) and the promise rejects with err. */
+async function failsWithoutHandshakeHandler(port, clientTls, code, host = HOST) {
+  const events = [];
+  let connectErr;
+  let failedSocket;
+  const p = connect({
+    hostname: host,
+    port,
+    tls: clientTls,
+    socket: {
+      open() {
+        events.push('open');
+      },
+      close() {
+        events.push('close');
+      },
+      data() {},
+      connectError(s, err) {
+        events.push('connectError');
+        connectErr = err;
+        failedSocket = s;
+      },
+    },
+  });
+  const rejected = await withTimeout(
+    p.then(
+      (s) => {
+        s.close();
+        return null;
+      },
+      (e) => e,
+    ),
+    5000,
+    'connect() with a certificate that does not verify',
+  );
+  await sleep(30);
+  assert.ok(rejected instanceof Error, 'connect() rejects');
+  assert.equal(rejected.code, code, `rejection code (${rejected.message})`);
+  assert.deepEqual(events, ['connectError'], 'only connectError runs');
+  assert.equal(connectErr, rejected, 'connectError and the rejection share the error');
+  assert.equal(failedSocket.authorized, false, 'socket.authorized is false');
+  const authErr = failedSocket.getAuthorizationError();
+  assert.ok(authErr instanceof Error && authErr.code === code, 'getAuthorizationError() returns the error');
+  return rejected;
+}
+
+/** rejectUnauthorized: false: handshake(s, true, err), a usable connection, authorized false. */
+async function usableWhenNotRejecting(t, port, clientTls, code, host = HOST) {
+  const opts = { ...clientTls, rejectUnauthorized: false };
+  // With a handshake handler.
+  const hs = deferred();
+  const events = [];
+  const rx = collector();
+  const p = connect({
+    hostname: host,
+    port,
+    tls: opts,
+    socket: {
+      open() {
+        events.push('open');
+      },
+      handshake(s, ok, err) {
+        events.push('handshake');
+        hs.resolve({ ok, err });
+      },
+      data(s, chunk) {
+        rx.push(chunk);
+      },
+      close() {
+        events.push('close');
+      },
+    },
+  });
+  const client = await withTimeout(p, 5000, 'connect with rejectUnauthorized: false');
+  cleanup(t, () => client.close());
+  const { ok, err } = await withTimeout(hs.promise, 5000, 'handshake(s, true, err)');
+  assert.equal(ok, true, 'handshake success is true');
+  assert.ok(err instanceof Error, 'the verification error is passed');
+  assert.equal(err.code, code, `verification error code (${err.message})`);
+  assert.deepEqual(events, ['open', 'handshake']);
+  assert.equal(client.authorized, false, 'authorized is false');
+  assert.equal(client.getAuthorizationError() && client.getAuthorizationError().code, code);
+  await echo(client, rx, 'usable despite the verification error');
+
+  // Without a handshake handler: connect() resolves after open.
+  const rx2 = collector();
+  const client2 = await withTimeout(
+    connect({
+      hostname: host,
+      port,
+      tls: opts,
+      socket: {
+        data(s, chunk) {
+          rx2.push(chunk);
+        },
+      },
+    }),
+    5000,
+    'connect with rejectUnauthorized: false and no handshake handler',
+  );
+  cleanup(t, () => client2.close());
+  assert.equal(client2.authorized, false);
+  assert.equal(client2.getAuthorizationError() && client2.getAuthorizationError().code, code);
+  assert.equal(client2.getTLSVersion(), 'TLSv1.3');
+  await echo(client2, rx2, 'usable without a handshake handler');
+}
+
+const CASES = [
+  {
+    name: 'self-signed server certificate',
+    pair: () => fx.selfSigned,
+    clientTls: () => ({ ca: fx.ca.cert }),
+    code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  },
+  {
+    name: 'server certificate from an unknown CA (leaf only)',
+    pair: () => fx.server,
+    clientTls: () => ({ ca: fx.otherCa.cert }),
+    code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  },
+  {
+    name: 'server certificate for another name',
+    pair: () => fx.wrongName,
+    clientTls: () => ({ ca: fx.ca.cert }),
+    code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+  },
+  {
+    name: 'expired server certificate',
+    pair: () => fx.expired,
+    clientTls: () => ({ ca: fx.ca.cert }),
+    code: 'CERT_HAS_EXPIRED',
+  },
+];
+
+for (const c of CASES) {
+  test(`${c.name}: ${c.code}`, { skip }, async (t) => {
+    const port = await nodeServer(t, c.pair());
+    const reference = await nodeReference(port, c.clientTls());
+    assert.equal(reference, c.code, 'node:tls reports this code for the fixture');
+    await t.test('with a handshake handler: handshake(s, false, err), then close(s, err)', () =>
+      failsWithHandshakeHandler(t, port, c.clientTls(), reference),
+    );
+    await t.test('without one: connectError(s, err), and connect() rejects with err', () =>
+      failsWithoutHandshakeHandler(port, c.clientTls(), reference),
+    );
+    await t.test('rejectUnauthorized: false: handshake(s, true, err) and a usable connection', () =>
+      usableWhenNotRejecting(t, port, c.clientTls(), reference),
+    );
+  });
+}
+
+test('unknown CA with the CA sent in the chain: the same code as node:tls', { skip }, async (t) => {
+  const port = await nodeServer(t, { key: fx.server.key, cert: fx.server.cert + fx.ca.cert });
+  const reference = await nodeReference(port, { ca: fx.otherCa.cert });
+  assert.equal(reference, 'SELF_SIGNED_CERT_IN_CHAIN');
+  await failsWithoutHandshakeHandler(port, { ca: fx.otherCa.cert }, reference);
+});
+
+test('tls: true verifies against the public roots: the local test CA is not trusted', { skip }, async (t) => {
+  const port = await nodeServer(t, fx.server);
+  const reference = await nodeReference(port, true);
+  assert.equal(reference, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  await failsWithoutHandshakeHandler(port, true, reference);
+  await failsWithHandshakeHandler(t, port, true, reference);
+});
+
+test('the name checked is serverName, else the connect hostname (IP SANs for IP literals)', { skip }, async (t) => {
+  // serverName wins over the hostname, both ways.
+  const wrongPort = await nodeServer(t, fx.wrongName);
+  assert.equal(await nodeReference(wrongPort, { ca: fx.ca.cert, serverName: 'example.com' }), 'OK');
+  const rx = collector();
+  const ok = await withTimeout(
+    connect({
+      hostname: HOST,
+      port: wrongPort,
+      tls: { ca: fx.ca.cert, serverName: 'example.com' },
+      socket: {
+        data(s, chunk) {
+          rx.push(chunk);
+        },
+      },
+    }),
+    5000,
+    'connect with serverName example.com',
+  );
+  cleanup(t, () => ok.close());
+  assert.equal(ok.authorized, true, 'serverName example.com matches the example.com certificate');
+  await echo(ok, rx, 'serverName echo');
+
+  const port = await nodeServer(t, fx.server);
+  const ref = await nodeReference(port, { ca: fx.ca.cert, serverName: 'example.com' });
+  assert.equal(ref, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  await failsWithoutHandshakeHandler(port, { ca: fx.ca.cert, serverName: 'example.com' }, ref);
+
+  // Hostname 'localhost' → DNS:localhost; IP literals → IP SANs.
+  for (const host of ['localhost', '127.0.0.1']) {
+    const r = collector();
+    const s = await withTimeout(
+      connect({
+        hostname: host,
+        port,
+        tls: { ca: fx.ca.cert },
+        socket: {
+          data(sock, chunk) {
+            r.push(chunk);
+          },
+        },
+      }),
+      5000,
+      `connect to ${host}`,
+    );
+    cleanup(t, () => s.close());
+    assert.equal(s.authorized, true, `${host} matches`);
+    await echo(s, r, `echo via ${host}`);
+  }
+});
+
+test('IPv6 literal ::1 is checked against the IP:::1 SAN', { skip }, async (t) => {
+  let port;
+  try {
+    port = await nodeServer(t, fx.server, { host: '::1' });
+  } catch (err) {
+    t.skip(`no IPv6 loopback: ${err.message}`);
+    return;
+  }
+  assert.equal(await nodeReference(port, { ca: fx.ca.cert }, '::1'), 'OK');
+  const rx = collector();
+  const s = await withTimeout(
+    connect({
+      hostname: '::1',
+      port,
+      tls: { ca: fx.ca.cert },
+      socket: {
+        data(sock, chunk) {
+          rx.push(chunk);
+        },
+      },
+    }),
+    5000,
+    'connect to ::1',
+  );
+  cleanup(t, () => s.close());
+  assert.equal(s.authorized, true);
+  await echo(s, rx, 'ipv6 echo');
+  // And the wrong-name certificate over IPv6 fails with the same code as node:tls.
+  const wrongPort = await nodeServer(t, fx.wrongName, { host: '::1' });
+  const ref = await nodeReference(wrongPort, { ca: fx.ca.cert }, '::1');
+  assert.equal(ref, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  await failsWithoutHandshakeHandler(wrongPort, { ca: fx.ca.cert }, ref, '::1');
+});
+
+test('our server with an expired certificate is refused by node:tls with CERT_HAS_EXPIRED', { skip }, async (t) => {
+  // The server side serves what it is given; verification is the client's business.
+  const server = listen({
+    hostname: HOST,
+    port: 0,
+    tls: { key: fx.expired.key, cert: fx.expired.cert },
+    socket: { data() {}, error() {} },
+  });
+  cleanup(t, () => server.stop(true));
+  assert.equal(await nodeReference(server.port, { ca: fx.ca.cert }), 'CERT_HAS_EXPIRED');
+});
