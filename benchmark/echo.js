@@ -18,15 +18,19 @@ const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
 const ROUNDS = quick ? 1 : 3;
 
-const SERVERS = [
-  { name: 'node-bun-tcp', script: path.join(__dirname, 'servers', 'addon-echo.js') },
-  { name: 'node:net', script: path.join(__dirname, 'servers', 'node-net-echo.js') },
-];
+const server = (name, file, tls = false) => ({ name, script: path.join(__dirname, 'servers', file), tls });
+const PLAIN = [server('node-bun-tcp', 'addon-echo.js'), server('node:net', 'node-net-echo.js')];
+const TLS = [server('node-bun-tcp', 'addon-echo.js', true), server('node:tls', 'node-tls-echo.js', true)];
 
+// `load(port)` gives the load generator's arguments; `unit` what one result counts.
 const SCENARIOS = [
-  { name: 'echo 1 conn x 64 B', conns: 1, size: 64 },
-  { name: 'echo 64 conns x 64 B', conns: 64, size: 64 },
-  { name: 'echo 64 conns x 16 KiB', conns: 64, size: 16384 },
+  { name: 'echo 1 conn x 64 B', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 1, 64] },
+  { name: 'echo 64 conns x 64 B', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 64, 64] },
+  { name: 'echo 64 conns x 16 KiB', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 64, 16384] },
+  { name: 'echo 1000 conns x 64 B', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 1000, 64] },
+  { name: 'connect rate (1-byte echo, RST)', servers: PLAIN, unit: 'conn', load: (p) => ['connects', p, 4] },
+  { name: 'TLS echo 64 conns x 1 KiB', servers: TLS, unit: 'msg', load: (p) => ['tls-echo', p, 64, 1024] },
+  { name: 'TLS handshakes (1-byte echo, RST)', servers: TLS, unit: 'conn', load: (p) => ['connects', p, 4, '', 'tls'] },
 ];
 
 const pin = (() => {
@@ -53,9 +57,29 @@ function cpuSeconds(pid) {
   }
 }
 
+let certs = null;
+
+/** A throwaway key and certificate for the TLS servers (null without openssl). */
+function tlsCerts() {
+  if (certs !== null) return certs || null;
+  try {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-bench-'));
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'],
+      { stdio: 'ignore' });
+    certs = { TLS_KEY: key, TLS_CERT: cert };
+  } catch {
+    certs = false;
+  }
+  return certs || null;
+}
+
 async function startServer(server) {
   const [cmd, args] = command(0, process.execPath, [server.script]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = server.tls ? { ...process.env, ...tlsCerts() } : process.env;
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const line = await new Promise((resolve, reject) => {
     const rl = readline.createInterface({ input: child.stdout });
     rl.once('line', resolve);
@@ -66,10 +90,13 @@ async function startServer(server) {
 }
 
 function runLoadgen(port, scenario) {
-  const [cmd, args] = command(1, LOADGEN, [
-    'echo', `127.0.0.1:${port}`, String(scenario.conns), String(scenario.size), String(SECONDS),
-  ]);
-  const out = execFileSync(cmd, args, { encoding: 'utf8' });
+  // SECONDS goes after the mode's own arguments; a trailing '' slot is where it goes when given.
+  const load = scenario.load(`127.0.0.1:${port}`).map(String);
+  const at = load.indexOf('');
+  if (at >= 0) load[at] = String(SECONDS);
+  else load.push(String(SECONDS));
+  const [cmd, args] = command(1, LOADGEN, load);
+  const out = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -79,7 +106,7 @@ async function measure(server, scenario) {
     const before = cpuSeconds(pid);
     const result = runLoadgen(port, scenario);
     const cpu = cpuSeconds(pid) - before;
-    if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} corrupted bytes`);
+    if (result.errors > 0 && scenario.unit === 'msg') throw new Error(`${server.name}: ${result.errors} corrupted echoes`);
     return { ...result, cpu_us_per_msg: (cpu * 1e6) / result.messages, cpu_share: cpu / result.seconds };
   } finally {
     child.kill('SIGKILL');
@@ -94,16 +121,24 @@ async function main() {
   console.log(`${SECONDS} s per run, ${ROUNDS} interleaved round(s), median shown; ` +
     (pin ? 'server pinned to CPU 0, load generator to CPU 1' : 'not pinned (no taskset or one CPU)'));
   const results = [];
+  const only = process.argv.find((a) => a.startsWith('--only='));
   for (const scenario of SCENARIOS) {
-    const runs = Object.fromEntries(SERVERS.map((s) => [s.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const server of SERVERS) runs[server.name].push(await measure(server, scenario));
+    if (only && !scenario.name.includes(only.slice(7))) continue;
+    if (scenario.servers[0].tls && !tlsCerts()) {
+      console.log(`skipping "${scenario.name}": openssl is not installed`);
+      continue;
     }
-    for (const server of SERVERS) {
+    const runs = Object.fromEntries(scenario.servers.map((s) => [s.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const server of scenario.servers) runs[server.name].push(await measure(server, scenario));
+    }
+    for (const server of scenario.servers) {
       const r = runs[server.name];
       results.push({
         scenario: scenario.name,
         server: server.name,
+        unit: scenario.unit,
+        baseline: scenario.servers[1].name,
         msgs_per_sec: median(r.map((x) => x.msgs_per_sec)),
         msgs_per_sec_min: Math.min(...r.map((x) => x.msgs_per_sec)),
         msgs_per_sec_max: Math.max(...r.map((x) => x.msgs_per_sec)),
@@ -116,18 +151,18 @@ async function main() {
     }
   }
   const rows = results.map((r) => {
-    const base = results.find((x) => x.scenario === r.scenario && x.server === 'node:net');
+    const base = results.find((x) => x.scenario === r.scenario && x.server === r.baseline);
     return {
       scenario: r.scenario,
       server: r.server,
-      'msg/s': Math.round(r.msgs_per_sec),
+      'ops/s': Math.round(r.msgs_per_sec),
       'min-max': `${Math.round(r.msgs_per_sec_min)}-${Math.round(r.msgs_per_sec_max)}`,
-      'vs node:net': `${(r.msgs_per_sec / base.msgs_per_sec).toFixed(2)}x`,
+      'vs node': `${(r.msgs_per_sec / base.msgs_per_sec).toFixed(2)}x`,
       'MB/s': r.mb_per_sec.toFixed(1),
       'p50 us': r.p50_us,
       'p99 us': r.p99_us,
-      'server CPU us/msg': r.cpu_us_per_msg.toFixed(2),
-      'CPU/msg vs node:net': `${(r.cpu_us_per_msg / base.cpu_us_per_msg).toFixed(2)}x`,
+      'server CPU us/op': r.cpu_us_per_msg.toFixed(2),
+      'CPU/op vs node': `${(r.cpu_us_per_msg / base.cpu_us_per_msg).toFixed(2)}x`,
     };
   });
   console.table(rows);

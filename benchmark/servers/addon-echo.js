@@ -1,10 +1,13 @@
 'use strict';
 // Echo server on node-bun-tcp. Prints its port, then serves until killed.
-const { listen } = require('../..');
+// With TLS_KEY and TLS_CERT (paths) in the environment it serves TLS.
+const { listen, file } = require('../..');
 
+const tls = process.env.TLS_KEY ? { key: file(process.env.TLS_KEY), cert: file(process.env.TLS_CERT) } : undefined;
 const server = listen({
   hostname: '127.0.0.1',
   port: 0,
+  tls,
   socket: {
     data(socket, chunk) {
       const n = socket.write(chunk);

@@ -3,10 +3,14 @@
 //! Prints one JSON line: messages, bytes, seconds, msgs_per_sec, mb_per_sec, p50_us, p99_us, errors.
 //!
 //! usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]
+//!        loadgen tls-echo HOST:PORT CONNS SIZE SECONDS     (a thread per connection)
+//!        loadgen connects HOST:PORT WORKERS SECONDS [tls]   (connect, 1-byte echo, RST)
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+mod threaded;
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
@@ -27,6 +31,29 @@ fn pattern(size: usize, pipeline: usize) -> Vec<u8> {
 
 fn main() {
   let args: Vec<String> = std::env::args().collect();
+  let outcome = match args.get(1).map(String::as_str) {
+    Some("tls-echo") if args.len() >= 6 => threaded::echo(
+      args[2].parse().expect("HOST:PORT"),
+      args[3].parse().expect("CONNS"),
+      args[4].parse().expect("SIZE"),
+      args[5].parse().expect("SECONDS"),
+      true,
+    ),
+    Some("connects") if args.len() >= 5 => threaded::connects(
+      args[2].parse().expect("HOST:PORT"),
+      args[3].parse().expect("WORKERS"),
+      args[4].parse().expect("SECONDS"),
+      args.get(5).is_some_and(|a| a == "tls"),
+    ),
+    _ => return echo_main(args),
+  };
+  if let Err(e) = outcome {
+    eprintln!("loadgen: {e}");
+    std::process::exit(1);
+  }
+}
+
+fn echo_main(args: Vec<String>) {
   if args.len() < 6 || args[1] != "echo" {
     eprintln!("usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]");
     std::process::exit(2);
@@ -35,7 +62,10 @@ fn main() {
   let conns: usize = args[3].parse().expect("CONNS");
   let size: usize = args[4].parse().expect("SIZE");
   let seconds: f64 = args[5].parse().expect("SECONDS");
-  let pipeline: usize = args.get(6).map(|p| p.parse().expect("PIPELINE")).unwrap_or(1);
+  let pipeline: usize = args
+    .get(6)
+    .map(|p| p.parse().expect("PIPELINE"))
+    .unwrap_or(1);
   match run(addr, conns, size, seconds, pipeline) {
     Ok(()) => {}
     Err(e) => {
@@ -55,8 +85,18 @@ fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -
     std_stream.set_nodelay(true)?;
     std_stream.set_nonblocking(true)?;
     let mut stream = TcpStream::from_std(std_stream);
-    poll.registry().register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE)?;
-    conns.push(Conn { stream, to_send: round, received: 0, round_started: Instant::now(), expect: 0 });
+    poll.registry().register(
+      &mut stream,
+      Token(i),
+      Interest::READABLE | Interest::WRITABLE,
+    )?;
+    conns.push(Conn {
+      stream,
+      to_send: round,
+      received: 0,
+      round_started: Instant::now(),
+      expect: 0,
+    });
   }
   let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
   let mut events = Events::with_capacity(1024);
@@ -78,7 +118,12 @@ fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -
       if ev.is_readable() {
         loop {
           match c.stream.read(&mut buf) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed")),
+            Ok(0) => {
+              return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "server closed",
+              ))
+            }
             Ok(k) => {
               for &b in &buf[..k] {
                 if b != c.expect {

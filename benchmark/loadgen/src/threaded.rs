@@ -1,0 +1,230 @@
+//! Thread-per-connection modes, for TLS echo and connection rates: each thread runs a blocking
+//! loop, which keeps the TLS client simple (rustls `StreamOwned`).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+
+/// The benchmark client trusts whatever certificate the server under test shows.
+#[derive(Debug)]
+struct TrustAll(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for TrustAll {
+  fn verify_server_cert(
+    &self,
+    _: &CertificateDer<'_>,
+    _: &[CertificateDer<'_>],
+    _: &ServerName<'_>,
+    _: &[u8],
+    _: UnixTime,
+  ) -> Result<ServerCertVerified, rustls::Error> {
+    Ok(ServerCertVerified::assertion())
+  }
+  fn verify_tls12_signature(
+    &self,
+    m: &[u8],
+    c: &CertificateDer<'_>,
+    d: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+  }
+  fn verify_tls13_signature(
+    &self,
+    m: &[u8],
+    c: &CertificateDer<'_>,
+    d: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+  }
+  fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+    self.0.signature_verification_algorithms.supported_schemes()
+  }
+}
+
+fn tls_config() -> Arc<ClientConfig> {
+  let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+  let mut config = ClientConfig::builder_with_provider(provider.clone())
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::new(TrustAll(provider)))
+    .with_no_client_auth();
+  // Every handshake is a full one, as for a new client.
+  config.resumption = rustls::client::Resumption::disabled();
+  Arc::new(config)
+}
+
+enum Stream {
+  Plain(TcpStream),
+  Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+  fn open(addr: SocketAddr, tls: Option<&Arc<ClientConfig>>) -> io::Result<Stream> {
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_nodelay(true)?;
+    Ok(match tls {
+      None => Stream::Plain(tcp),
+      Some(config) => {
+        let name = ServerName::try_from("localhost").expect("name");
+        let conn = ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+        Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
+      }
+    })
+  }
+
+  fn tcp(&self) -> &TcpStream {
+    match self {
+      Stream::Plain(s) => s,
+      Stream::Tls(s) => s.get_ref(),
+    }
+  }
+}
+
+impl Read for Stream {
+  fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    match self {
+      Stream::Plain(s) => s.read(buf),
+      Stream::Tls(s) => s.read(buf),
+    }
+  }
+}
+
+impl Write for Stream {
+  fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    match self {
+      Stream::Plain(s) => s.write(buf),
+      Stream::Tls(s) => s.write(buf),
+    }
+  }
+  fn flush(&mut self) -> io::Result<()> {
+    match self {
+      Stream::Plain(s) => s.flush(),
+      Stream::Tls(s) => s.flush(),
+    }
+  }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+  if sorted.is_empty() {
+    0
+  } else {
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+  }
+}
+
+/// Echo over `conns` blocking connections (one thread each).
+pub fn echo(
+  addr: SocketAddr,
+  conns: usize,
+  size: usize,
+  seconds: f64,
+  tls: bool,
+) -> io::Result<()> {
+  let config = tls.then(tls_config);
+  let payload: Arc<Vec<u8>> = Arc::new((0..size).map(|i| (i % 251) as u8).collect());
+  let messages = Arc::new(AtomicU64::new(0));
+  let errors = Arc::new(AtomicU64::new(0));
+  let latencies = Arc::new(Mutex::new(Vec::new()));
+  let mut streams = Vec::new();
+  for _ in 0..conns {
+    streams.push(Stream::open(addr, config.as_ref())?);
+  }
+  let started = Instant::now();
+  let end = started + Duration::from_secs_f64(seconds);
+  let threads: Vec<_> = streams
+    .into_iter()
+    .map(|mut stream| {
+      let (payload, messages, errors, latencies) = (
+        payload.clone(),
+        messages.clone(),
+        errors.clone(),
+        latencies.clone(),
+      );
+      std::thread::spawn(move || -> io::Result<()> {
+        let mut buf = vec![0u8; payload.len()];
+        let mut mine = Vec::new();
+        while Instant::now() < end {
+          let t = Instant::now();
+          stream.write_all(&payload)?;
+          stream.flush()?;
+          stream.read_exact(&mut buf)?;
+          if buf != *payload {
+            errors.fetch_add(1, Ordering::Relaxed);
+          }
+          mine.push(t.elapsed().as_micros() as u32);
+          messages.fetch_add(1, Ordering::Relaxed);
+        }
+        latencies.lock().expect("lock").extend(mine);
+        Ok(())
+      })
+    })
+    .collect();
+  for t in threads {
+    t.join()
+      .map_err(|_| io::Error::other("thread panicked"))??;
+  }
+  let secs = started.elapsed().as_secs_f64();
+  let mut lat = std::mem::take(&mut *latencies.lock().expect("lock"));
+  lat.sort_unstable();
+  let m = messages.load(Ordering::Relaxed);
+  println!(
+    "{{\"messages\":{m},\"bytes\":{},\"seconds\":{secs:.3},\"msgs_per_sec\":{:.1},\"mb_per_sec\":{:.2},\"p50_us\":{},\"p99_us\":{},\"errors\":{}}}",
+    m * size as u64,
+    m as f64 / secs,
+    (m * size as u64) as f64 / secs / 1e6,
+    percentile(&lat, 0.5),
+    percentile(&lat, 0.99),
+    errors.load(Ordering::Relaxed)
+  );
+  Ok(())
+}
+
+/// Connection rate: each of `workers` threads connects (and handshakes), echoes one byte and
+/// closes with RST, so the kernel's TIME_WAIT does not cap the rate.
+pub fn connects(addr: SocketAddr, workers: usize, seconds: f64, tls: bool) -> io::Result<()> {
+  let config = tls.then(tls_config);
+  let count = Arc::new(AtomicU64::new(0));
+  let errors = Arc::new(AtomicU64::new(0));
+  let started = Instant::now();
+  let end = started + Duration::from_secs_f64(seconds);
+  let threads: Vec<_> = (0..workers)
+    .map(|_| {
+      let (config, count, errors) = (config.clone(), count.clone(), errors.clone());
+      std::thread::spawn(move || {
+        while Instant::now() < end {
+          let ok = (|| -> io::Result<()> {
+            let mut s = Stream::open(addr, config.as_ref())?;
+            s.write_all(b"x")?;
+            s.flush()?;
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b)?;
+            socket2::SockRef::from(s.tcp()).set_linger(Some(Duration::ZERO))?;
+            Ok(())
+          })();
+          match ok {
+            Ok(()) => count.fetch_add(1, Ordering::Relaxed),
+            Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+          };
+        }
+      })
+    })
+    .collect();
+  for t in threads {
+    let _ = t.join();
+  }
+  let secs = started.elapsed().as_secs_f64();
+  let n = count.load(Ordering::Relaxed);
+  println!(
+    "{{\"messages\":{n},\"bytes\":{n},\"seconds\":{secs:.3},\"msgs_per_sec\":{:.1},\"mb_per_sec\":0,\"p50_us\":0,\"p99_us\":0,\"errors\":{}}}",
+    n as f64 / secs,
+    errors.load(Ordering::Relaxed)
+  );
+  Ok(())
+}
