@@ -4,6 +4,7 @@
 const binding = require('./binding');
 const { FileRef } = require('./file');
 const { invalidArgType } = require('./errors');
+const { validateBoolean, validateString } = require('./options');
 
 const INPUT = 'a string, Buffer, TypedArray, ArrayBuffer, file() reference, or an array of those';
 
@@ -61,26 +62,18 @@ function alpnList(value) {
 }
 
 function optionalString(value, name) {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
-  return value;
-}
-
-function optionalBoolean(value, name, fallback) {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
+  return value === undefined || value === null ? undefined : validateString(value, name);
 }
 
 function normalise(tls, server) {
-  const requestCert = optionalBoolean(tls.requestCert, 'tls.requestCert', false);
+  const requestCert = validateBoolean(tls.requestCert, 'tls.requestCert', false);
   return {
     key: pemList(tls.key, 'tls.key'),
     cert: pemList(tls.cert, 'tls.cert'),
     ca: pemList(tls.ca, 'tls.ca'),
     passphrase: optionalString(tls.passphrase, 'tls.passphrase'),
     requestCert: server ? requestCert : false,
-    rejectUnauthorized: optionalBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
+    rejectUnauthorized: validateBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
     alpn: alpnList(tls.ALPNProtocols),
     serverName: optionalString(tls.serverName, 'tls.serverName'),
   };
