@@ -1,5 +1,11 @@
 // Type definitions for node-bun-tcp: Bun's TCP socket API for Node.js.
+//
+// Shaped like Bun's own declarations (`Bun.listen<Data>()`, `Socket<Data>`, `SocketHandler<Data,
+// BinaryType>`): `socket.data` is `Data` in every handler, inferred from the `data` option or given
+// explicitly (`listen<{ id: string }>(...)`), and a `data` handler's chunk follows `binaryType`.
 /// <reference types="node" />
+
+// ---- data ------------------------------------------------------------------------------------
 
 export type BinaryType = 'buffer' | 'arraybuffer' | 'uint8array';
 
@@ -10,49 +16,116 @@ export interface BinaryTypeMap {
   uint8array: Uint8Array;
 }
 
-/** Anything `write`/`end` accept. */
+/** Anything `write`/`end` accept: a string is sent as UTF-8, a view as its bytes only. */
 export type SocketWriteData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
-/** A value `tls.key`/`cert`/`ca` accept. */
+/** `1` open, `-2` this side sent FIN and still reads, `-1` closed, `0` connecting. */
+export type SocketReadyState = 0 | 1 | -1 | -2;
+
+// ---- TLS options -----------------------------------------------------------------------------
+
+/** A PEM value `tls.key`/`cert`/`ca` accept: text, bytes, or a lazy `file(path)`. */
 export type TLSInput = string | ArrayBufferView | ArrayBuffer | FileRef;
 
 export interface TLSOptions {
+  /** Private key(s) in PEM; several key/cert pairs are allowed. */
   key?: TLSInput | TLSInput[];
+  /** Certificate chain(s) in PEM. */
   cert?: TLSInput | TLSInput[];
+  /** Trusted CA certificate(s); on a client this replaces the public roots. */
   ca?: TLSInput | TLSInput[];
+  /** Passphrase of an encrypted `key`. */
   passphrase?: string;
+  /** Server: ask the client for a certificate. */
   requestCert?: boolean;
+  /** Fail the handshake on a certificate that does not verify (default `true`). */
   rejectUnauthorized?: boolean;
+  /** Protocol names (as `node:tls`), or the ALPN wire format. */
   ALPNProtocols?: string | string[] | ArrayBufferView | ArrayBuffer;
+  /** The name sent in SNI and checked against the server's certificate. */
   serverName?: string;
 }
 
-export interface SocketHandler<Data = undefined, DataBinaryType extends BinaryType = 'buffer'> {
-  open?(socket: Socket<Data>): void | Promise<void>;
-  data?(socket: Socket<Data>, data: BinaryTypeMap[DataBinaryType]): void | Promise<void>;
-  drain?(socket: Socket<Data>): void | Promise<void>;
+// ---- handlers --------------------------------------------------------------------------------
+
+/**
+ * A handler's return value is ignored, except a promise: if it rejects, that is treated as a throw
+ * (routed to `error`).
+ */
+export type HandlerResult = unknown;
+
+/** The handlers every table may have; `this` is the socket, which is also the first argument. */
+export interface SocketHandlerBase<Data = undefined> {
+  /** The connection is ready (after the TLS handshake, unless there is a `handshake` handler). */
+  open?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
+  /** Runs after a `write` that returned fewer bytes than given, once the socket takes more. */
+  drain?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
   /** The peer sent FIN. */
-  end?(socket: Socket<Data>): void | Promise<void>;
+  end?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
   /** Runs exactly once per socket that opened; `error` is set when it died of one. */
-  close?(socket: Socket<Data>, error?: Error): void | Promise<void>;
-  /** A handler threw (or its promise rejected). */
-  error?(socket: Socket<Data>, error: Error): void | Promise<void>;
-  timeout?(socket: Socket<Data>): void | Promise<void>;
-  connectError?(socket: Socket<Data>, error: Error): void | Promise<void>;
-  handshake?(socket: Socket<Data>, success: boolean, authorizationError: Error | null): void;
-  binaryType?: DataBinaryType;
+  close?(this: Socket<Data>, socket: Socket<Data>, error?: Error): HandlerResult;
+  /** Another handler threw (or its promise rejected). */
+  error?(this: Socket<Data>, socket: Socket<Data>, error: Error): HandlerResult;
+  /** The inactivity timer expired; the socket is closed afterwards unless re-armed here. */
+  timeout?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
+  /** A client connect failed; the `connect()` promise then rejects with the same error. */
+  connectError?(this: Socket<Data>, socket: Socket<Data>, error: Error): HandlerResult;
+  /** The TLS handshake ended; `authorizationError` is set when verification failed. */
+  handshake?(this: Socket<Data>, socket: Socket<Data>, success: boolean, authorizationError: Error | null): HandlerResult;
 }
 
-export interface SocketOptions<Data = undefined, DataBinaryType extends BinaryType = 'buffer'> {
-  socket: SocketHandler<Data, DataBinaryType>;
+/** A table with `binaryType: 'buffer'` (the default): chunks are `Buffer`s. */
+export interface BufferSocketHandler<Data = undefined> extends SocketHandlerBase<Data> {
+  binaryType?: 'buffer';
+  data?(this: Socket<Data>, socket: Socket<Data>, data: Buffer): HandlerResult;
+}
+
+/** A table with `binaryType: 'arraybuffer'`: chunks are `ArrayBuffer`s. */
+export interface ArrayBufferSocketHandler<Data = undefined> extends SocketHandlerBase<Data> {
+  binaryType: 'arraybuffer';
+  data?(this: Socket<Data>, socket: Socket<Data>, data: ArrayBuffer): HandlerResult;
+}
+
+/** A table with `binaryType: 'uint8array'`: chunks are plain `Uint8Array`s (not Buffers). */
+export interface Uint8ArraySocketHandler<Data = undefined> extends SocketHandlerBase<Data> {
+  binaryType: 'uint8array';
+  data?(this: Socket<Data>, socket: Socket<Data>, data: Uint8Array): HandlerResult;
+}
+
+export interface SocketHandlerMap<Data = undefined> {
+  buffer: BufferSocketHandler<Data>;
+  arraybuffer: ArrayBufferSocketHandler<Data>;
+  uint8array: Uint8ArraySocketHandler<Data>;
+}
+
+/**
+ * The handler table: one per listener (shared by all its sockets) or per client socket. It needs at
+ * least `data` or `drain`. Without the second argument it is the union of the three `binaryType`
+ * shapes, told apart by the `binaryType` literal.
+ */
+export type SocketHandler<Data = undefined, DataBinaryType extends BinaryType = BinaryType> =
+  SocketHandlerMap<Data>[DataBinaryType];
+
+/** What `reload()` takes: `{ socket: table }` (or the bare table, the other overload). */
+export interface SocketReloadOptions<Data = undefined> {
+  socket: SocketHandler<Data>;
+}
+
+// ---- options ---------------------------------------------------------------------------------
+
+export interface SocketOptions<Data = undefined> {
+  socket: SocketHandler<Data>;
+  /** `listener.data`, and what each socket's `data` starts as. */
   data?: Data;
+  /** Keep the socket writable after the peer's FIN (default `false`). */
   allowHalfOpen?: boolean;
 }
 
-export interface TCPSocketListenOptions<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>
-  extends SocketOptions<Data, DataBinaryType> {
+export interface TCPSocketListenOptions<Data = undefined> extends SocketOptions<Data> {
   hostname: string;
+  /** `0` picks a free port; numeric strings (`"8080"`) are accepted. */
   port: number | string;
+  unix?: undefined;
   tls?: TLSOptions | false | null;
   exclusive?: boolean;
   reusePort?: boolean;
@@ -60,78 +133,153 @@ export interface TCPSocketListenOptions<Data = undefined, DataBinaryType extends
   backlog?: number;
 }
 
-export interface UnixSocketListenOptions<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>
-  extends SocketOptions<Data, DataBinaryType> {
+export interface UnixSocketListenOptions<Data = undefined> extends SocketOptions<Data> {
+  /** A path, or `"\0name"` for a Linux abstract socket. */
   unix: string;
+  hostname?: undefined;
+  port?: undefined;
   tls?: TLSOptions | false | null;
+  exclusive?: boolean;
   backlog?: number;
 }
 
-export interface TCPSocketConnectOptions<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>
-  extends SocketOptions<Data, DataBinaryType> {
+export interface TCPSocketConnectOptions<Data = undefined> extends SocketOptions<Data> {
   hostname: string;
   port: number | string;
+  unix?: undefined;
+  /** `true` verifies against the public roots, as `node:tls` does. */
   tls?: boolean | TLSOptions | null;
 }
 
-export interface UnixSocketConnectOptions<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>
-  extends SocketOptions<Data, DataBinaryType> {
+export interface UnixSocketConnectOptions<Data = undefined> extends SocketOptions<Data> {
   unix: string;
+  hostname?: undefined;
+  port?: undefined;
   tls?: boolean | TLSOptions | null;
 }
+
+/** `socket.getCipher()`, as `node:tls` describes it. */
+export interface CipherNameAndProtocol {
+  /** The cipher suite, e.g. `'TLS_AES_256_GCM_SHA384'`. */
+  name: string;
+  standardName: string;
+  /** `'TLSv1.3'` or `'TLSv1.2'`. */
+  version: string;
+}
+
+/** `socket.getPeerCertificate()`: the peer's leaf certificate, in `node:tls`'s field names. */
+export interface PeerCertificate {
+  /** Distinguished-name fields, e.g. `{ CN: 'localhost', O: '...' }`. */
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
+  /** e.g. `'DNS:localhost, IP Address:127.0.0.1'`. */
+  subjectaltname?: string;
+  valid_from: string;
+  valid_to: string;
+  serialNumber: string;
+  /** SHA-256 of the DER, as colon-separated hex. */
+  fingerprint256: string;
+  /** The certificate in DER. */
+  raw: Buffer;
+}
+
+/** `socket.upgradeTLS()` options: the connection continues under TLS with these handlers. */
+export interface TLSUpgradeOptions<Data = undefined> {
+  /** Server side: key and cert. Client side: `true` (the default) or verification options. */
+  tls?: TLSOptions | true;
+  socket: SocketHandler<Data>;
+  data?: Data;
+}
+
+// ---- sockets and listeners -------------------------------------------------------------------
 
 export interface Socket<Data = undefined> {
-  /** Bytes the kernel took now (fewer means backpressure: resend the rest on `drain`); -1 when closed or ended. */
+  /**
+   * Sends now, without buffering: returns the bytes the kernel took (fewer than given means
+   * backpressure: keep the rest and send it from `drain`), `0` when nothing fit, `-1` when the
+   * socket is closed or ended. Offsets are bytes within `data`.
+   */
   write(data: SocketWriteData, byteOffset?: number, byteLength?: number): number;
-  /** Writes `data` (all of it, before the FIN), then half-closes. -1 if already ended or closed. */
+  /** Sends all of `data` (before the FIN), then half-closes. The byte count, or -1 if already ended or closed. */
   end(data?: SocketWriteData, byteOffset?: number, byteLength?: number): number;
-  /** `false`: send FIN; `true`: stop reading. */
+  /** `false` (default): send FIN, keep reading; `true`: stop reading. */
   shutdown(halfClose?: boolean): void;
   /** Reset (RST) now; the `close` handler runs before this returns. */
   terminate(): void;
   /** Graceful close now; the `close` handler runs before this returns. */
   close(): void;
+  /** Pushes out anything queued (`end()` data, TLS records). */
   flush(): void;
-  /** Inactivity timeout in seconds (0 disables). */
+  /** Inactivity timeout in seconds (`0` disables). */
   timeout(seconds: number): void;
   ref(): this;
   unref(): this;
-  reload(handlers: SocketHandler<Data, BinaryType> | { socket: SocketHandler<Data, BinaryType> }): void;
+  /** On a client: its own table; on an accepted socket: its listener's table. */
+  reload(options: SocketReloadOptions<Data>): void;
+  reload(handlers: SocketHandler<Data>): void;
+  /** Stop reading (no `data` until `resume()`). */
   pause(): void;
   resume(): void;
   setNoDelay(noDelay?: boolean): boolean;
   /** `initialDelay` in milliseconds. */
   setKeepAlive(enable?: boolean, initialDelay?: number): boolean;
+
+  /** Per-connection state; starts as the `data` option (`listener.data` for accepted sockets). */
   data: Data;
-  /** 1 open, -2 this side sent FIN and still reads, -1 closed, 0 connecting. */
-  readonly readyState: 0 | 1 | -1 | -2;
+  readonly readyState: SocketReadyState;
   readonly bytesWritten: number;
-  readonly listener: SocketListener<Data> | undefined;
+  /** The listener of an accepted socket; `undefined` on clients and once closed. */
+  readonly listener: TCPSocketListener<Data> | UnixSocketListener<Data> | undefined;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly remoteFamily: 'IPv4' | 'IPv6' | undefined;
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
   readonly localFamily: 'IPv4' | 'IPv6' | undefined;
+
+  // TLS (plain sockets answer as `node:net` sockets would: not authorized, no protocol, `null`s).
+  /** Whether the peer's certificate verified. */
   readonly authorized: boolean;
-  readonly alpnProtocol: string | false | null;
-  getTLSVersion(): string | null;
   getAuthorizationError(): Error | null;
+  /** `null` before the handshake, the selected name, or `false` when none was selected. */
+  readonly alpnProtocol: string | false | null;
+  /** `'TLSv1.3'`, `'TLSv1.2'`; `null` on plain sockets. */
+  getTLSVersion(): string | null;
+  /** The negotiated cipher; `null` on plain sockets and before the handshake. */
+  getCipher(): CipherNameAndProtocol | null;
+  /** The peer's certificate; `{}` when it sent none, `null` on plain (or closed) sockets. */
+  getPeerCertificate(): PeerCertificate | {} | null;
+  /** Client: the name it asked for (SNI); server: the name the client asked for; `null` on plain sockets. */
+  getServername(): string | null;
+  setServername(name: string): void;
+  /** RFC 5705 keying material; throws before the TLS handshake has completed. */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer;
+  setVerifyMode(requestCert: boolean, rejectUnauthorized: boolean): void;
+  /** STARTTLS: returns `[raw, tls]`; the connection continues under TLS with the new handlers. */
+  upgradeTLS<NewData = Data>(options: TLSUpgradeOptions<NewData>): [raw: Socket<Data>, tls: Socket<NewData>];
+
+  /** `end()`. */
   [Symbol.dispose](): void;
 }
 
 export interface SocketListener<Data = undefined> {
-  /** Stops accepting; `true` also closes every open socket of this listener. */
+  /** Stops accepting; `true` also closes every open socket of this listener. Idempotent. */
   stop(closeActiveConnections?: boolean): void;
   ref(): this;
   unref(): this;
-  reload(options: { socket: SocketHandler<Data, BinaryType> } | SocketHandler<Data, BinaryType>): void;
+  /** Replaces the handler table for existing and future sockets. */
+  reload(options: SocketReloadOptions<Data>): void;
+  reload(handlers: SocketHandler<Data>): void;
+  /** `options.data`; assignable. Each accepted socket starts with it. */
   data: Data;
+  /** `stop(true)`. */
   [Symbol.dispose](): void;
 }
 
 export interface TCPSocketListener<Data = undefined> extends SocketListener<Data> {
+  /** The bound port (the one picked for `port: 0`). */
   readonly port: number;
+  /** The hostname given (`"localhost"` stays `"localhost"`). */
   readonly hostname: string;
   readonly unix: undefined;
 }
@@ -142,37 +290,50 @@ export interface UnixSocketListener<Data = undefined> extends SocketListener<Dat
   readonly hostname: undefined;
 }
 
-export function listen<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>(
-  options: TCPSocketListenOptions<Data, DataBinaryType>,
-): TCPSocketListener<Data>;
-export function listen<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>(
-  options: UnixSocketListenOptions<Data, DataBinaryType>,
-): UnixSocketListener<Data>;
+// ---- functions -------------------------------------------------------------------------------
 
-export function connect<Data = undefined, DataBinaryType extends BinaryType = 'buffer'>(
-  options: TCPSocketConnectOptions<Data, DataBinaryType> | UnixSocketConnectOptions<Data, DataBinaryType>,
-): Promise<Socket<Data>>;
+// The TCP overloads come last: when no overload matches, tsc reports the last one's error, and TCP
+// is the common case.
+
+/** Starts a server, synchronously. Failures (`EADDRINUSE`, ...) throw. */
+export function listen<Data = undefined>(options: UnixSocketListenOptions<Data>): UnixSocketListener<Data>;
+export function listen<Data = undefined>(options: TCPSocketListenOptions<Data>): TCPSocketListener<Data>;
+
+/** Connects; resolves with the socket after its `open` handler ran, rejects after `connectError`. */
+export function connect<Data = undefined>(options: UnixSocketConnectOptions<Data>): Promise<Socket<Data>>;
+export function connect<Data = undefined>(options: TCPSocketConnectOptions<Data>): Promise<Socket<Data>>;
+
+// ---- ArrayBufferSink -------------------------------------------------------------------------
 
 export interface ArrayBufferSinkOptions {
+  /** `flush()` returns the bytes written since the last flush. */
   stream?: boolean;
+  /** Bytes to preallocate. */
   highWaterMark?: number;
+  /** `flush()`/`end()` return a `Uint8Array` instead of an `ArrayBuffer`. */
   asUint8Array?: boolean;
 }
 
+/** A growable byte buffer that coalesces many small writes into one. */
 export class ArrayBufferSink {
   constructor(options?: ArrayBufferSinkOptions);
   start(options?: ArrayBufferSinkOptions): void;
-  write(chunk: string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
+  /** Appends `chunk`; returns its byte length. */
+  write(chunk: SocketWriteData): number;
   /** With `stream: true`, the bytes since the last flush; otherwise the buffered byte count. */
   flush(): number | Uint8Array | ArrayBuffer;
+  /** Everything not flushed yet; the sink is empty afterwards. */
   end(): ArrayBuffer | Uint8Array;
 }
 
-/** A lazy file reference for `tls.key`, `tls.cert` and `tls.ca`. */
+// ---- file ------------------------------------------------------------------------------------
+
+/** A lazy file reference for `tls.key`, `tls.cert` and `tls.ca`, read when the options are used. */
 export interface FileRef {
   readonly name: string;
   bytes(): Buffer;
   text(): string;
 }
 
+/** A lazy reference to the file at `path`; a missing file throws `ENOENT` when it is read. */
 export function file(path: string | URL): FileRef;

@@ -443,7 +443,7 @@ class Socket {
       localAddress: this.localAddress,
       localPort: this.localPort,
       bytesWritten: this.bytesWritten,
-      tls: false,
+      tls: this._tls,
       data: this.data,
     };
     return `Socket ${inspect(shown, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`;
