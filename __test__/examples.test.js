@@ -368,3 +368,45 @@ test('every example says how to run it', () => {
     assert.match(text, new RegExp(`^// Run[^\\n]*:\\n(//.*\\n)*//\\s+node examples/${name.replace('.', '\\.')}`, 'm'), name);
   }
 });
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+test('tls-echo-server echoes over TLS to a node:tls client that trusts its generated certificate', { timeout: 30000 }, async (t) => {
+  if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
+  const tls = require('node:tls');
+  const server = startExample('tls-echo-server.js', ['0', '--once']);
+  t.after(() => server.kill());
+  const port = await listeningPort(server);
+  const certLine = await server.line(/^certificate: /);
+  const ca = fs.readFileSync(certLine.slice('certificate: '.length));
+  const payload = crypto.randomBytes(1 << 20);
+  const received = [];
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      const c = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => c.end(payload));
+      c.on('data', (d) => received.push(d));
+      c.on('end', resolve);
+      c.on('error', reject);
+      // The server echoes; once everything is back, close our side.
+      let got = 0;
+      c.on('data', (d) => {
+        got += d.length;
+        if (got >= payload.length) c.destroy(), resolve();
+      });
+    }),
+    20000,
+    'TLS echo',
+  );
+  assert.equal(sha256(Buffer.concat(received)), sha256(payload));
+  assert.equal((await withTimeout(server.exited, 10000, 'exit after --once')).code, 0);
+});
+
+test('starttls switches a plain conversation to TLS on both ends', { timeout: 30000 }, async (t) => {
+  if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
+  const proc = startExample('starttls.js');
+  t.after(() => proc.kill());
+  await proc.line(/client got \(TLS\): 250 you said, encrypted: hello over TLS/);
+  assert.match(proc.stdout, /client: now TLSv1\.3, certificate verified: true/);
+  assert.match(proc.stdout, /server: now TLSv1\.3/);
+  assert.equal((await withTimeout(proc.exited, 10000, 'starttls exits by itself')).code, 0);
+});

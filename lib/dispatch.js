@@ -19,6 +19,7 @@ const EV_UNLISTENED = 10;
 const EV_FLUSHED = 11;
 const EV_HANDSHAKE = 12;
 const EV_TLS_ERROR = 13;
+const EV_TLS_DATA = 14;
 
 const binding = require('./binding');
 const { sockets, listeners } = registry;
@@ -56,6 +57,10 @@ function dispatchOne(kind, id, a, b, data, errors) {
   if (socket === undefined) return; // closed meanwhile: what was still queued for it is moot
   switch (kind) {
     case EV_DATA:
+      // On a TLS socket: ciphertext the loop read as plain before upgradeTLS took effect.
+      if (socket._tls) return binding.tlsFeed(id, data.subarray(a, a + b));
+      return socket._onData(chunkOf(data, a, b, socket._table().binaryType));
+    case EV_TLS_DATA:
       return socket._onData(chunkOf(data, a, b, socket._table().binaryType));
     case EV_DRAIN:
       return socket._onDrain();

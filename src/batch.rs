@@ -38,6 +38,9 @@ pub const FLUSHED: i32 = 11;
 pub const HANDSHAKE: i32 = 12;
 /// `[TLS_ERROR, id, error, 0]`: a fatal TLS error after the handshake (alert, bad record).
 pub const TLS_ERROR: i32 = 13;
+/// `[TLS_DATA, id, offset, length]`: decrypted bytes. (`DATA` on a TLS socket can only be
+/// ciphertext read as plain before `upgradeTLS` took effect; JS feeds it back to the session.)
+pub const TLS_DATA: i32 = 14;
 
 pub const EVENT_WORDS: usize = 4;
 
@@ -94,7 +97,7 @@ impl Batch {
     self.data.extend_from_slice(&other.data);
     for ev in other.events.chunks_exact_mut(EVENT_WORDS) {
       match ev[0] {
-        DATA => ev[2] += base,
+        DATA | TLS_DATA => ev[2] += base,
         HANDSHAKE if ev[3] >= 0 => ev[3] += error_base,
         TLS_ERROR => ev[2] += error_base,
         _ => {}

@@ -109,6 +109,17 @@ pub fn upgrade_tls(env: Env, id: u32, context: &TlsContext, host: String) -> Res
   Ok(true)
 }
 
+/// Ciphertext that was read as plain before `upgradeTLS` took effect: decrypt it first.
+#[napi]
+pub fn tls_feed(env: Env, id: u32, data: napi::bindgen_prelude::BufferSlice) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  if let Some(tls) = state.socket(id).and_then(|c| c.tls()) {
+    tls.feed(&data);
+    state.send(crate::reactor::Command::Read(id));
+  }
+  Ok(())
+}
+
 #[napi(object)]
 pub struct TlsState {
   pub version: Option<String>,

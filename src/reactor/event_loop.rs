@@ -431,7 +431,7 @@ impl EventLoop {
         if step.plaintext > 0 {
           self
             .local
-            .push(batch::DATA, id, start as i32, step.plaintext as i32);
+            .push(batch::TLS_DATA, id, start as i32, step.plaintext as i32);
           open.queued += step.plaintext;
           core.touch();
         }
@@ -553,6 +553,7 @@ impl EventLoop {
         Command::Connect { core, addrs } => self.start_connect(core, addrs),
         Command::Release { id, pending } => self.release(id, pending),
         Command::Watch(id) => self.watch(id),
+        Command::Read(id) => self.read(id, true),
         Command::Resume => {}
         #[cfg(test)]
         Command::Panic(id) => self.guarded(id, |_, _| panic!("test panic")),

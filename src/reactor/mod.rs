@@ -50,6 +50,8 @@ pub enum Command {
   },
   /// The socket's inactivity timer was armed.
   Watch(u32),
+  /// Read the socket now (its TLS session was handed bytes to decrypt).
+  Read(u32),
   /// JS took a batch the loop held reads back for (the wake-up is what counts).
   Resume,
   /// A panic-safety hook for tests: panic while handling this socket.

@@ -163,9 +163,15 @@ pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
   let inner = WebPkiServerVerifier::builder_with_provider(roots(&opts.ca)?, provider())
     .build()
     .map_err(|e| format!("tls.ca: {e}"))?;
+  let anchors = if opts.ca.is_empty() {
+    Vec::new()
+  } else {
+    pem::certificates(&opts.ca, "tls.ca")?
+  };
   let verifier = Arc::new(ServerVerifier {
     inner,
     reject: opts.reject_unauthorized,
+    anchors,
   });
   let builder = ClientConfig::builder_with_provider(provider())
     .with_safe_default_protocol_versions()

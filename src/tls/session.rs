@@ -38,6 +38,8 @@ pub struct TlsSession {
   /// written before goes out first.
   pub close_after_handshake: AtomicBool,
   pub is_server: bool,
+  /// Ciphertext that arrived before the session was installed (read as plain, handed back by JS).
+  early: Mutex<Vec<u8>>,
 }
 
 /// What one `TlsSession::read` step found.
@@ -93,6 +95,7 @@ impl TlsSession {
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
       is_server,
+      early: Mutex::new(Vec::new()),
     }
   }
 
@@ -145,11 +148,27 @@ impl TlsSession {
     flush(&mut conn, sock)
   }
 
+  /// Ciphertext read before the session existed, to decrypt before what the socket has now.
+  pub fn feed(&self, bytes: &[u8]) {
+    self.early.lock().extend_from_slice(bytes);
+  }
+
   /// Loop thread: one read from the socket, decrypted, with the plaintext appended to `out`.
   pub fn read(&self, sock: &Socket, out: &mut Vec<u8>) -> ReadStep {
     let mut step = ReadStep::default();
     let mut conn = self.conn.lock();
-    match conn.read_tls(&mut SocketReader(sock)) {
+    let mut early = self.early.lock();
+    let source = if early.is_empty() {
+      conn.read_tls(&mut SocketReader(sock))
+    } else {
+      let taken = conn.read_tls(&mut early.as_slice());
+      if let Ok(n) = taken {
+        early.drain(..n);
+      }
+      taken
+    };
+    drop(early);
+    match source {
       Ok(0) => step.eof = true,
       Ok(_) => {}
       Err(e) if would_block(&e) => step.would_block = true,

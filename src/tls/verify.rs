@@ -134,9 +134,43 @@ fn host_of(name: &ServerName<'_>) -> String {
 pub struct ServerVerifier {
   pub inner: Arc<WebPkiServerVerifier>,
   pub reject: bool,
+  /// The certificates given as `ca`. A server certificate that is one of them is trusted as it is,
+  /// as OpenSSL (and so node:tls) does for a self-signed certificate passed as its own CA; webpki
+  /// alone refuses a CA certificate used as the server's.
+  pub anchors: Vec<CertificateDer<'static>>,
 }
 
 impl ServerVerifier {
+  fn verify(
+    &self,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    name: &ServerName<'_>,
+    ocsp: &[u8],
+    now: UnixTime,
+  ) -> Result<ServerCertVerified, Error> {
+    let result = self
+      .inner
+      .verify_server_cert(end_entity, intermediates, name, ocsp, now);
+    if result.is_err()
+      && self
+        .anchors
+        .iter()
+        .any(|a| a.as_ref() == end_entity.as_ref())
+    {
+      let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+      rustls::client::verify_server_name(&parsed, name)?;
+      let in_date = x509_parser::parse_x509_certificate(end_entity.as_ref())
+        .map(|(_, c)| c.validity().is_valid())
+        .unwrap_or(false);
+      if !in_date {
+        return Err(Error::InvalidCertificate(CertificateError::Expired));
+      }
+      return Ok(ServerCertVerified::assertion());
+    }
+    result
+  }
+
   /// The chain's verdict, as Node would report it.
   pub fn check(&self, chain: &[CertificateDer<'_>], name: &ServerName<'_>) -> Option<NodeTlsError> {
     let Some((end_entity, intermediates)) = chain.split_first() else {
@@ -147,8 +181,7 @@ impl ServerVerifier {
     };
     let host = host_of(name);
     self
-      .inner
-      .verify_server_cert(end_entity, intermediates, name, &[], UnixTime::now())
+      .verify(end_entity, intermediates, name, &[], UnixTime::now())
       .err()
       .map(|e| node_cert_error(&e, Some(end_entity), intermediates, Some(&host)))
   }
@@ -163,10 +196,7 @@ impl ServerCertVerifier for ServerVerifier {
     ocsp: &[u8],
     now: UnixTime,
   ) -> Result<ServerCertVerified, Error> {
-    match self
-      .inner
-      .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-    {
+    match self.verify(end_entity, intermediates, server_name, ocsp, now) {
       Ok(ok) => Ok(ok),
       Err(_) if !self.reject => Ok(ServerCertVerified::assertion()),
       Err(e) => Err(wrap(
