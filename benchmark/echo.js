@@ -116,7 +116,51 @@ async function measure(server, scenario) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+
+/**
+ * An SVG bar chart of each scenario's ratios to node:net / node:tls: throughput (longer is better)
+ * and server CPU per operation (shorter is better), with the 1.0x line marked.
+ */
+function chart(results) {
+  const rows = results.filter((r) => r.server === 'node-bun-tcp').map((r) => {
+    const base = results.find((x) => x.scenario === r.scenario && x.server === r.baseline);
+    return { name: r.scenario, vs: r.baseline, speed: r.msgs_per_sec / base.msgs_per_sec, cpu: r.cpu_us_per_msg / base.cpu_us_per_msg };
+  });
+  const label = 270;
+  const width = 820;
+  const scale = (width - label - 60) / Math.max(2, ...rows.map((r) => Math.max(r.speed, r.cpu)));
+  const rowHeight = 44;
+  const top = 40;
+  const height = top + rows.length * rowHeight + 30;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">node-bun-tcp vs node:net / node:tls (same run, server on one core)</text>`,
+    `<rect x="${label}" y="26" width="10" height="10" fill="#2b7bb9"/><text x="${label + 14}" y="35">throughput (longer is better)</text>`,
+    `<rect x="${label + 200}" y="26" width="10" height="10" fill="#e08a2c"/><text x="${label + 214}" y="35">server CPU per op (shorter is better)</text>`,
+  ];
+  rows.forEach((r, i) => {
+    const y = top + i * rowHeight + 8;
+    parts.push(`<text x="10" y="${y + 16}">${escapeXml(r.name)}</text>`);
+    parts.push(`<rect x="${label}" y="${y}" width="${(r.speed * scale).toFixed(1)}" height="14" fill="#2b7bb9"/>`);
+    parts.push(`<text x="${label + r.speed * scale + 4}" y="${y + 11}">${r.speed.toFixed(2)}x</text>`);
+    parts.push(`<rect x="${label}" y="${y + 16}" width="${(r.cpu * scale).toFixed(1)}" height="14" fill="#e08a2c"/>`);
+    parts.push(`<text x="${label + r.cpu * scale + 4}" y="${y + 27}">${r.cpu.toFixed(2)}x</text>`);
+  });
+  const one = label + scale;
+  parts.push(`<line x1="${one}" y1="${top}" x2="${one}" y2="${height - 20}" stroke="#444" stroke-dasharray="4 3"/>`);
+  parts.push(`<text x="${one - 14}" y="${height - 6}">1.0x</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
 async function main() {
+  if (process.argv.includes('--chart-only')) {
+    const saved = JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8'));
+    fs.writeFileSync(path.join(__dirname, 'chart.svg'), chart(saved.results));
+    return;
+  }
   execFileSync('cargo', ['build', '--release', '--quiet'], { cwd: LOADGEN_DIR, stdio: 'inherit' });
   console.log(`${SECONDS} s per run, ${ROUNDS} interleaved round(s), median shown; ` +
     (pin ? 'server pinned to CPU 0, load generator to CPU 1' : 'not pinned (no taskset or one CPU)'));
@@ -166,6 +210,7 @@ async function main() {
     };
   });
   console.table(rows);
+  fs.writeFileSync(path.join(__dirname, 'chart.svg'), chart(results));
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ date: new Date().toISOString(), pinned: pin, seconds: SECONDS, rounds: ROUNDS, results }, null, 2));
 }
 
