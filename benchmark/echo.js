@@ -16,7 +16,7 @@ const LOADGEN_DIR = path.join(__dirname, 'loadgen');
 const LOADGEN = path.join(LOADGEN_DIR, 'target', 'release', 'loadgen');
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = Number(process.env.ROUNDS) || (quick ? 1 : 3);
 
 const server = (name, file, tls = false) => ({ name, script: path.join(__dirname, 'servers', file), tls });
 const PLAIN = [server('node-bun-tcp', 'addon-echo.js'), server('node:net', 'node-net-echo.js')];
