@@ -6,3 +6,6 @@ pub mod config;
 pub mod pem;
 pub mod session;
 pub mod verify;
+
+#[cfg(test)]
+mod fuzz_tests;
