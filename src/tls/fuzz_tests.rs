@@ -83,7 +83,7 @@ fn random_pem_never_panics() {
 fn random_tls_options_never_panic() {
   let mut rng = Rng(42);
   for _ in 0..1_000 {
-    let mut list = |rng: &mut Rng| (0..rng.below(3)).map(|_| pem_like(rng)).collect::<Vec<_>>();
+    let list = |rng: &mut Rng| (0..rng.below(3)).map(|_| pem_like(rng)).collect::<Vec<_>>();
     let opts = TlsOptions {
       key: list(&mut rng),
       cert: list(&mut rng),
@@ -129,7 +129,7 @@ fn the_real_inputs_parse() {
 fn mutated_real_inputs_never_panic() {
   let mut rng = Rng(7);
   for round in 0..3_000 {
-    let mut pick = |rng: &mut Rng, text: &str| {
+    let pick = |rng: &mut Rng, text: &str| {
       let mut bytes = text.as_bytes().to_vec();
       for _ in 0..1 + rng.below(4) {
         if bytes.is_empty() {
