@@ -282,3 +282,15 @@ describe('file()', () => {
     assert.ok(ref !== null && typeof ref === 'object');
   });
 });
+
+test('without stream, flush() counts the bytes written since the last flush and end() still returns them all', () => {
+  const { ArrayBufferSink } = require('..');
+  const sink = new ArrayBufferSink();
+  sink.start({ stream: false });
+  sink.write('hello');
+  assert.equal(sink.flush(), 5);
+  sink.write('abc');
+  assert.equal(sink.flush(), 3);
+  assert.equal(sink.flush(), 0);
+  assert.equal(Buffer.from(sink.end()).toString(), 'helloabc');
+});

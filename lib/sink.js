@@ -9,6 +9,7 @@ class ArrayBufferSink {
     this._len = 0;
     this._stream = false;
     this._asUint8Array = false;
+    this._sinceFlush = 0;
     if (options !== undefined) this.start(options);
   }
 
@@ -23,6 +24,7 @@ class ArrayBufferSink {
     this._asUint8Array = !!asUint8Array;
     this._buf = new Uint8Array(Math.min(Math.floor(highWaterMark || 0), 1 << 30));
     this._len = 0;
+    this._sinceFlush = 0;
   }
 
   /** Appends `chunk` (string or binary); returns its byte length. */
@@ -43,18 +45,29 @@ class ArrayBufferSink {
     }
     this._buf.set(bytes, this._len);
     this._len = need;
+    this._sinceFlush += bytes.length;
     return bytes.length;
   }
 
   _take() {
     const out = this._buf.slice(0, this._len);
     this._len = 0;
+    this._sinceFlush = 0;
     return this._asUint8Array ? out : out.buffer;
   }
 
-  /** With `stream: true`, the bytes written since the last flush; otherwise the byte count. */
+  /**
+   * With `stream: true`, the bytes written since the last flush (and the sink lets go of them);
+   * otherwise how many bytes were written since the last flush, as Bun documents it (its
+   * implementation returns 0), and the bytes stay for `end()`.
+   */
   flush() {
-    if (!this._stream) return this._len;
+    if (!this._stream) {
+      const written = this._sinceFlush;
+      this._sinceFlush = 0;
+      return written;
+    }
+    this._sinceFlush = 0;
     return this._take();
   }
 
