@@ -423,6 +423,7 @@ class Socket {
     upgraded._client = !server;
     upgraded._host = this._host;
     upgraded._opened = false;
+    upgraded._upgraded = true;
     binding.upgradeTls(this._id, context, (options.tls && options.tls.serverName) || this._host || 'localhost');
     // The raw socket hands the connection over: no close for it, no more events.
     this._state = CLOSED;
@@ -512,7 +513,10 @@ class Socket {
       return;
     }
     if (this._settle) return this._failConnect(err);
-    this._destroy(err, false); // never opened: no handler runs
+    // An upgraded connection was the application's already: tell its `error` handler.
+    const onError = this._upgraded ? this._table().error : null;
+    if (onError) invoke(this, onError, err);
+    this._destroy(err, false); // never opened: no `close`
   }
 
   /** A fatal alert or a record that does not decrypt: `error`, then `close`. */
