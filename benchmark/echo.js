@@ -210,6 +210,7 @@ async function main() {
     };
   });
   console.table(rows);
+  if (only) return; // a partial run does not replace the full results and chart
   fs.writeFileSync(path.join(__dirname, 'chart.svg'), chart(results));
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ date: new Date().toISOString(), pinned: pin, seconds: SECONDS, rounds: ROUNDS, results }, null, 2));
 }
