@@ -25,11 +25,18 @@ function remove(table, entry) {
 let refs = 0;
 let started = false;
 
+/**
+ * Starts this environment's loop thread. When events wait it wakes us once; we take them in
+ * batches, one batch per turn of Node's event loop (setImmediate), so timers and other I/O keep
+ * running however busy the sockets are.
+ */
 function start(dispatch) {
-  if (!started) {
-    binding.init(dispatch);
-    started = true;
-  }
+  if (started) return;
+  const pump = () => {
+    if (binding.poll(dispatch)) setImmediate(pump);
+  };
+  binding.init(pump);
+  started = true;
 }
 
 function ref() {

@@ -111,7 +111,28 @@ unsafe extern "C" fn call_js(
     return; // the environment is being torn down
   }
   let env = Env::from_raw(env);
-  let _ = dispatch(&env, js_cb);
+  // JS's wake-up handler pumps: `binding.poll(dispatch)` until it returns false.
+  let mut undef = ptr::null_mut();
+  let mut result = ptr::null_mut();
+  // SAFETY: JS thread of `env`; `js_cb` is the function the threadsafe function was made with.
+  unsafe {
+    sys::napi_get_undefined(env.raw(), &mut undef);
+    if sys::napi_call_function(env.raw(), undef, js_cb, 0, ptr::null(), &mut result)
+      == sys::Status::napi_pending_exception
+    {
+      let mut err = ptr::null_mut();
+      sys::napi_get_and_clear_last_exception(env.raw(), &mut err);
+      sys::napi_fatal_exception(env.raw(), err);
+    }
+  }
+}
+
+/// Takes every waiting event and makes one call into the JS dispatcher with them. Returns true
+/// when more events are already waiting: JS calls again after the rest of its event loop had a
+/// turn (from `setImmediate`), so a busy socket layer never starves Node's timers and I/O.
+pub fn poll(env: &Env, js_cb: sys::napi_value) -> Result<bool> {
+  dispatch(env, js_cb)?;
+  Ok(EnvState::get(env)?.shared.finish())
 }
 
 fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {

@@ -6,14 +6,14 @@ use crate::dispatch::{self, TsfnNotify};
 use crate::env_state::EnvState;
 use crate::reactor;
 
-/// Starts this environment's loop thread, which will deliver events to `dispatcher`.
-/// Idempotent per environment.
+/// Starts this environment's loop thread, which calls `on_wake` when events wait; `on_wake` then
+/// calls `poll`. Idempotent per environment.
 #[napi]
-pub fn init(env: Env, dispatcher: Unknown) -> Result<()> {
+pub fn init(env: Env, on_wake: Unknown) -> Result<()> {
   if env.get_instance_data::<EnvState>()?.is_some() {
     return Ok(());
   }
-  let tsfn = dispatch::create_tsfn(&env, dispatcher.raw())?;
+  let tsfn = dispatch::create_tsfn(&env, on_wake.raw())?;
   let shared = reactor::start(TsfnNotify::new(tsfn)).map_err(|e| {
     napi::Error::from_reason(format!("node-bun-tcp: cannot start the loop thread: {e}"))
   })?;
@@ -22,6 +22,12 @@ pub fn init(env: Env, dispatcher: Unknown) -> Result<()> {
   // thread, its only caller, is gone first.
   env.add_env_cleanup_hook(shared, |shared| shared.stop())?;
   Ok(())
+}
+
+/// Delivers waiting events to `dispatcher`; true when more wait (call again from `setImmediate`).
+#[napi]
+pub fn poll(env: Env, dispatcher: Unknown) -> Result<bool> {
+  dispatch::poll(&env, dispatcher.raw())
 }
 
 /// Whether this environment's sockets keep the process alive (something ref'd is open).

@@ -63,7 +63,7 @@ pub enum Command {
 #[derive(Default)]
 pub struct Outbox {
   pub batch: Batch,
-  /// JS has been notified and has not taken the batch yet.
+  /// JS will look at the outbox again without being notified (it was, and has not finished).
   pub notified: bool,
 }
 
@@ -106,15 +106,28 @@ impl Shared {
   }
 
   /// JS takes every waiting event. Returns true when the loop was holding back reads for it.
+  /// The loop does not notify again until JS calls `finish`.
   pub fn take(&self, into: &mut Batch) -> bool {
     {
       let mut out = self.outbox.lock();
       std::mem::swap(&mut out.batch, into);
-      out.notified = false;
       self.untaken_bytes.store(0, Ordering::SeqCst);
       self.epoch.fetch_add(1, Ordering::SeqCst);
     }
     self.throttled.swap(false, Ordering::SeqCst)
+  }
+
+  /// JS is done with what it took. Returns true when more is already waiting: JS then comes back
+  /// for it on its own (after letting the rest of its event loop run), so the loop must not
+  /// notify; otherwise the next event notifies again.
+  pub fn finish(&self) -> bool {
+    let mut out = self.outbox.lock();
+    if out.batch.is_empty() {
+      out.notified = false;
+      false
+    } else {
+      true
+    }
   }
 
   /// Stops the loop thread and waits for it; safe to call more than once.
