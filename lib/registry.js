@@ -1,6 +1,7 @@
 'use strict';
 // This environment's live sockets and listeners by id, and the count of ref'd ones that decides
 // whether the process stays alive for us.
+const { performance } = require('node:perf_hooks');
 const binding = require('./binding');
 
 // Ids carry a slot index in their low bits (src/ids.rs) and a reuse count above it; tables are
@@ -23,6 +24,8 @@ function remove(table, entry) {
   if (table[entry._id & INDEX_MASK] === entry) table[entry._id & INDEX_MASK] = undefined;
 }
 let refs = 0;
+/** How long one turn of Node's event loop may spend on socket events before yielding. */
+const BUDGET_MS = 4;
 let started = false;
 
 /**
@@ -33,7 +36,12 @@ let started = false;
 function start(dispatch) {
   if (started) return;
   const pump = () => {
-    if (binding.poll(dispatch)) setImmediate(pump);
+    // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
+    // handles every ready socket of one poll; past that the rest waits for the next turn.
+    const until = performance.now() + BUDGET_MS;
+    while (binding.poll(dispatch)) {
+      if (performance.now() >= until) return void setImmediate(pump);
+    }
   };
   binding.init(pump);
   started = true;
