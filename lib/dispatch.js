@@ -20,6 +20,7 @@ const EV_FLUSHED = 11;
 const EV_HANDSHAKE = 12;
 const EV_TLS_ERROR = 13;
 const EV_TLS_DATA = 14;
+const EV_FAILED = 15;
 
 const binding = require('./binding');
 const { sockets, listeners } = registry;
@@ -77,8 +78,17 @@ function dispatchOne(kind, id, a, b, data, errors) {
     case EV_HANDSHAKE:
       return socket._onHandshake(a === 1, tlsError(errors, b));
     case EV_TLS_ERROR:
-      return socket._onTlsError(tlsError(errors, a));
+      return socket._onFatal(tlsError(errors, a));
+    case EV_FAILED:
+      return socket._onFatal(internalError(a));
   }
+}
+
+function internalError(errno) {
+  const err = new Error(`node-bun-tcp: the socket loop failed while handling this socket (${errno})`);
+  err.code = 'ERR_SOCKET_LOOP_FAILURE';
+  err.errno = errno;
+  return err;
 }
 
 /** The TLS error an event refers to: `errors` holds code, message pairs. */

@@ -519,8 +519,8 @@ class Socket {
     this._destroy(err, false); // never opened: no `close`
   }
 
-  /** A fatal alert or a record that does not decrypt: `error`, then `close`. */
-  _onTlsError(err) {
+  /** A fatal TLS alert, a record that does not decrypt, or the loop failing: `error`, then `close`. */
+  _onFatal(err) {
     if (this._state === CLOSED) return;
     const onError = this._table().error;
     if (onError) invoke(this, onError, err);

@@ -41,6 +41,9 @@ pub const TLS_ERROR: i32 = 13;
 /// `[TLS_DATA, id, offset, length]`: decrypted bytes. (`DATA` on a TLS socket can only be
 /// ciphertext read as plain before `upgradeTLS` took effect; JS feeds it back to the session.)
 pub const TLS_DATA: i32 = 14;
+/// `[FAILED, id, errno, 0]`: the loop itself failed while handling the socket (a panic): JS reports
+/// it to `error`, then closes the socket with it.
+pub const FAILED: i32 = 15;
 
 pub const EVENT_WORDS: usize = 4;
 

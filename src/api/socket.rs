@@ -107,6 +107,14 @@ pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> 
   Ok(())
 }
 
+/// Test hook: makes the loop thread panic while handling socket `id`.
+#[napi]
+pub fn inject_panic(env: Env, id: u32) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  state.send(Command::Panic(id));
+  Ok(())
+}
+
 #[napi]
 pub fn pause(env: Env, id: u32) -> Result<()> {
   let state = EnvState::get(&env)?;

@@ -142,7 +142,7 @@ impl EventLoop {
       if let Some(Slot::Open(open)) = self.slot_mut(id) {
         open.done_reading = true;
       }
-      self.local.push(batch::ERROR, id, -libc::EIO, 0);
+      self.local.push(batch::FAILED, id, -libc::EIO, 0);
     }
   }
 
@@ -555,8 +555,9 @@ impl EventLoop {
         Command::Watch(id) => self.watch(id),
         Command::Read(id) => self.read(id, true),
         Command::Resume => {}
-        #[cfg(test)]
-        Command::Panic(id) => self.guarded(id, |_, _| panic!("test panic")),
+        Command::Panic(id) => self.guarded(id, |_, _| {
+          panic!("node-bun-tcp: injected panic (test hook)")
+        }),
         Command::Stop => return false,
       }
     }

@@ -54,8 +54,8 @@ pub enum Command {
   Read(u32),
   /// JS took a batch the loop held reads back for (the wake-up is what counts).
   Resume,
-  /// A panic-safety hook for tests: panic while handling this socket.
-  #[cfg(test)]
+  /// Panic while handling this socket: the tests' proof that a panic in the loop fails only that
+  /// socket (reported to its `error` handler) and never the process.
   Panic(u32),
   Stop,
 }

@@ -227,8 +227,8 @@ fn a_panic_while_handling_a_socket_fails_only_that_socket() {
   h.until("open", |h| !h.opened.is_empty());
   let id = h.opened[0].id;
   h.shared.send(Command::Panic(id));
-  h.until("error event", |h| h.has(batch::ERROR));
-  assert_eq!(h.first(batch::ERROR)[1] as u32, id);
+  h.until("failure event", |h| h.has(batch::FAILED));
+  assert_eq!(h.first(batch::FAILED)[1] as u32, id);
   // The loop still serves new connections.
   let mut b = TcpStream::connect(addr).unwrap();
   b.write_all(b"still alive").unwrap();
