@@ -1,0 +1,142 @@
+//! What JS asks of the loop: new listeners and connects, releases (with end() data to send
+//! first), timers, and stopping.
+
+use std::net::Shutdown;
+use std::os::fd::AsRawFd;
+
+use mio::Interest;
+
+use super::super::Command;
+use super::{EventLoop, Lingering, Slot};
+use crate::batch;
+use crate::clock::now_ms;
+
+/// How long unsent `end()` data may take to leave once JS has let go of the socket.
+const LINGER_MS: u64 = 30_000;
+
+impl EventLoop {
+  /// Returns false when the loop must stop.
+  pub(super) fn run_commands(&mut self) -> bool {
+    let commands = std::mem::take(&mut *self.shared.commands.lock());
+    for cmd in commands {
+      match cmd {
+        Command::Listen(listener) => {
+          let id = listener.id;
+          if let Some(fd) = listener.fd() {
+            if self.register(fd, id, Interest::READABLE).is_ok() {
+              self.put(id, Slot::Listener(listener));
+              // Connections may already wait in the backlog.
+              self.accept(id);
+            }
+          }
+        }
+        Command::Unlisten(id) => {
+          self.accept_retry.retain(|l| *l != id);
+          self.take_slot(id);
+          self.local.push(batch::UNLISTENED, id, 0, 0);
+        }
+        Command::Connect { core, addrs } => self.start_connect(core, addrs),
+        Command::Release { id, pending } => self.release(id, pending),
+        Command::Watch(id) => self.watch(id),
+        Command::Read(id) => self.read(id, true),
+        Command::Resume => {}
+        Command::Panic(id) => self.guarded(id, |_, _| {
+          panic!("node-bun-tcp: injected panic (test hook)")
+        }),
+        Command::Stop => return false,
+      }
+    }
+    true
+  }
+
+  pub(super) fn release(&mut self, id: u32, pending: Vec<u8>) {
+    let core = match self.take_slot(id) {
+      Some(Slot::Open(open)) => Some(open.core),
+      Some(Slot::Connecting(conn)) => {
+        if let Some(sock) = conn.sock {
+          self.deregister(sock.as_raw_fd());
+        }
+        None
+      }
+      Some(other) => {
+        self.put(id, other);
+        None
+      }
+      None => None,
+    };
+    let Some(core) = core else {
+      if !pending.is_empty() {
+        // JS holds the process open for this data: say it is settled.
+        self.local.push(batch::FLUSHED, id, 0, 0);
+      }
+      return;
+    };
+    self.throttled.retain(|t| *t != id);
+    // TLS says goodbye with close_notify, which may have to wait for the socket like data.
+    if pending.is_empty() && core.tls().is_none() {
+      if let Some(fd) = core.fd() {
+        self.deregister(fd);
+      }
+      return; // dropping the last `Arc` closes the socket
+    }
+    let deadline = now_ms() + LINGER_MS;
+    self.put(
+      id,
+      Slot::Lingering(Lingering {
+        core,
+        holds_ref: !pending.is_empty(),
+        pending,
+        sent: 0,
+        deadline,
+        notified: false,
+      }),
+    );
+    self.lingering.push(id);
+    self.next_timer_check = Some(self.next_timer_check.map_or(deadline, |t| t.min(deadline)));
+    self.flush_lingering(id);
+  }
+
+  pub(super) fn flush_lingering(&mut self, id: u32) {
+    let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
+      return;
+    };
+    loop {
+      if l.sent < l.pending.len() {
+        match l.core.send(&l.pending[l.sent..]) {
+          Ok(0) => return, // wait for writable
+          Ok(n) => l.sent += n,
+          Err(_) => break,
+        }
+        continue;
+      }
+      if let (Some(tls), Some(sock)) = (l.core.tls(), l.core.socket()) {
+        let flushed = if l.notified {
+          tls.flush(sock)
+        } else {
+          l.notified = true;
+          tls.close_notify(sock)
+        };
+        match flushed {
+          Ok(true) => {}
+          Ok(false) => return, // wait for writable
+          Err(_) => break,
+        }
+      }
+      let _ = l.core.shutdown(Shutdown::Write);
+      break;
+    }
+    self.drop_lingering(id);
+  }
+
+  pub(super) fn drop_lingering(&mut self, id: u32) {
+    if let Some(Slot::Lingering(l)) = self.take_slot(id) {
+      if let Some(fd) = l.core.fd() {
+        self.deregister(fd);
+      }
+      if l.holds_ref {
+        self.local.push(batch::FLUSHED, id, 0, 0);
+      }
+    }
+    self.lingering.retain(|l| *l != id);
+  }
+}

@@ -1,0 +1,282 @@
+//! The loop thread: one mio `Poll` that accepts, connects, reads and watches writability for every
+//! socket of one Node environment, and hands what happened to JS in batches.
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::event::Event;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use socket2::{SockAddr, Socket};
+
+use super::{Notify, Shared, WAKER};
+use crate::batch::{self, Batch};
+use crate::clock::now_ms;
+use crate::errors::interrupted;
+use crate::ids::index;
+use crate::listener::ListenerCore;
+use crate::socket_core::SocketCore;
+
+mod accept;
+mod commands;
+mod connect;
+mod read;
+mod timers;
+
+enum Slot {
+  Listener(Arc<ListenerCore>),
+  Connecting(Connecting),
+  Open(Open),
+  /// Released by JS with `end()` data still to send; closed once it is out (or the peer is gone).
+  Lingering(Lingering),
+}
+
+struct Connecting {
+  core: Arc<SocketCore>,
+  sock: Option<Socket>,
+  addrs: Vec<SockAddr>,
+  next: usize,
+  last_errno: i32,
+}
+
+struct Open {
+  core: Arc<SocketCore>,
+  /// Read side finished (FIN seen or the connection failed): nothing more to read.
+  done_reading: bool,
+  throttled: bool,
+  timed: bool,
+  /// Bytes queued for JS since `epoch`.
+  queued: usize,
+  epoch: u64,
+}
+
+struct Lingering {
+  core: Arc<SocketCore>,
+  pending: Vec<u8>,
+  sent: usize,
+  deadline: u64,
+  /// JS keeps the process alive for `pending` until FLUSHED.
+  holds_ref: bool,
+  /// TLS: close_notify is queued.
+  notified: bool,
+}
+
+pub struct EventLoop {
+  poll: Poll,
+  shared: Arc<Shared>,
+  notify: Arc<dyn Notify>,
+  /// Indexed by `ids::index(id)`, each with the whole id it belongs to.
+  slots: Vec<Option<(u32, Slot)>>,
+  /// Events of this turn, published to the outbox at its end.
+  local: Batch,
+  /// Sockets left unread because JS has not taken what they queued.
+  throttled: Vec<u32>,
+  /// The outbox epoch the throttled sockets wait to see change.
+  throttled_epoch: u64,
+  /// Sockets with an inactivity timer, and when one of them may expire next.
+  timed: Vec<u32>,
+  next_timer_check: Option<u64>,
+  accept_retry: Vec<u32>,
+  accept_retry_at: Option<u64>,
+  lingering: Vec<u32>,
+}
+
+impl EventLoop {
+  pub fn new(poll: Poll, shared: Arc<Shared>, notify: Arc<dyn Notify>) -> Self {
+    EventLoop {
+      poll,
+      shared,
+      notify,
+      slots: Vec::new(),
+      local: Batch::default(),
+      throttled: Vec::new(),
+      throttled_epoch: 0,
+      timed: Vec::new(),
+      next_timer_check: None,
+      accept_retry: Vec::new(),
+      accept_retry_at: None,
+      lingering: Vec::new(),
+    }
+  }
+
+  pub fn run(mut self) {
+    yield_to_js_thread();
+    let mut events = Events::with_capacity(1024);
+    loop {
+      let timeout = self.poll_timeout();
+      if let Err(e) = self.poll.poll(&mut events, timeout) {
+        if interrupted(&e) {
+          continue;
+        }
+        // Nothing sensible is left to do without a poller; JS sees no more events.
+        return;
+      }
+      let mut woken = false;
+      for event in events.iter() {
+        if event.token() == WAKER {
+          woken = true;
+        } else {
+          self.guarded(event.token().0 as u32, |lp, id| lp.on_event(id, event));
+        }
+      }
+      if woken && !self.run_commands() {
+        return;
+      }
+      self.resume_throttled();
+      self.run_timers();
+      self.publish();
+    }
+  }
+
+  /// Runs `f` for one socket so that a panic in it fails that socket, not the whole loop.
+  fn guarded(&mut self, id: u32, f: impl FnOnce(&mut Self, u32)) {
+    if catch_unwind(AssertUnwindSafe(|| f(self, id))).is_err() {
+      if let Some(Slot::Open(open)) = self.slot_mut(id) {
+        open.done_reading = true;
+      }
+      self.local.push(batch::FAILED, id, -libc::EIO, 0);
+    }
+  }
+
+  fn poll_timeout(&self) -> Option<Duration> {
+    if self.can_resume() {
+      return Some(Duration::ZERO);
+    }
+    let now = now_ms();
+    [self.next_timer_check, self.accept_retry_at]
+      .into_iter()
+      .flatten()
+      .min()
+      .map(|at| Duration::from_millis(at.saturating_sub(now)))
+  }
+
+  /// Some sockets wait for JS to take the outbox, and it has since.
+  fn can_resume(&self) -> bool {
+    !self.throttled.is_empty() && self.shared.epoch.load(Ordering::SeqCst) != self.throttled_epoch
+  }
+
+  fn slot(&self, id: u32) -> Option<&Slot> {
+    match self.slots.get(index(id)) {
+      Some(Some((owner, slot))) if *owner == id => Some(slot),
+      _ => None,
+    }
+  }
+
+  fn slot_mut(&mut self, id: u32) -> Option<&mut Slot> {
+    slot_in(&mut self.slots, id)
+  }
+
+  fn take_slot(&mut self, id: u32) -> Option<Slot> {
+    let entry = self.slots.get_mut(index(id))?;
+    match entry {
+      Some((owner, _)) if *owner == id => entry.take().map(|(_, slot)| slot),
+      _ => None,
+    }
+  }
+
+  fn put(&mut self, id: u32, slot: Slot) {
+    let i = index(id);
+    if self.slots.len() <= i {
+      self.slots.resize_with(i + 1, || None);
+    }
+    self.slots[i] = Some((id, slot));
+  }
+
+  fn register(&self, fd: i32, id: u32, interest: Interest) -> io::Result<()> {
+    self
+      .shared
+      .registry
+      .register(&mut SourceFd(&fd), Token(id as usize), interest)
+  }
+
+  fn deregister(&self, fd: i32) {
+    let _ = self.shared.registry.deregister(&mut SourceFd(&fd));
+  }
+
+  fn on_event(&mut self, id: u32, event: &Event) {
+    match self.slot(id) {
+      Some(Slot::Listener(_)) => self.accept(id),
+      Some(Slot::Connecting(_))
+        if event.is_writable() || event.is_error() || event.is_write_closed() =>
+      {
+        self.finish_connect(id)
+      }
+      Some(Slot::Connecting(_)) => {}
+      Some(Slot::Open(open)) => {
+        let core = open.core.clone();
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+          // A short read proves the socket empty unless the peer's FIN or an error is also
+          // pending, which no later edge would announce.
+          let drain_fully = event.is_read_closed() || event.is_error();
+          self.read(id, drain_fully);
+        }
+        if event.is_writable() || event.is_error() {
+          if core.tls().is_some() {
+            self.flush_tls(&core);
+          } else if core.want_drain.swap(false, Ordering::SeqCst) {
+            self.local.push(batch::DRAIN, id, 0, 0);
+          }
+        }
+      }
+      Some(Slot::Lingering(_)) => self.flush_lingering(id),
+      None => {}
+    }
+  }
+
+  // ---- to JS ----------------------------------------------------------------------------------
+
+  fn publish(&mut self) {
+    if self.local.is_empty() {
+      return;
+    }
+    let notify = {
+      let mut out = self.shared.outbox.lock();
+      out.batch.append(&mut self.local);
+      self
+        .shared
+        .untaken_bytes
+        .store(out.batch.data.len(), Ordering::SeqCst);
+      !std::mem::replace(&mut out.notified, true)
+    };
+    if notify {
+      self.notify.notify();
+    }
+  }
+}
+
+impl Open {
+  fn new(core: Arc<SocketCore>) -> Self {
+    Open {
+      core,
+      done_reading: false,
+      throttled: false,
+      timed: false,
+      queued: 0,
+      epoch: u64::MAX,
+    }
+  }
+}
+
+fn slot_in(slots: &mut [Option<(u32, Slot)>], id: u32) -> Option<&mut Slot> {
+  match slots.get_mut(index(id)) {
+    Some(Some((owner, slot))) if *owner == id => Some(slot),
+    _ => None,
+  }
+}
+
+/// Marks the loop thread SCHED_BATCH: when it shares a core with the JS thread, a packet's arrival
+/// then no longer preempts JS in the middle of a dispatch. The loop runs when JS waits, finds more
+/// ready at once, and JS gets bigger batches for fewer context switches.
+fn yield_to_js_thread() {
+  #[cfg(target_os = "linux")]
+  {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param for SCHED_BATCH.
+    unsafe {
+      libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+    }
+  }
+}

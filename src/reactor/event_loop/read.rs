@@ -1,0 +1,161 @@
+//! Reading (plain and TLS) into the turn's batch, bounded per socket and in total, and TLS
+//! flushes on writable.
+
+use std::mem::MaybeUninit;
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+
+use super::super::{MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL};
+use super::{slot_in, EventLoop, Slot};
+use crate::batch;
+use crate::errors::{interrupted, neg_errno, would_block};
+use crate::socket_core::SocketCore;
+
+/// The most one `recv` asks for. A read that returns less has emptied the socket.
+const READ_SIZE: usize = 64 * 1024;
+
+impl EventLoop {
+  pub(super) fn read(&mut self, id: u32, drain_fully: bool) {
+    let epoch = self.shared.epoch.load(Ordering::SeqCst);
+    let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
+      return;
+    };
+    if open.done_reading || open.core.paused.load(Ordering::SeqCst) {
+      return;
+    }
+    if open.epoch != epoch {
+      open.epoch = epoch;
+      open.queued = 0;
+    }
+    let core = open.core.clone();
+    let Some(sock) = core.socket() else {
+      return;
+    };
+    loop {
+      let untaken = self.shared.untaken_bytes.load(Ordering::SeqCst);
+      if open.queued >= MAX_QUEUED_PER_SOCKET || self.local.data.len() + untaken >= MAX_QUEUED_TOTAL
+      {
+        if !open.throttled {
+          open.throttled = true;
+          self.throttled.push(id);
+        }
+        self.throttled_epoch = epoch;
+        self.shared.throttled.store(true, Ordering::SeqCst);
+        return;
+      }
+      if let Some(tls) = core.tls() {
+        let start = self.local.data.len();
+        let step = tls.read(sock, &mut self.local.data);
+        match step.handshake {
+          Some(Ok(auth)) => {
+            let err = self.local.push_error(auth);
+            self.local.push(batch::HANDSHAKE, id, 1, err);
+          }
+          Some(Err(failure)) => {
+            let err = self.local.push_error(Some(failure));
+            self.local.push(batch::HANDSHAKE, id, 0, err);
+            open.done_reading = true;
+            return;
+          }
+          None => {}
+        }
+        if step.plaintext > 0 {
+          self
+            .local
+            .push(batch::TLS_DATA, id, start as i32, step.plaintext as i32);
+          open.queued += step.plaintext;
+          core.touch();
+        }
+        if let Some(fatal) = step.fatal {
+          let err = self.local.push_error(Some(fatal));
+          self.local.push(batch::TLS_ERROR, id, err, 0);
+          open.done_reading = true;
+          return;
+        }
+        if let Some(e) = step.io_error {
+          open.done_reading = true;
+          self.local.push(batch::ERROR, id, neg_errno(&e), 0);
+          return;
+        }
+        if step.eof {
+          open.done_reading = true;
+          self.local.push(batch::END, id, 0, 0);
+          return;
+        }
+        // Writes refused before the handshake ended may fit now.
+        if core.want_drain.load(Ordering::SeqCst)
+          && !tls.is_handshaking()
+          && !tls.wants_write()
+          && core.want_drain.swap(false, Ordering::SeqCst)
+        {
+          self.local.push(batch::DRAIN, id, 0, 0);
+        }
+        if step.would_block {
+          return;
+        }
+        continue;
+      }
+      let data = &mut self.local.data;
+      data.reserve(READ_SIZE);
+      let start = data.len();
+      let spare: &mut [MaybeUninit<u8>] = &mut data.spare_capacity_mut()[..READ_SIZE];
+      match sock.recv(spare) {
+        Ok(0) => {
+          open.done_reading = true;
+          self.local.push(batch::END, id, 0, 0);
+          return;
+        }
+        Ok(n) => {
+          // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
+          unsafe { data.set_len(start + n) };
+          self.local.push(batch::DATA, id, start as i32, n as i32);
+          open.queued += n;
+          core.touch();
+          if n < READ_SIZE && !drain_fully {
+            return;
+          }
+        }
+        Err(e) if would_block(&e) => return,
+        Err(e) if interrupted(&e) => continue,
+        Err(e) => {
+          open.done_reading = true;
+          self.local.push(batch::ERROR, id, neg_errno(&e), 0);
+          return;
+        }
+      }
+    }
+  }
+
+  /// Pushes a TLS socket's waiting records; then sends the FIN `end()` asked for, and `drain`.
+  pub(super) fn flush_tls(&mut self, core: &SocketCore) {
+    let (Some(tls), Some(sock)) = (core.tls(), core.socket()) else {
+      return;
+    };
+    core.flush_wanted.store(false, Ordering::SeqCst);
+    match tls.flush(sock) {
+      Ok(true) => {
+        if tls.fin_after_flush.swap(false, Ordering::SeqCst) {
+          let _ = sock.shutdown(Shutdown::Write);
+        }
+        if !tls.is_handshaking() && core.want_drain.swap(false, Ordering::SeqCst) {
+          self.local.push(batch::DRAIN, core.id, 0, 0);
+        }
+      }
+      Ok(false) => core.flush_wanted.store(true, Ordering::SeqCst),
+      Err(_) => {} // the next read reports the failure
+    }
+  }
+
+  /// JS took the outbox: read the sockets that were held back for it.
+  pub(super) fn resume_throttled(&mut self) {
+    if !self.can_resume() {
+      return;
+    }
+    for id in std::mem::take(&mut self.throttled) {
+      if let Some(Slot::Open(open)) = self.slot_mut(id) {
+        open.throttled = false;
+      }
+      self.guarded(id, |lp, id| lp.read(id, true));
+    }
+  }
+}
