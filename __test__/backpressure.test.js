@@ -7,25 +7,10 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { listen, connect } = require('..');
-const { deferred, withTimeout, sha256, runChild } = require('./helpers');
-const { fixtures, skipReason, freePort, makeWriter, collector } = require('./tls-fixtures');
+const { HOST, sleep, deferred, withTimeout, sha256, runChild, cleanup, freePort, makeWriter, collector } = require('./helpers');
+const { fixtures, skipReason } = require('./tls-fixtures');
 
-const HOST = '127.0.0.1';
 const MiB = 1 << 20;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs closers after the test (errors ignored), then lets late events settle. */
-function cleanup(t, ...closers) {
-  t.after(async () => {
-    for (const close of closers) {
-      try {
-        close();
-      } catch {}
-    }
-    await sleep(30);
-  });
-}
 
 /** The last JSON line a child printed. */
 function lastJson(r) {

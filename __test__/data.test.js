@@ -6,9 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { listen, connect } = require('..');
-const { deferred, withTimeout, sha256 } = require('./helpers');
-
-const HOST = '127.0.0.1';
+const { HOST, deferred, withTimeout, sha256, toBuffer, collector } = require('./helpers');
 
 /**
  * Teardown for one test: closes the given sockets/listeners, then lets late events drain so they
@@ -19,45 +17,6 @@ function cleanup(t, ...closers) {
     for (const close of closers) close();
     await new Promise((r) => setTimeout(r, 30));
   });
-}
-
-/** Copies any received chunk (Buffer, Uint8Array, ArrayBuffer) into a Buffer. */
-function toBuffer(chunk) {
-  if (chunk instanceof ArrayBuffer) return Buffer.from(new Uint8Array(chunk));
-  return Buffer.from(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-}
-
-/** Accumulates bytes; `waitFor(n)` resolves once at least n bytes arrived in total. */
-function collector() {
-  const chunks = [];
-  let length = 0;
-  let waiters = [];
-  return {
-    push(chunk) {
-      const b = toBuffer(chunk);
-      chunks.push(b);
-      length += b.length;
-      waiters = waiters.filter((w) => {
-        if (length >= w.n) {
-          w.resolve();
-          return false;
-        }
-        return true;
-      });
-    },
-    get length() {
-      return length;
-    },
-    bytes() {
-      return Buffer.concat(chunks);
-    },
-    waitFor(n, ms = 3000, what = `${n} bytes`) {
-      if (length >= n) return Promise.resolve();
-      const d = deferred();
-      waiters.push({ n, resolve: d.resolve });
-      return withTimeout(d.promise, ms, `waiting for ${what} (have ${length})`);
-    },
-  };
 }
 
 /** A server handler table that echoes everything back, honoring write's count and `drain`. */
@@ -202,7 +161,7 @@ test('write() of empty data returns 0 and sends nothing', async (t) => {
   }
   assert.equal(client.bytesWritten, 0);
   assert.equal(client.write('MARK'), 4);
-  await rx.waitFor(4);
+  await rx.waitFor(4, 3000);
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(rx.bytes(), Buffer.from('MARK'), 'only the marker was sent');
   assert.equal(client.bytesWritten, 4);

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { ROOT, withTimeout, sha256 } = require('./helpers');
+const { ROOT, sleep, withTimeout, sha256, freePort } = require('./helpers');
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -97,8 +97,6 @@ function lineClient(port) {
   client.waitLine = (line) => client.until((lines) => lines.includes(line), `line ${JSON.stringify(line)}`);
   return client;
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('echo-server echoes 32 MiB intact through backpressure and exits with --once', { timeout: 60000 }, async (t) => {
   const server = startExample('echo-server.js', ['0', '--once']);
@@ -270,17 +268,6 @@ test('chat-server keeps relaying to readers and disconnects a client that stops 
   server.child.kill('SIGTERM');
   assert.deepEqual(await withTimeout(server.exited, 10000, 'chat-server exit'), { code: 0, signal: null });
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Sends one RESP command over node:net and returns the raw reply text. */
 function rawRedis(port, args) {

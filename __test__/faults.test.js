@@ -8,25 +8,11 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const net = require('node:net');
 const { listen, connect } = require('..');
-const { deferred, withTimeout, sha256, runChild } = require('./helpers');
-const { fixtures, toBuffer, makeWriter } = require('./tls-fixtures');
+const { HOST, sleep, deferred, withTimeout, until, sha256, runChild, cleanup, toBuffer, makeWriter } = require('./helpers');
+const { fixtures } = require('./tls-fixtures');
 
-const HOST = '127.0.0.1';
 const MiB = 1 << 20;
 const CHUNK = Buffer.alloc(MiB, 0x5a);
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `pred()` is true; rejects after `ms`, naming `what`. */
-function until(pred, ms = 3000, what = 'condition') {
-  let stop = false;
-  const poll = (async () => {
-    while (!stop && !pred()) await sleep(5);
-  })();
-  return withTimeout(poll, ms, what).finally(() => {
-    stop = true;
-  });
-}
 
 /** Records every uncaughtException during one test (node:test would also report them). */
 function watchUncaught(t) {
@@ -35,18 +21,6 @@ function watchUncaught(t) {
   process.on('uncaughtException', on);
   t.after(() => process.off('uncaughtException', on));
   return seen;
-}
-
-/** Runs closers after the test (errors ignored), then lets late events settle. */
-function cleanup(t, ...closers) {
-  t.after(async () => {
-    for (const close of closers) {
-      try {
-        close();
-      } catch {}
-    }
-    await sleep(30);
-  });
 }
 
 /** Writes 1 MiB chunks until the kernel takes fewer bytes than given; returns that count. */

@@ -4,42 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { listen, connect } = require('..');
-const { deferred, withTimeout, runChild } = require('./helpers');
-
-const HOST = '127.0.0.1';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `pred()` is true; rejects after `ms`. */
-function until(pred, ms = 3000, what = 'condition') {
-  let stop = false;
-  const poll = (async () => {
-    while (!stop && !pred()) await sleep(5);
-  })();
-  return withTimeout(poll, ms, what).finally(() => {
-    stop = true;
-  });
-}
-
-function serve(t, socket, opts = {}) {
-  const server = listen({ hostname: HOST, port: 0, socket, ...opts });
-  t.after(() => server.stop(true));
-  return server;
-}
-
-async function dial(t, port, socket, opts = {}) {
-  const c = await withTimeout(connect({ hostname: HOST, port, socket, ...opts }), 3000, 'connect');
-  t.after(() => c.close());
-  return c;
-}
-
-/** A port nothing listens on (bound and released just now). */
-function closedPort() {
-  const l = listen({ hostname: HOST, port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
+const { HOST, sleep, deferred, withTimeout, until, runChild, serve, dial, closedPort } = require('./helpers');
 
 /** Writes 1 MiB chunks until the kernel takes fewer bytes than given; returns the short count. */
 function fillUntilShort(s) {

@@ -4,45 +4,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { listen, connect } = require('..');
-const { deferred, withTimeout } = require('./helpers');
+const { HOST, sleep, deferred, withTimeout, until, serve, dial } = require('./helpers');
 
-const HOST = '127.0.0.1';
 const DISPOSE = Symbol.dispose ?? Symbol.for('nodejs.dispose');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `pred()` is true; rejects after `ms`. */
-function until(pred, ms = 3000, what = 'condition') {
-  let stop = false;
-  const poll = (async () => {
-    while (!stop && !pred()) await sleep(5);
-  })();
-  return withTimeout(poll, ms, what).finally(() => {
-    stop = true;
-  });
-}
-
-/** A listener on 127.0.0.1:0, stopped (closing its sockets) after the test. */
-function serve(t, socket, opts = {}) {
-  const server = listen({ hostname: HOST, port: 0, socket, ...opts });
-  t.after(() => server.stop(true));
-  return server;
-}
-
-/** A connected client, closed after the test. */
-async function dial(t, port, socket, opts = {}) {
-  const c = await withTimeout(connect({ hostname: HOST, port, socket, ...opts }), 3000, 'connect');
-  t.after(() => c.close());
-  return c;
-}
-
-/** A port nothing listens on (bound and released just now). */
-function closedPort() {
-  const l = listen({ hostname: HOST, port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
 
 /** An echo server table that records the accepted sockets. */
 function echoTable(accepted = []) {

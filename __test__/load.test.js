@@ -7,31 +7,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
-const { runChild } = require('./helpers');
+const { CHILD_PRELUDE, childResult } = require('./helpers');
 
 /** Code shared by every child: small helpers, as source text. */
-const PRELUDE = `
-'use strict';
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const { listen, connect } = require(process.env.PKG);
-const HOST = '127.0.0.1';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const fds = () => fs.readdirSync('/proc/self/fd').length;
-const rssMb = () => process.memoryUsage().rss / 1048576;
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(what + ' timed out after ' + ms + ' ms')), ms); })]).finally(() => clearTimeout(t));
-}
-async function until(pred, ms, what) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(what + ' not reached within ' + ms + ' ms');
-    await sleep(5);
-  }
-}
-function result(obj) { console.log('RESULT ' + JSON.stringify(obj)); }
-/** Echo with backpressure: what the kernel does not take now is queued and re-sent on drain. */
+const PRELUDE = `${CHILD_PRELUDE}/** Echo with backpressure: what the kernel does not take now is queued and re-sent on drain. */
 function echoTable(extra = {}) {
   const flush = (s) => {
     const q = s.data.q;
@@ -57,15 +36,8 @@ function echoTable(extra = {}) {
 `;
 
 /** Runs `body` (source text after PRELUDE) in a child; returns the parsed RESULT line. */
-async function child(t, body, { timeoutMs, args = [], env = {} } = {}) {
-  const out = await runChild(PRELUDE + body, { timeoutMs, args, env });
-  const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  for (const l of out.stdout.split('\n')) if (l.startsWith('INFO ')) t.diagnostic(l.slice(5));
-  const detail = `code=${out.code} signal=${out.signal} timedOut=${out.timedOut} ms=${out.ms}\nstdout:\n${out.stdout.slice(-3000)}\nstderr:\n${out.stderr.slice(-3000)}`;
-  assert.ok(!out.timedOut, `child timed out after ${timeoutMs} ms\n${detail}`);
-  assert.equal(out.code, 0, `child failed\n${detail}`);
-  assert.ok(line, `child printed no RESULT\n${detail}`);
-  return JSON.parse(line.slice(7));
+function child(t, body, { timeoutMs, args = [], env = {} } = {}) {
+  return childResult(t, PRELUDE + body, { timeoutMs, args, env });
 }
 
 /** The soft and hard limits on open files that child processes inherit. */

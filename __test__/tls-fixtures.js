@@ -20,6 +20,8 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const tls = require('node:tls');
+const { HOST, withTimeout, cleanup } = require('./helpers');
 
 const PASSPHRASE = 'correct horse battery staple';
 const NAMES = 'DNS:localhost,IP:127.0.0.1,IP:::1';
@@ -192,195 +194,28 @@ function fixtures() {
   return cached;
 }
 
-// ---- small socket helpers shared by the TLS suites -------------------------------------------
-
-const HOST = '127.0.0.1';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * Teardown for one test: runs the closers (errors ignored), then lets late events drain so they
- * cannot reach the next test's sockets.
+ * A `node:tls` client connect (to HOST unless `options.host` says otherwise) that resolves at
+ * secureConnect; destroyed after the test. `ignoreLateErrors` keeps an error listener on it, so an
+ * error after the handshake (a reset, say) is not an uncaught exception.
  */
-function cleanup(t, ...closers) {
-  t.after(async () => {
-    for (const close of closers) {
-      try {
-        close();
-      } catch {}
-    }
-    await sleep(30);
-  });
-}
-
-/** Copies any received chunk (Buffer, Uint8Array, ArrayBuffer) into a Buffer. */
-function toBuffer(chunk) {
-  if (chunk instanceof ArrayBuffer) return Buffer.from(new Uint8Array(chunk));
-  return Buffer.from(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-}
-
-/** Accumulates bytes; `waitFor(n)` resolves once at least n bytes arrived, `waitForText(s)` once s was seen. */
-function collector() {
-  const chunks = [];
-  let length = 0;
-  let waiters = [];
-  const check = () => {
-    waiters = waiters.filter((w) => {
-      if (w.test()) {
-        w.resolve();
-        return false;
-      }
-      return true;
-    });
-  };
-  const self = {
-    push(chunk) {
-      const b = toBuffer(chunk);
-      chunks.push(b);
-      length += b.length;
-      check();
-    },
-    get length() {
-      return length;
-    },
-    bytes() {
-      return Buffer.concat(chunks);
-    },
-    text() {
-      return Buffer.concat(chunks).toString('utf8');
-    },
-    waitFor(n, ms = 5000, what = `${n} bytes`) {
-      if (length >= n) return Promise.resolve();
-      return self._wait(() => length >= n, ms, () => `waiting for ${what} (have ${length})`);
-    },
-    waitForText(str, ms = 5000, what = JSON.stringify(str)) {
-      const test = () => self.text().includes(str);
-      if (test()) return Promise.resolve();
-      return self._wait(test, ms, () => `waiting for ${what} (have ${JSON.stringify(self.text().slice(-200))})`);
-    },
-    _wait(test, ms, describe) {
-      let resolve;
-      const p = new Promise((r) => (resolve = r));
-      waiters.push({ test, resolve });
-      let timer;
-      const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${describe()} timed out after ${ms} ms`)), ms);
-      });
-      return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-    },
-  };
-  return self;
-}
-
-/**
- * A writer that honours `write`'s return value: `send(s, buf)` queues `buf` for socket `s` and writes
- * what the socket takes; the rest goes out from `drain(s)` (wire it into the table's `drain`).
- * `send` resolves once every byte was accepted. `stats` counts calls, short writes and anomalies.
- */
-function makeWriter() {
-  const queues = new Map();
-  const stats = { calls: 0, short: 0, accepted: 0, tooMany: 0, failed: 0 };
-  function flush(s) {
-    const q = queues.get(s);
-    if (!q) return;
-    while (q.items.length > 0) {
-      const b = q.items[0];
-      const n = s.write(b);
-      stats.calls++;
-      if (n < 0) {
-        stats.failed++;
-        queues.delete(s);
-        q.reject(new Error(`write() returned ${n} with ${q.items.reduce((a, x) => a + x.length, 0)} bytes unsent`));
-        return;
-      }
-      if (n > b.length) stats.tooMany++;
-      stats.accepted += Math.min(n, b.length);
-      if (n < b.length) {
-        stats.short++;
-        q.items[0] = b.subarray(n);
-        return; // the rest goes from drain
-      }
-      q.items.shift();
-    }
-    queues.delete(s);
-    q.resolve();
-  }
-  return {
-    stats,
-    send(s, buf) {
-      let q = queues.get(s);
-      if (!q) {
-        let resolve;
-        let reject;
-        const done = new Promise((res, rej) => {
-          resolve = res;
-          reject = rej;
-        });
-        done.catch(() => {});
-        q = { items: [], resolve, reject, done };
-        queues.set(s, q);
-      }
-      q.items.push(Buffer.isBuffer(buf) ? buf : Buffer.from(buf));
-      const { done } = q;
-      if (q.items.length === 1) flush(s);
-      return done;
-    },
-    drain(s) {
-      flush(s);
-    },
-    pending(s) {
-      return queues.has(s);
-    },
-    forget(s) {
-      queues.delete(s);
-    },
-  };
-}
-
-/** A handler table that echoes every byte back with backpressure; `extra` handlers are merged in (and called after the echo's own). */
-function echoTable(extra = {}) {
-  const w = makeWriter();
-  const table = {
-    ...extra,
-    data(s, chunk) {
-      w.send(s, toBuffer(chunk)).catch(() => {});
-      if (extra.data) return extra.data.call(s, s, chunk);
-    },
-    drain(s) {
-      w.drain(s);
-      if (extra.drain) return extra.drain.call(s, s);
-    },
-    close(s, err) {
-      w.forget(s);
-      if (extra.close) return extra.close.call(s, s, err);
-    },
-  };
-  Object.defineProperty(table, 'writer', { value: w, enumerable: false });
-  return table;
-}
-
-/** Listens on a free port; returns a `node:net` free port number (closed again) for tools that need one. */
-function freePort() {
-  const net = require('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+function nodeConnect(t, options, { ignoreLateErrors = false } = {}) {
+  const c = tls.connect({ host: HOST, ...options });
+  cleanup(t, () => c.destroy());
+  if (ignoreLateErrors) c.on('error', () => {});
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      c.once('secureConnect', () => resolve(c));
+      c.once('error', reject);
+    }),
+    5000,
+    'node:tls connect',
+  );
 }
 
 module.exports = {
-  HOST,
-  sleep,
-  cleanup,
-  toBuffer,
-  collector,
-  makeWriter,
-  echoTable,
-  freePort,
   fixtures,
+  nodeConnect,
   skipReason: () => skipReason,
   hasOpenssl: () => opensslVersion() !== null,
   PASSPHRASE,

@@ -7,27 +7,13 @@ const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const tls = require('node:tls');
 const { listen, connect } = require('..');
-const { deferred, withTimeout, sha256 } = require('./helpers');
-const { HOST, cleanup, collector, makeWriter, echoTable, freePort, fixtures, skipReason, hasOpenssl } = require('./tls-fixtures');
+const { HOST, deferred, withTimeout, sha256, cleanup, collector, makeWriter, echoTable, freePort } = require('./helpers');
+const { fixtures, skipReason, hasOpenssl, nodeConnect } = require('./tls-fixtures');
 
 const fx = fixtures();
 const skip = fx ? false : skipReason();
 const skipOpenssl = skip || (hasOpenssl() ? false : 'the openssl CLI is not installed');
 const MiB = 1024 * 1024;
-
-/** node:tls connect that resolves at secureConnect. */
-function nodeConnect(t, options) {
-  const c = tls.connect({ host: HOST, ...options });
-  cleanup(t, () => c.destroy());
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      c.once('secureConnect', () => resolve(c));
-      c.once('error', reject);
-    }),
-    5000,
-    'node:tls connect',
-  );
-}
 
 /** Spawns `openssl args...`, collecting stdout/stderr; killed after the test. */
 function openssl(t, args) {

@@ -9,8 +9,8 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const tls = require('node:tls');
 const { connect, listen } = require('..');
-const { deferred, withTimeout } = require('./helpers');
-const { HOST, sleep, cleanup, collector, fixtures, skipReason } = require('./tls-fixtures');
+const { HOST, sleep, deferred, withTimeout, cleanup, collector } = require('./helpers');
+const { fixtures, skipReason } = require('./tls-fixtures');
 
 const fx = fixtures();
 const skip = fx ? false : skipReason();

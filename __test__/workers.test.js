@@ -6,30 +6,10 @@
 // fd/RSS figures are the child's alone.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { runChild } = require('./helpers');
+const { CHILD_PRELUDE, childResult } = require('./helpers');
 
 /** Helpers shared by the child's main thread and its workers, as source text. */
-const COMMON = `
-'use strict';
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const { listen, connect } = require(process.env.PKG);
-const HOST = '127.0.0.1';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const fds = () => fs.readdirSync('/proc/self/fd').length;
-const rssMb = () => process.memoryUsage().rss / 1048576;
-const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(what + ' timed out after ' + ms + ' ms')), ms); })]).finally(() => clearTimeout(t));
-}
-async function until(pred, ms, what) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(what + ' not reached within ' + ms + ' ms');
-    await sleep(5);
-  }
-}
+const COMMON = `${CHILD_PRELUDE}const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 /** Echo with backpressure: what the kernel does not take now is queued and re-sent on drain. */
 function echoTable(extra = {}) {
   const flush = (s) => {
@@ -65,18 +45,10 @@ async function echoOnce(port, payload, ms = 5000) {
   const got1 = Buffer.concat(chunks);
   return got1.length === payload.length && got1.equals(payload);
 }
-function result(obj) { console.log('RESULT ' + JSON.stringify(obj)); }
 `;
 
-async function child(t, body, timeoutMs, args = []) {
-  const out = await runChild(COMMON + body, { timeoutMs, args, env: { WORKER_COMMON: COMMON } });
-  for (const l of out.stdout.split('\n')) if (l.startsWith('INFO ')) t.diagnostic(l.slice(5));
-  const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  const detail = `code=${out.code} signal=${out.signal} timedOut=${out.timedOut} ms=${out.ms}\nstdout:\n${out.stdout.slice(-3000)}\nstderr:\n${out.stderr.slice(-3000)}`;
-  assert.ok(!out.timedOut, `child timed out after ${timeoutMs} ms\n${detail}`);
-  assert.equal(out.code, 0, `child failed\n${detail}`);
-  assert.ok(line, `child printed no RESULT\n${detail}`);
-  return JSON.parse(line.slice(7));
+function child(t, body, timeoutMs, args = []) {
+  return childResult(t, COMMON + body, { timeoutMs, args, env: { WORKER_COMMON: COMMON } });
 }
 
 test('4 workers at once, each listening and connecting (echo byte-exact), all exit cleanly; main thread fine afterwards', async (t) => {
