@@ -149,6 +149,8 @@ export interface TCPSocketConnectOptions<Data = undefined> extends SocketOptions
   unix?: undefined;
   /** `true` verifies against the public roots, as `node:tls` does. */
   tls?: boolean | TLSOptions | null;
+  /** Seconds: the inactivity timeout from the start; a connect not open by then fails with ETIMEDOUT. */
+  timeout?: number;
 }
 
 export interface UnixSocketConnectOptions<Data = undefined> extends SocketOptions<Data> {
@@ -156,6 +158,8 @@ export interface UnixSocketConnectOptions<Data = undefined> extends SocketOption
   hostname?: undefined;
   port?: undefined;
   tls?: boolean | TLSOptions | null;
+  /** Seconds: the inactivity timeout from the start; a connect not open by then fails with ETIMEDOUT. */
+  timeout?: number;
 }
 
 /** `socket.getCipher()`, as `node:tls` describes it. */

@@ -7,6 +7,7 @@ const registry = require('./registry');
 const { Socket, CONNECTING } = require('./socket');
 const { dispatch } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
+const { invalidArgType, outOfRange } = require('./errors');
 const { clientContext } = require('./tls-options');
 
 /** `localhost` means both loopbacks, whatever the hosts file says, so a server on either is found. */
@@ -16,6 +17,7 @@ function connect(options) {
   validateObject(options, 'options');
   const handlers = handlerTable(options.socket, 'options.socket');
   const allowHalfOpen = validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
+  const timeout = connectTimeout(options.timeout);
   const target = endpoint(options);
   const tls = clientContext(options.tls);
   registry.start(dispatch);
@@ -30,6 +32,7 @@ function connect(options) {
     socket._client = true;
     socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
+    if (timeout > 0) socket._armConnectTimeout(timeout);
     if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix, tls, socket._host));
     const { hostname, port } = target;
     if (net.isIP(hostname)) return connectTo(socket, [hostname], port, tls);
@@ -43,6 +46,17 @@ function connect(options) {
   // With a connectError handler the failure is handled there; `await` still throws.
   if (handlers.connectError) promise.catch(() => {});
   return promise;
+}
+
+/**
+ * `timeout` (seconds): `socket.timeout(n)` from the start, connecting included. A connect (or, for
+ * TLS without a handshake handler, a handshake) that has not finished by then fails with ETIMEDOUT.
+ */
+function connectTimeout(value) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number') throw invalidArgType('options.timeout', 'of type number', value);
+  if (!Number.isFinite(value) || value < 0) throw outOfRange('options.timeout', 'a finite number >= 0', value);
+  return value;
 }
 
 function connectTo(socket, addresses, port, tls) {

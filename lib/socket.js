@@ -15,6 +15,7 @@ const ENDED = -2; // this side sent FIN (or will, once `end()` data is out); sti
 const CLOSED = -1;
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
+const ETIMEDOUT = -(require('node:os').constants.errno.ETIMEDOUT);
 
 class Socket {
   constructor(id, owner, listener, data, allowHalfOpen, state) {
@@ -39,6 +40,8 @@ class Socket {
     this._addrs = null;
     /** A client's pending connect: `{ resolve, reject, address, addresses, port }`. */
     this._settle = null;
+    this._connectTimer = null;
+    this._connectTimeout = 0;
     this._client = false;
     this._host = undefined;
     /** `open` ran, so `close` will. */
@@ -356,8 +359,26 @@ class Socket {
     if (this._tls && !this._handshook && !this._table().handshake) return;
     const settle = this._settle;
     this._settle = null;
+    if (this._connectTimer) {
+      // Connected in time: the connect timeout goes on as the inactivity timeout.
+      clearTimeout(this._connectTimer);
+      this._connectTimer = null;
+      this.timeout(this._connectTimeout);
+    }
     this._onOpen();
     if (settle) settle.resolve(this);
+  }
+
+  /** `connect({ timeout })`: fails the connect with ETIMEDOUT if it is not open in time. */
+  _armConnectTimeout(seconds) {
+    this._connectTimeout = seconds;
+    this._connectTimer = setTimeout(() => {
+      this._connectTimer = null;
+      const settle = this._settle;
+      if (!settle) return;
+      const address = settle.addresses ? settle.addresses[settle.addresses.length - 1] : settle.address;
+      this._failConnect(systemError('connect', ETIMEDOUT, address, settle.port));
+    }, seconds * 1000);
   }
 
   /** Every address failed; the error names the one at `index`, which failed last. */
@@ -371,6 +392,7 @@ class Socket {
   _failConnect(err) {
     const settle = this._settle;
     this._settle = null;
+    if (this._connectTimer) clearTimeout(this._connectTimer);
     this._state = CLOSED;
     registry.remove(registry.sockets, this);
     this._setRef(false);
