@@ -57,6 +57,8 @@ pub enum Command {
   /// Panic while handling this socket: the tests' proof that a panic in the loop fails only that
   /// socket (reported to its `error` handler) and never the process.
   Panic(u32),
+  /// Panic in the loop itself, outside any socket's handling (the same kind of test hook).
+  PanicLoop,
   Stop,
 }
 

@@ -238,6 +238,24 @@ fn a_panic_while_handling_a_socket_fails_only_that_socket() {
 }
 
 #[test]
+fn a_panic_in_the_loop_itself_fails_every_socket_and_the_loop_goes_on() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let _a = TcpStream::connect(addr).unwrap();
+  let _b = TcpStream::connect(addr).unwrap();
+  h.until("two opens", |h| h.opened.len() == 2);
+  h.shared.send(Command::PanicLoop);
+  h.until("both failed", |h| {
+    h.events.iter().filter(|e| e[0] == batch::FAILED).count() == 2
+  });
+  let mut c = TcpStream::connect(addr).unwrap();
+  c.write_all(b"after").unwrap();
+  h.until("a new socket's bytes", |h| {
+    h.bytes.values().any(|v| v == b"after")
+  });
+}
+
+#[test]
 fn the_inactivity_timer_fires_once() {
   let mut h = Harness::new();
   let (_, addr) = h.listen();

@@ -43,6 +43,7 @@ impl EventLoop {
         Command::Panic(id) => self.guarded(id, |_, _| {
           panic!("node-bun-tcp: injected panic (test hook)")
         }),
+        Command::PanicLoop => panic!("node-bun-tcp: injected loop panic (test hook)"),
         Command::Stop => return false,
       }
     }

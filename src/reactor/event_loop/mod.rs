@@ -106,29 +106,65 @@ impl EventLoop {
     yield_to_js_thread();
     let mut events = Events::with_capacity(1024);
     loop {
-      let timeout = self.poll_timeout();
-      if let Err(e) = self.poll.poll(&mut events, timeout) {
-        if interrupted(&e) {
-          continue;
-        }
-        // Nothing sensible is left to do without a poller; JS sees no more events.
-        return;
+      match catch_unwind(AssertUnwindSafe(|| self.turn(&mut events))) {
+        Ok(true) => {}
+        Ok(false) => return,
+        // A panic outside any one socket's handling: every socket is suspect. They fail (JS hears
+        // of it through their `error` handlers) and the loop goes on for new ones.
+        Err(_) => self.fail_all(),
       }
-      let mut woken = false;
-      for event in events.iter() {
-        if event.token() == WAKER {
-          woken = true;
-        } else {
-          self.guarded(event.token().0 as u32, |lp, id| lp.on_event(id, event));
-        }
-      }
-      if woken && !self.run_commands() {
-        return;
-      }
-      self.resume_throttled();
-      self.run_timers();
-      self.publish();
     }
+  }
+
+  /// One turn: wait, handle what is ready, run commands and timers, hand the batch to JS.
+  /// Returns false when the loop must stop.
+  fn turn(&mut self, events: &mut Events) -> bool {
+    let timeout = self.poll_timeout();
+    if let Err(e) = self.poll.poll(events, timeout) {
+      if !interrupted(&e) {
+        // An unexpected failure of epoll itself: fail what we hold rather than spin or vanish.
+        self.fail_all();
+        std::thread::sleep(Duration::from_millis(10));
+      }
+      return true;
+    }
+    let mut woken = false;
+    for event in events.iter() {
+      if event.token() == WAKER {
+        woken = true;
+      } else {
+        self.guarded(event.token().0 as u32, |lp, id| lp.on_event(id, event));
+      }
+    }
+    if woken && !self.run_commands() {
+      return false;
+    }
+    self.resume_throttled();
+    self.run_timers();
+    self.publish();
+    true
+  }
+
+  /// Fails every open and connecting socket with EIO and tells JS.
+  fn fail_all(&mut self) {
+    let mut failed = Vec::new();
+    for (id, slot) in self.slots.iter_mut().flatten() {
+      match slot {
+        Slot::Open(open) if !open.done_reading => {
+          open.done_reading = true;
+          failed.push((*id, batch::FAILED));
+        }
+        Slot::Connecting(_) => failed.push((*id, batch::CONNECT_ERROR)),
+        _ => {}
+      }
+    }
+    for (id, kind) in failed {
+      if kind == batch::CONNECT_ERROR {
+        self.take_slot(id);
+      }
+      self.local.push(kind, id, -libc::EIO, 0);
+    }
+    self.publish();
   }
 
   /// Runs `f` for one socket so that a panic in it fails that socket, not the whole loop.
