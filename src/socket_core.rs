@@ -21,8 +21,9 @@ pub struct SocketCore {
   pub id: u32,
   /// Set once: at accept, or when a client connect succeeds.
   sock: OnceLock<Socket>,
-  /// Set once: at accept on a TLS listener, at a TLS connect, or by `upgradeTLS`.
-  tls: OnceLock<TlsSession>,
+  /// Set once: at accept on a TLS listener, at a TLS connect, or by `upgradeTLS`. Boxed: a rustls
+  /// session is over a kilobyte, and a plain socket should not carry room for one.
+  tls: OnceLock<Box<TlsSession>>,
   /// TLS records wait for the socket to take them: the loop must flush on writable.
   pub flush_wanted: AtomicBool,
   /// The JS side was refused bytes and waits for `drain`.
@@ -66,12 +67,12 @@ impl SocketCore {
   }
 
   pub fn tls(&self) -> Option<&TlsSession> {
-    self.tls.get()
+    self.tls.get().map(|b| &**b)
   }
 
   /// Puts the connection under TLS from now on; false if it already was.
   pub fn set_tls(&self, session: TlsSession) -> bool {
-    self.tls.set(session).is_ok()
+    self.tls.set(Box::new(session)).is_ok()
   }
 
   pub fn fd(&self) -> Option<RawFd> {
@@ -187,4 +188,17 @@ impl Drop for SocketCore {
 
 fn not_connected() -> io::Error {
   io::Error::from_raw_os_error(libc::ENOTCONN)
+}
+
+#[cfg(test)]
+mod tests {
+  /// Every connection has one: an idle socket must stay small (no TLS or read buffer inline).
+  #[test]
+  fn a_socket_core_is_small() {
+    assert!(
+      std::mem::size_of::<super::SocketCore>() <= 128,
+      "{}",
+      std::mem::size_of::<super::SocketCore>()
+    );
+  }
 }
