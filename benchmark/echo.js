@@ -29,6 +29,7 @@ const SCENARIOS = [
   { name: 'echo 64 conns x 16 KiB', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 64, 16384] },
   { name: 'echo 1000 conns x 64 B', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 1000, 64] },
   { name: 'connect rate (1-byte echo, RST)', servers: PLAIN, unit: 'conn', load: (p) => ['connects', p, 4] },
+  { name: 'memory per idle connection (10,000 open)', servers: PLAIN, unit: 'B', memory: 10000 },
   { name: 'TLS echo 64 conns x 1 KiB', servers: TLS, unit: 'msg', load: (p) => ['tls-echo', p, 64, 1024] },
   { name: 'TLS handshakes (1-byte echo, RST)', servers: TLS, unit: 'conn', load: (p) => ['connects', p, 4, '', 'tls'] },
 ];
@@ -100,7 +101,36 @@ function runLoadgen(port, scenario) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+function rssBytes(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+/** Server RSS growth per connection while the load generator holds `scenario.memory` idle ones. */
+async function measureMemory(server, scenario) {
+  const { child, port, pid } = await startServer(server);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = rssBytes(pid);
+    const [cmd, args] = command(1, LOADGEN, ['idle', `127.0.0.1:${port}`, String(scenario.memory), '4']);
+    const gen = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      readline.createInterface({ input: gen.stdout }).once('line', resolve);
+      gen.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // every accept delivered, every open handler run
+    const after = rssBytes(pid);
+    gen.kill('SIGKILL');
+    const perConn = (after - before) / scenario.memory;
+    return { messages: scenario.memory, seconds: 1, msgs_per_sec: perConn, mb_per_sec: 0, p50_us: 0, p99_us: 0, cpu_us_per_msg: perConn, cpu_share: 0 };
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
 async function measure(server, scenario) {
+  if (scenario.memory) return measureMemory(server, scenario);
   const { child, port, pid } = await startServer(server);
   try {
     const before = cpuSeconds(pid);
@@ -123,7 +153,7 @@ const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;
  * and server CPU per operation (shorter is better), with the 1.0x line marked.
  */
 function chart(results) {
-  const rows = results.filter((r) => r.server === 'node-bun-tcp').map((r) => {
+  const rows = results.filter((r) => r.server === 'node-bun-tcp' && r.unit !== 'B').map((r) => {
     const base = results.find((x) => x.scenario === r.scenario && x.server === r.baseline);
     return { name: r.scenario, vs: r.baseline, speed: r.msgs_per_sec / base.msgs_per_sec, cpu: r.cpu_us_per_msg / base.cpu_us_per_msg };
   });
@@ -196,6 +226,14 @@ async function main() {
   }
   const rows = results.map((r) => {
     const base = results.find((x) => x.scenario === r.scenario && x.server === r.baseline);
+    if (r.unit === 'B') {
+      return {
+        scenario: r.scenario,
+        server: r.server,
+        'server RSS B/conn': Math.round(r.msgs_per_sec),
+        'vs node': `${(r.msgs_per_sec / base.msgs_per_sec).toFixed(2)}x`,
+      };
+    }
     return {
       scenario: r.scenario,
       server: r.server,

@@ -5,6 +5,7 @@
 //! usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]
 //!        loadgen tls-echo HOST:PORT CONNS SIZE SECONDS     (a thread per connection)
 //!        loadgen connects HOST:PORT WORKERS SECONDS [tls]   (connect, 1-byte echo, RST)
+//!        loadgen idle HOST:PORT CONNS SECONDS                (hold CONNS idle connections open)
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -44,6 +45,11 @@ fn main() {
       args[3].parse().expect("WORKERS"),
       args[4].parse().expect("SECONDS"),
       args.get(5).is_some_and(|a| a == "tls"),
+    ),
+    Some("idle") if args.len() >= 5 => threaded::idle(
+      args[2].parse().expect("HOST:PORT"),
+      args[3].parse().expect("CONNS"),
+      args[4].parse().expect("SECONDS"),
     ),
     _ => return echo_main(args),
   };

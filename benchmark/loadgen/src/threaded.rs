@@ -228,3 +228,19 @@ pub fn connects(addr: SocketAddr, workers: usize, seconds: f64, tls: bool) -> io
   );
   Ok(())
 }
+
+/// Opens `conns` connections, prints `ready` once all are open, holds them idle for `seconds`.
+pub fn idle(addr: SocketAddr, conns: usize, seconds: f64) -> io::Result<()> {
+  let mut held = Vec::with_capacity(conns);
+  for _ in 0..conns {
+    held.push(TcpStream::connect(addr)?);
+  }
+  println!("ready {}", held.len());
+  io::stdout().flush()?;
+  std::thread::sleep(Duration::from_secs_f64(seconds));
+  let secs = seconds;
+  println!(
+    "{{\"messages\":{conns},\"bytes\":0,\"seconds\":{secs:.3},\"msgs_per_sec\":0,\"mb_per_sec\":0,\"p50_us\":0,\"p99_us\":0,\"errors\":0}}"
+  );
+  Ok(())
+}
