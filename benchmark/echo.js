@@ -18,9 +18,26 @@ const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
 const ROUNDS = Number(process.env.ROUNDS) || (quick ? 1 : 3);
 
-const server = (name, file, tls = false) => ({ name, script: path.join(__dirname, 'servers', file), tls });
+/** Bun's own binary, when there is one (`BUN=/path/to/bun`, or `bun` on PATH): a third server. */
+const BUN = (() => {
+  const candidates = [process.env.BUN, 'bun'].filter(Boolean);
+  for (const bin of candidates) {
+    try {
+      execFileSync(bin, ['--version'], { stdio: 'ignore' });
+      return bin;
+    } catch {}
+  }
+  return null;
+})();
+
+const server = (name, file, tls = false, runtime = process.execPath) => ({ name, script: path.join(__dirname, 'servers', file), tls, runtime });
+// The baseline (node:net / node:tls) is always second: ratios are to it.
 const PLAIN = [server('node-bun-tcp', 'addon-echo.js'), server('node:net', 'node-net-echo.js')];
 const TLS = [server('node-bun-tcp', 'addon-echo.js', true), server('node:tls', 'node-tls-echo.js', true)];
+if (BUN) {
+  PLAIN.push(server('Bun.listen', 'bun-echo.js', false, BUN));
+  TLS.push(server('Bun.listen', 'bun-echo.js', true, BUN));
+}
 
 // `load(port)` gives the load generator's arguments; `unit` what one result counts.
 const SCENARIOS = [
@@ -78,7 +95,7 @@ function tlsCerts() {
 }
 
 async function startServer(server) {
-  const [cmd, args] = command(0, process.execPath, [server.script]);
+  const [cmd, args] = command(0, server.runtime, [server.script]);
   const env = server.tls ? { ...process.env, ...tlsCerts() } : process.env;
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const line = await new Promise((resolve, reject) => {
@@ -192,6 +209,7 @@ async function main() {
     return;
   }
   execFileSync('cargo', ['build', '--release', '--quiet'], { cwd: LOADGEN_DIR, stdio: 'inherit' });
+  if (!BUN) console.log('Bun not found (set BUN=/path/to/bun): measuring without Bun.listen');
   console.log(`${SECONDS} s per run, ${ROUNDS} interleaved round(s), median shown; ` +
     (pin ? 'server pinned to CPU 0, load generator to CPU 1' : 'not pinned (no taskset or one CPU)'));
   const results = [];
