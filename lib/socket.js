@@ -71,6 +71,13 @@ class Socket {
   // ---- writing ------------------------------------------------------------------------------
 
   write(data, byteOffset, byteLength) {
+    // The common call, a whole non-empty Buffer/Uint8Array or a string, skips the general checks.
+    if (byteOffset === undefined && byteLength === undefined) {
+      if (data instanceof Uint8Array && data.byteLength > 0) {
+        return this._state === OPEN ? this._send(data, 0, data.byteLength) : -1;
+      }
+      if (typeof data === 'string') return this._state === OPEN ? this._send(data, 0, -1) : -1;
+    }
     const args = writeArgs(data, byteOffset, byteLength);
     if (this._state !== OPEN) return -1;
     return this._send(args.view, args.offset, args.length);
