@@ -277,7 +277,9 @@ for (const c of [
     assert.ok(short >= 0 && short < CHUNK.length, `short write count ${short}`);
     await until(() => resetPeer, 3000, 'the peer to be accepted');
     await sleep(50);
-    assert.deepEqual(events, [], 'no drain while the peer does not read');
+    // The kernel may still move bytes from our send buffer into the peer's receive buffer after the
+    // short write, and a `drain` for that room is legitimate; nothing else may have happened yet.
+    assert.ok(events.every((e) => e === 'drain'), `only drain before the peer vanishes: ${events}`);
     resetPeer();
     const err = await withTimeout(closed.promise, 5000, 'our close after the peer vanished');
     assert.ok(err instanceof Error, `close(s, err) got an Error, not ${err}`);
