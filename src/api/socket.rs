@@ -12,6 +12,7 @@ use socket2::SockAddr;
 use crate::env_state::EnvState;
 use crate::errors::neg_errno;
 use crate::reactor::Command;
+use crate::socket_core::SocketCore;
 
 /// Sends `data[offset..offset + length]`. Returns the bytes the kernel took (0 when full), or a
 /// negative errno when the connection failed, or -1 for an unknown socket.
@@ -26,7 +27,7 @@ pub fn write(env: Env, id: u32, data: BufferSlice, offset: u32, length: u32) -> 
     return Ok(-libc::EINVAL);
   };
   let result = core.send(bytes);
-  flush_later(state, id);
+  flush_later(state, core);
   Ok(match result {
     Ok(n) => n.min(i32::MAX as usize) as i32,
     Err(e) => neg_errno(&e),
@@ -34,11 +35,9 @@ pub fn write(env: Env, id: u32, data: BufferSlice, offset: u32, length: u32) -> 
 }
 
 /// TLS records the socket did not take yet go out from the loop once it is writable.
-fn flush_later(state: &EnvState, id: u32) {
-  if let Some(core) = state.socket(id) {
-    if core.flush_wanted.load(Ordering::Relaxed) {
-      state.shared.rearm(core);
-    }
+fn flush_later(state: &EnvState, core: &SocketCore) {
+  if core.flush_wanted.load(Ordering::Relaxed) {
+    state.shared.rearm(core);
   }
 }
 
@@ -50,7 +49,7 @@ pub fn write_string(env: Env, id: u32, data: String) -> Result<i32> {
     return Ok(-1);
   };
   let result = core.send(data.as_bytes());
-  flush_later(state, id);
+  flush_later(state, core);
   Ok(match result {
     Ok(n) => n as i32,
     Err(e) => neg_errno(&e),
@@ -78,9 +77,9 @@ pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
       core.paused.store(true, Ordering::SeqCst);
     } else {
       let _ = core.finish_writes();
+      flush_later(state, core);
     }
   }
-  flush_later(state, id);
   Ok(())
 }
 

@@ -37,7 +37,6 @@ pub struct TlsSession {
   /// `end()` came during the handshake: close_notify (and FIN) follow the handshake, so the data
   /// written before goes out first.
   pub close_after_handshake: AtomicBool,
-  pub is_server: bool,
   /// Ciphertext that arrived before the session was installed (read as plain, handed back by JS).
   early: Mutex<Vec<u8>>,
 }
@@ -65,7 +64,7 @@ impl TlsSession {
       },
       None => PostCheck::None,
     };
-    Ok(Self::new(Connection::Server(conn), check, true))
+    Ok(Self::new(Connection::Server(conn), check))
   }
 
   /// `host` names the server unless the context has a `serverName`.
@@ -84,17 +83,16 @@ impl TlsSession {
       verifier: ctx.verifier.clone(),
       name,
     };
-    Ok(Self::new(Connection::Client(conn), check, false))
+    Ok(Self::new(Connection::Client(conn), check))
   }
 
-  fn new(conn: Connection, check: PostCheck, is_server: bool) -> Self {
+  fn new(conn: Connection, check: PostCheck) -> Self {
     TlsSession {
       conn: Mutex::new(conn),
       check,
       handshake_reported: AtomicBool::new(false),
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
-      is_server,
       early: Mutex::new(Vec::new()),
     }
   }

@@ -12,6 +12,34 @@ use rustls::{
   CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, SignatureScheme,
 };
 
+/// Handshake signatures are checked by the wrapped webpki verifier as they are: only the
+/// certificate verdict differs between our verifiers and webpki's.
+macro_rules! delegate_signature_checks {
+  () => {
+    fn verify_tls12_signature(
+      &self,
+      message: &[u8],
+      cert: &CertificateDer<'_>,
+      dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+      self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+      &self,
+      message: &[u8],
+      cert: &CertificateDer<'_>,
+      dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+      self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+      self.inner.supported_verify_schemes()
+    }
+  };
+}
+
 /// A verification failure as Node names it (`err.code`, `err.message`).
 #[derive(Debug, Clone)]
 pub struct NodeTlsError {
@@ -208,27 +236,7 @@ impl ServerCertVerifier for ServerVerifier {
     }
   }
 
-  fn verify_tls12_signature(
-    &self,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-  ) -> Result<HandshakeSignatureValid, Error> {
-    self.inner.verify_tls12_signature(message, cert, dss)
-  }
-
-  fn verify_tls13_signature(
-    &self,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-  ) -> Result<HandshakeSignatureValid, Error> {
-    self.inner.verify_tls13_signature(message, cert, dss)
-  }
-
-  fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-    self.inner.supported_verify_schemes()
-  }
+  delegate_signature_checks!();
 }
 
 /// The server's check of client certificates (`requestCert`). With `reject` false a missing or
@@ -286,25 +294,5 @@ impl ClientCertVerifier for ClientVerifier {
     }
   }
 
-  fn verify_tls12_signature(
-    &self,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-  ) -> Result<HandshakeSignatureValid, Error> {
-    self.inner.verify_tls12_signature(message, cert, dss)
-  }
-
-  fn verify_tls13_signature(
-    &self,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-  ) -> Result<HandshakeSignatureValid, Error> {
-    self.inner.verify_tls13_signature(message, cert, dss)
-  }
-
-  fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-    self.inner.supported_verify_schemes()
-  }
+  delegate_signature_checks!();
 }
