@@ -2,6 +2,8 @@
 // Echo benchmark: the same native load generator drives each server in turn, interleaved over
 // several rounds; the median of the rounds is reported. The server is pinned to CPU 0 and the
 // load generator to CPU 1 (when taskset and two CPUs are there), so each server gets one core.
+// `native mio` (benchmark/loadgen/src/bin/native-echo.rs) is the ceiling: a single-threaded Rust
+// echo server with no JavaScript at all.
 //
 //   npm run bench                       # all scenarios
 //   node benchmark/echo.js --quick      # shorter runs
@@ -14,6 +16,8 @@ const readline = require('node:readline');
 const ROOT = path.join(__dirname, '..');
 const LOADGEN_DIR = path.join(__dirname, 'loadgen');
 const LOADGEN = path.join(LOADGEN_DIR, 'target', 'release', 'loadgen');
+/** The native ceiling: a single-threaded Rust mio echo server (its own binary, no script). */
+const NATIVE_ECHO = path.join(LOADGEN_DIR, 'target', 'release', 'native-echo');
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
 const ROUNDS = Number(process.env.ROUNDS) || (quick ? 1 : 3);
@@ -30,10 +34,12 @@ const BUN = (() => {
   return null;
 })();
 
-const server = (name, file, tls = false, runtime = process.execPath) => ({ name, script: path.join(__dirname, 'servers', file), tls, runtime });
+// A server is `runtime [script]`; a native server is its own runtime and has no script.
+const server = (name, file, tls = false, runtime = process.execPath) => ({ name, script: file && path.join(__dirname, 'servers', file), tls, runtime });
+const native = (tls = false) => server('native mio', null, tls, NATIVE_ECHO);
 // The baseline (node:net / node:tls) is always second: ratios are to it.
-const PLAIN = [server('node-bun-tcp', 'addon-echo.js'), server('node:net', 'node-net-echo.js')];
-const TLS = [server('node-bun-tcp', 'addon-echo.js', true), server('node:tls', 'node-tls-echo.js', true)];
+const PLAIN = [server('node-bun-tcp', 'addon-echo.js'), server('node:net', 'node-net-echo.js'), native()];
+const TLS = [server('node-bun-tcp', 'addon-echo.js', true), server('node:tls', 'node-tls-echo.js', true), native(true)];
 if (BUN) {
   PLAIN.push(server('Bun.listen', 'bun-echo.js', false, BUN));
   TLS.push(server('Bun.listen', 'bun-echo.js', true, BUN));
@@ -95,7 +101,7 @@ function tlsCerts() {
 }
 
 async function startServer(server) {
-  const [cmd, args] = command(0, server.runtime, [server.script]);
+  const [cmd, args] = command(0, server.runtime, server.script ? [server.script] : []);
   const env = server.tls ? { ...process.env, ...tlsCerts() } : process.env;
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const line = await new Promise((resolve, reject) => {
@@ -103,7 +109,7 @@ async function startServer(server) {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${server.name} exited with ${code}`)));
   });
-  // With taskset in front, the server is taskset's child: find the node process itself.
+  // taskset execs the server, so the child's pid is the server's own.
   return { child, port: Number(line), pid: child.pid };
 }
 

@@ -110,8 +110,8 @@ fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -
   let (mut messages, mut bytes, mut errors) = (0u64, 0u64, 0u64);
   let started = Instant::now();
   let end = started + Duration::from_secs_f64(seconds);
-  for i in 0..n {
-    pump_send(&mut conns[i], &payload)?;
+  for c in &mut conns {
+    pump_send(c, &payload)?;
   }
   while Instant::now() < end {
     poll.poll(&mut events, Some(Duration::from_millis(50)))?;
