@@ -6,11 +6,13 @@
 //!        loadgen tls-echo HOST:PORT CONNS SIZE SECONDS     (a thread per connection)
 //!        loadgen connects HOST:PORT WORKERS SECONDS [tls]   (connect, 1-byte echo, RST)
 //!        loadgen idle HOST:PORT CONNS SECONDS                (hold CONNS idle connections open)
+//!        loadgen stream HOST:PORT SECONDS                    (one connection, continuous stream)
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod stream;
 mod threaded;
 
 use mio::net::TcpStream;
@@ -50,6 +52,10 @@ fn main() {
       args[2].parse().expect("HOST:PORT"),
       args[3].parse().expect("CONNS"),
       args[4].parse().expect("SECONDS"),
+    ),
+    Some("stream") if args.len() >= 4 => stream::run(
+      args[2].parse().expect("HOST:PORT"),
+      args[3].parse().expect("SECONDS"),
     ),
     _ => return echo_main(args),
   };
