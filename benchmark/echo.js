@@ -5,10 +5,15 @@
 // `native mio` (benchmark/loadgen/src/bin/native-echo.rs) is the ceiling: a single-threaded Rust
 // echo server with no JavaScript at all.
 //
+// The `client:` scenarios turn this around, as for a database driver: the process measured is the
+// client (benchmark/clients/, pinned to CPU 0), against the native echo server or a real
+// redis-server (pinned to CPU 1), and CPU per op is the client's.
+//
 //   npm run bench                       # all scenarios
 //   node benchmark/echo.js --quick      # shorter runs
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -45,7 +50,14 @@ if (BUN) {
   TLS.push(server('Bun.listen', 'bun-echo.js', true, BUN));
 }
 
-// `load(port)` gives the load generator's arguments; `unit` what one result counts.
+// The measured clients of the `client:` scenarios, node:net second (the baseline) again.
+const client = (name, file, runtime = process.execPath) => ({ name, script: path.join(__dirname, 'clients', file), runtime });
+const CLIENTS = [client('node-bun-tcp', 'addon-client.js'), client('node:net', 'node-net-client.js')];
+if (BUN) CLIENTS.push(client('Bun.connect', 'bun-client.js', BUN));
+
+// `load(port)` gives the load generator's arguments; `unit` what one result counts. A scenario
+// with `peer` measures its `servers` as clients of that peer, run with `client` arguments
+// (mode, then CONNS PIPELINE [SIZE]); `requires` names a program it cannot run without.
 const SCENARIOS = [
   { name: 'echo 1 conn x 64 B', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 1, 64] },
   { name: 'echo 64 conns x 64 B', servers: PLAIN, unit: 'msg', load: (p) => ['echo', p, 64, 64] },
@@ -57,7 +69,25 @@ const SCENARIOS = [
   { name: 'memory per idle connection (10,000 open)', servers: PLAIN, unit: 'B', memory: 10000 },
   { name: 'TLS echo 64 conns x 1 KiB', servers: TLS, unit: 'msg', load: (p) => ['tls-echo', p, 64, 1024] },
   { name: 'TLS handshakes (1-byte echo, RST)', servers: TLS, unit: 'conn', load: (p) => ['connects', p, 4, '', 'tls'] },
+  { name: 'client: pipelined echo vs native server', servers: CLIENTS, unit: 'req', peer: 'native', client: ['echo', 4, 32, 64] },
+  { name: 'client: redis PING/SET/GET pipelined', servers: CLIENTS, unit: 'req', peer: 'redis', requires: 'redis-server', client: ['redis', 4, 32] },
 ];
+
+/** Whether `program --version` runs (memoised). */
+const available = (() => {
+  const known = new Map();
+  return (program) => {
+    if (!known.has(program)) {
+      try {
+        execFileSync(program, ['--version'], { stdio: 'ignore' });
+        known.set(program, true);
+      } catch {
+        known.set(program, false);
+      }
+    }
+    return known.get(program);
+  };
+})();
 
 const pin = (() => {
   try {
@@ -102,8 +132,8 @@ function tlsCerts() {
   return certs || null;
 }
 
-async function startServer(server) {
-  const [cmd, args] = command(0, server.runtime, server.script ? [server.script] : []);
+async function startServer(server, cpu = 0) {
+  const [cmd, args] = command(cpu, server.runtime, server.script ? [server.script] : []);
   const env = server.tls ? { ...process.env, ...tlsCerts() } : process.env;
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const line = await new Promise((resolve, reject) => {
@@ -113,6 +143,88 @@ async function startServer(server) {
   });
   // taskset execs the server, so the child's pid is the server's own.
   return { child, port: Number(line), pid: child.pid };
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** A port nothing listens on right now (for servers that cannot pick their own and say so). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway redis-server on a free port, without persistence; resolves once it accepts. */
+async function startRedis(cpu) {
+  const port = await freePort();
+  const [cmd, args] = command(cpu, 'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start within 10 s')), 10000);
+    // Its log goes to stdout; keep draining it so it never blocks on a full pipe.
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}`));
+    });
+  });
+  return { child, port, pid: child.pid };
+}
+
+/** The server a client scenario talks to, on CPU 1 (the measured client has CPU 0). */
+function startPeer(peer) {
+  return peer === 'redis' ? startRedis(1) : startServer(native(), 1);
+}
+
+/**
+ * One client run: the client connects and says `ready`; its CPU is read, it is told to go, it
+ * prints its result after SECONDS and idles, and its CPU is read again before it is killed.
+ */
+async function measureClient(client, scenario, port) {
+  const [mode, ...rest] = scenario.client.map(String);
+  const [cmd, args] = command(0, client.runtime, [client.script, mode, `127.0.0.1:${port}`, String(SECONDS), ...rest]);
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${client.name} client exited with ${code}`))));
+    exited.catch(() => {}); // only raced below
+    const nextLine = () => Promise.race([lines.next().then((l) => l.value), exited]);
+    const ready = await nextLine();
+    if (ready !== 'ready') throw new Error(`${client.name} client said ${JSON.stringify(ready)} instead of ready`);
+    const before = cpuSeconds(child.pid);
+    child.stdin.write('go\n');
+    const result = JSON.parse(await nextLine());
+    const cpu = cpuSeconds(child.pid) - before;
+    if (result.errors > 0) throw new Error(`${client.name}: ${result.errors} wrong replies`);
+    return {
+      messages: result.requests,
+      seconds: result.seconds,
+      msgs_per_sec: result.requests / result.seconds,
+      mb_per_sec: 0,
+      p50_us: 0,
+      p99_us: 0,
+      cpu_us_per_msg: (cpu * 1e6) / result.requests,
+      cpu_share: cpu / result.seconds,
+    };
+  } finally {
+    await stop(child);
+  }
 }
 
 function runLoadgen(port, scenario) {
@@ -154,8 +266,9 @@ async function measureMemory(server, scenario) {
   }
 }
 
-async function measure(server, scenario) {
+async function measure(server, scenario, peer) {
   if (scenario.memory) return measureMemory(server, scenario);
+  if (peer) return measureClient(server, scenario, peer.port);
   const { child, port, pid } = await startServer(server);
   try {
     const before = cpuSeconds(pid);
@@ -229,9 +342,19 @@ async function main() {
       console.log(`skipping "${scenario.name}": openssl is not installed`);
       continue;
     }
+    if (scenario.requires && !available(scenario.requires)) {
+      console.log(`skipping "${scenario.name}": ${scenario.requires} is not installed (not on PATH)`);
+      continue;
+    }
     const runs = Object.fromEntries(scenario.servers.map((s) => [s.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const server of scenario.servers) runs[server.name].push(await measure(server, scenario));
+    // A client scenario's peer serves every round; servers under test restart for each run.
+    const peer = scenario.peer ? await startPeer(scenario.peer) : null;
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const server of scenario.servers) runs[server.name].push(await measure(server, scenario, peer));
+      }
+    } finally {
+      if (peer) await stop(peer.child);
     }
     for (const server of scenario.servers) {
       const r = runs[server.name];
