@@ -27,7 +27,7 @@ const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 2 : 5;
 const ROUNDS = Number(process.env.ROUNDS) || (quick ? 1 : 3);
 
-/** Bun's own binary, when there is one (`BUN=/path/to/bun`, or `bun` on PATH): a third server. */
+/** Bun's own binary, when there is one (`BUN=/path/to/bun`, or `bun` on PATH): Bun.listen/Bun.connect rows. */
 const BUN = (() => {
   const candidates = [process.env.BUN, 'bun'].filter(Boolean);
   for (const bin of candidates) {
@@ -37,6 +37,22 @@ const BUN = (() => {
     } catch {}
   }
   return null;
+})();
+
+/** Whether `program --version` runs (memoised). */
+const available = (() => {
+  const known = new Map();
+  return (program) => {
+    if (!known.has(program)) {
+      try {
+        execFileSync(program, ['--version'], { stdio: 'ignore' });
+        known.set(program, true);
+      } catch {
+        known.set(program, false);
+      }
+    }
+    return known.get(program);
+  };
 })();
 
 // A server is `runtime [script]`; a native server is its own runtime and has no script.
@@ -49,6 +65,18 @@ if (BUN) {
   PLAIN.push(server('Bun.listen', 'bun-echo.js', false, BUN));
   TLS.push(server('Bun.listen', 'bun-echo.js', true, BUN));
 }
+
+// The RESP servers (benchmark/servers/resp.js behind each socket API), and the real redis-server
+// as a reference row when it is installed.
+const RESP = [server('node-bun-tcp', 'addon-resp.js'), server('node:net', 'node-net-resp.js')];
+if (BUN) RESP.push(server('Bun.listen', 'bun-resp.js', false, BUN));
+if (available('redis-server')) RESP.push({ name: 'redis-server', redis: true });
+/**
+ * redis-benchmark runs a request count, not a time: per test (SET, GET), sized so that a server
+ * doing ~400k req/s runs for about SECONDS in all. redis-benchmark is single-threaded on its one
+ * core and tops out near the fastest servers' rate, so there CPU per request tells them apart.
+ */
+const REDIS_REQUESTS = 200000 * SECONDS;
 
 // The measured clients of the `client:` scenarios, node:net second (the baseline) again.
 const client = (name, file, runtime = process.execPath) => ({ name, script: path.join(__dirname, 'clients', file), runtime });
@@ -69,25 +97,11 @@ const SCENARIOS = [
   { name: 'memory per idle connection (10,000 open)', servers: PLAIN, unit: 'B', memory: 10000 },
   { name: 'TLS echo 64 conns x 1 KiB', servers: TLS, unit: 'msg', load: (p) => ['tls-echo', p, 64, 1024] },
   { name: 'TLS handshakes (1-byte echo, RST)', servers: TLS, unit: 'conn', load: (p) => ['connects', p, 4, '', 'tls'] },
+  { name: 'RESP SET/GET (redis-benchmark -c 50 -P 16)', servers: RESP, unit: 'req', requires: 'redis-benchmark', redisBenchmark: ['-c', 50, '-P', 16] },
   { name: 'client: pipelined echo vs native server', servers: CLIENTS, unit: 'req', peer: 'native', client: ['echo', 4, 32, 64] },
   { name: 'client: redis PING/SET/GET pipelined', servers: CLIENTS, unit: 'req', peer: 'redis', requires: 'redis-server', client: ['redis', 4, 32] },
 ];
 
-/** Whether `program --version` runs (memoised). */
-const available = (() => {
-  const known = new Map();
-  return (program) => {
-    if (!known.has(program)) {
-      try {
-        execFileSync(program, ['--version'], { stdio: 'ignore' });
-        known.set(program, true);
-      } catch {
-        known.set(program, false);
-      }
-    }
-    return known.get(program);
-  };
-})();
 
 const pin = (() => {
   try {
@@ -133,6 +147,7 @@ function tlsCerts() {
 }
 
 async function startServer(server, cpu = 0) {
+  if (server.redis) return startRedis(cpu);
   const [cmd, args] = command(cpu, server.runtime, server.script ? [server.script] : []);
   const env = server.tls ? { ...process.env, ...tlsCerts() } : process.env;
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
@@ -227,6 +242,26 @@ async function measureClient(client, scenario, port) {
   }
 }
 
+/**
+ * redis-benchmark's SET and GET tests against the server on `port`, on CPU 1: the combined rate,
+ * and p50/p99 as the mean of the two tests'.
+ */
+function runRedisBenchmark(port, scenario) {
+  const [cmd, args] = command(1, 'redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get',
+    '-n', String(REDIS_REQUESTS), ...scenario.redisBenchmark.map(String), '-q', '--csv']);
+  const out = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const tests = out.trim().split('\n').slice(1).map((line) => {
+    const [test, rps, , , p50, , p99] = line.split(',').map((f) => f.replace(/"/g, ''));
+    return { test, rps: Number(rps), p50_us: Number(p50) * 1000, p99_us: Number(p99) * 1000 };
+  });
+  if (tests.length !== 2 || tests.some((t) => !(t.rps > 0))) throw new Error(`unexpected redis-benchmark output: ${out}`);
+  const requests = REDIS_REQUESTS * tests.length;
+  const seconds = tests.reduce((sum, t) => sum + REDIS_REQUESTS / t.rps, 0);
+  const mean = (key) => Math.round(tests.reduce((sum, t) => sum + t[key], 0) / tests.length);
+  return { messages: requests, seconds, msgs_per_sec: requests / seconds, mb_per_sec: 0, p50_us: mean('p50_us'), p99_us: mean('p99_us'), errors: 0 };
+}
+
 function runLoadgen(port, scenario) {
   // SECONDS goes after the mode's own arguments; a trailing '' slot is where it goes when given.
   const load = scenario.load(`127.0.0.1:${port}`).map(String);
@@ -272,7 +307,7 @@ async function measure(server, scenario, peer) {
   const { child, port, pid } = await startServer(server);
   try {
     const before = cpuSeconds(pid);
-    const result = runLoadgen(port, scenario);
+    const result = scenario.redisBenchmark ? runRedisBenchmark(port, scenario) : runLoadgen(port, scenario);
     const cpu = cpuSeconds(pid) - before;
     // Connection modes count failed connects as errors; the echo and stream modes, wrong bytes.
     if (result.errors > 0 && scenario.unit !== 'conn') throw new Error(`${server.name}: ${result.errors} corrupted echoes`);
