@@ -46,6 +46,8 @@ class Socket {
     this._host = undefined;
     /** `open` ran, so `close` will. */
     this._opened = false;
+    /** A write failed (reset, ...): the error `close` gets, whatever the loop reports after it. */
+    this._writeError = null;
     // TLS: the session's verdict, set when the handshake ends.
     this._tls = false;
     this._handshook = false;
@@ -115,6 +117,9 @@ class Socket {
     this._state = ENDED;
     this._pending = null;
     const err = systemError('write', errno);
+    // The send took the socket's error; the read side may now see a plain EOF. Whatever event
+    // comes first, `close` gets this error.
+    this._writeError = err;
     process.nextTick(() => this._destroy(err, false));
     return -1;
   }
@@ -203,6 +208,7 @@ class Socket {
   /** Closes once: the `close` handler runs before this returns; then the native side lets go. */
   _destroy(err, reset) {
     if (this._state === CLOSED) return;
+    if (!err && this._writeError) err = this._writeError;
     const opened = this._opened;
     this._state = CLOSED;
     registry.remove(registry.sockets, this);
@@ -458,6 +464,8 @@ class Socket {
   }
 
   _onEnd() {
+    // After a failed write, an EOF is the reset seen from the read side, not the peer's `end`.
+    if (this._writeError) return this._destroy(this._writeError, false);
     if (this._holding()) return this._hold('end');
     this._deliverEnd();
   }
