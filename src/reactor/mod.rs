@@ -4,6 +4,11 @@
 //! the JS thread (`rearm`), which need no wake-up at all.
 //! Loop → JS: events gathered into the `outbox` batch; the loop calls `Notify` only when JS has not
 //! been told yet, so however many events queue up, JS wakes once and takes them all.
+//!
+//! The baton: once JS has been told, the JS thread drives the loop's state itself (non-blocking
+//! turns in `finish`, after each batch) and the loop thread sleeps. While sockets stay busy, no
+//! thread switch happens at all; when a turn finds nothing, JS hands the baton back and the loop
+//! thread waits in epoll for the next event. Whoever holds the baton holds `engine`'s lock.
 
 mod event_loop;
 
@@ -14,7 +19,7 @@ use std::thread::JoinHandle;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Registry, Token, Waker};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use socket2::SockAddr;
 
 use crate::batch::Batch;
@@ -65,7 +70,8 @@ pub enum Command {
 #[derive(Default)]
 pub struct Outbox {
   pub batch: Batch,
-  /// JS will look at the outbox again without being notified (it was, and has not finished).
+  /// JS holds the baton: it was notified, will look at the outbox again without a notification,
+  /// and runs the loop's turns until it hands back.
   pub notified: bool,
 }
 
@@ -73,7 +79,7 @@ pub struct Shared {
   pub registry: Registry,
   pub waker: Waker,
   pub ids: Arc<IdPool>,
-  commands: Mutex<Vec<Command>>,
+  pub(crate) commands: Mutex<Vec<Command>>,
   pub outbox: Mutex<Outbox>,
   /// Bytes in the outbox that JS has not taken.
   pub untaken_bytes: AtomicUsize,
@@ -81,6 +87,11 @@ pub struct Shared {
   pub epoch: AtomicU64,
   /// The loop stopped reading some socket until JS takes the outbox.
   pub throttled: AtomicBool,
+  /// The loop's state, run by the loop thread or, while it holds the baton, the JS thread.
+  pub(crate) engine: Mutex<Option<event_loop::EventLoop>>,
+  /// Signalled when JS hands the baton back, and on stop.
+  handback: Condvar,
+  stopping: AtomicBool,
   thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -89,9 +100,13 @@ impl Shared {
     self.send_all(std::iter::once(cmd));
   }
 
+  /// Queues commands. Only the JS thread sends them, so when it holds the baton its own next turn
+  /// runs them and no wake-up is needed.
   pub fn send_all(&self, cmds: impl IntoIterator<Item = Command>) {
     self.commands.lock().extend(cmds);
-    let _ = self.waker.wake();
+    if !self.outbox.lock().notified {
+      let _ = self.waker.wake();
+    }
   }
 
   /// Re-arms a socket's registration from the calling thread. With edge-triggered epoll this makes
@@ -122,21 +137,54 @@ impl Shared {
   /// JS is done with what it took. Returns true when more is already waiting: JS then comes back
   /// for it on its own (after letting the rest of its event loop run), so the loop must not
   /// notify; otherwise the next event notifies again.
+  ///
+  /// While JS holds the baton it first runs a turn of the loop itself (without blocking): what is
+  /// ready is read on this thread, and only when nothing is does the loop thread take over.
   pub fn finish(&self) -> bool {
+    {
+      let out = self.outbox.lock();
+      if !out.notified {
+        return false; // not ours to drive: the loop thread may be waiting in epoll
+      }
+      if !out.batch.is_empty() {
+        return true;
+      }
+    }
+    if let Some(engine) = self.engine.lock().as_mut() {
+      if !engine.turn_here() {
+        self.stopping.store(true, Ordering::SeqCst);
+      }
+    }
     let mut out = self.outbox.lock();
     if out.batch.is_empty() {
       out.notified = false;
+      self.handback.notify_one();
       false
     } else {
       true
     }
   }
 
+  /// The loop thread: waits while JS holds the baton. False when the loop must stop.
+  pub(crate) fn wait_for_baton(&self) -> bool {
+    let mut out = self.outbox.lock();
+    while out.notified && !self.stopping.load(Ordering::SeqCst) {
+      self.handback.wait(&mut out);
+    }
+    !self.stopping.load(Ordering::SeqCst)
+  }
+
   /// Stops the loop thread and waits for it; safe to call more than once.
   pub fn stop(&self) {
     let handle = self.thread.lock().take();
     if let Some(handle) = handle {
-      self.send(Command::Stop);
+      self.stopping.store(true, Ordering::SeqCst);
+      self.commands.lock().push(Command::Stop);
+      let _ = self.waker.wake();
+      {
+        let _out = self.outbox.lock();
+        self.handback.notify_all();
+      }
       let _ = handle.join();
     }
   }
@@ -156,13 +204,24 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
     untaken_bytes: AtomicUsize::new(0),
     epoch: AtomicU64::new(0),
     throttled: AtomicBool::new(false),
+    engine: Mutex::new(None),
+    handback: Condvar::new(),
+    stopping: AtomicBool::new(false),
     thread: Mutex::new(None),
   });
+  // The engine holds the Arc back to `shared`; the loop thread drops it when it ends.
+  *shared.engine.lock() = Some(event_loop::EventLoop::new(poll, shared.clone(), notify));
   let looped = shared.clone();
   let handle = std::thread::Builder::new()
     .name("node-bun-tcp".into())
-    .spawn(move || event_loop::EventLoop::new(poll, looped, notify).run())?;
-  *shared.thread.lock() = Some(handle);
+    .spawn(move || event_loop::run(looped));
+  match handle {
+    Ok(handle) => *shared.thread.lock() = Some(handle),
+    Err(e) => {
+      shared.engine.lock().take();
+      return Err(e);
+    }
+  }
   Ok(shared)
 }
 

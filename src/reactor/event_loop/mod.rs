@@ -66,6 +66,8 @@ struct Lingering {
 
 pub struct EventLoop {
   poll: Poll,
+  /// Taken out for the length of a turn (its events are handled with `&mut self`).
+  events: Option<Events>,
   shared: Arc<Shared>,
   notify: Arc<dyn Notify>,
   /// Indexed by `ids::index(id)`, each with the whole id it belongs to.
@@ -82,12 +84,16 @@ pub struct EventLoop {
   accept_retry: Vec<u32>,
   accept_retry_at: Option<u64>,
   lingering: Vec<u32>,
+  /// JS must be told of the published batch, once the engine's lock is let go (so that JS, woken,
+  /// does not find the lock taken).
+  notify_due: bool,
 }
 
 impl EventLoop {
   pub fn new(poll: Poll, shared: Arc<Shared>, notify: Arc<dyn Notify>) -> Self {
     EventLoop {
       poll,
+      events: Some(Events::with_capacity(1024)),
       shared,
       notify,
       slots: Vec::new(),
@@ -99,32 +105,49 @@ impl EventLoop {
       accept_retry: Vec::new(),
       accept_retry_at: None,
       lingering: Vec::new(),
+      notify_due: false,
     }
   }
 
-  pub fn run(mut self) {
-    yield_to_js_thread();
-    let mut events = Events::with_capacity(1024);
-    loop {
-      match catch_unwind(AssertUnwindSafe(|| self.turn(&mut events))) {
-        Ok(true) => {}
-        Ok(false) => return,
-        // A panic outside any one socket's handling: every socket is suspect. They fail (JS hears
-        // of it through their `error` handlers) and the loop goes on for new ones.
-        Err(_) => self.fail_all(),
+  /// A turn on the JS thread, which holds the baton: never blocks. False when the loop must stop.
+  pub fn turn_here(&mut self) -> bool {
+    self.guarded_turn(false)
+  }
+
+  /// One turn, where a panic outside any one socket's handling fails every socket (they are all
+  /// suspect; JS hears of it through their `error` handlers) and the loop goes on for new ones.
+  fn guarded_turn(&mut self, block: bool) -> bool {
+    match catch_unwind(AssertUnwindSafe(|| self.turn(block))) {
+      Ok(go_on) => go_on,
+      Err(_) => {
+        self
+          .events
+          .get_or_insert_with(|| Events::with_capacity(1024));
+        self.fail_all();
+        true
       }
     }
   }
 
-  /// One turn: wait, handle what is ready, run commands and timers, hand the batch to JS.
-  /// Returns false when the loop must stop.
-  fn turn(&mut self, events: &mut Events) -> bool {
-    let timeout = self.poll_timeout();
-    if let Err(e) = self.poll.poll(events, timeout) {
+  /// One turn: wait (when `block`), handle what is ready, run commands and timers, hand the batch
+  /// to JS. Returns false when the loop must stop.
+  fn turn(&mut self, block: bool) -> bool {
+    let timeout = if block {
+      self.poll_timeout()
+    } else {
+      Some(Duration::ZERO)
+    };
+    let Some(mut events) = self.events.take() else {
+      return true;
+    };
+    if let Err(e) = self.poll.poll(&mut events, timeout) {
+      self.events = Some(events);
       if !interrupted(&e) {
         // An unexpected failure of epoll itself: fail what we hold rather than spin or vanish.
         self.fail_all();
-        std::thread::sleep(Duration::from_millis(10));
+        if block {
+          std::thread::sleep(Duration::from_millis(10));
+        }
       }
       return true;
     }
@@ -136,7 +159,10 @@ impl EventLoop {
         self.guarded(event.token().0 as u32, |lp, id| lp.on_event(id, event));
       }
     }
-    if woken && !self.run_commands() {
+    self.events = Some(events);
+    // Commands sent while JS held the baton come without a wake-up.
+    let queued = woken || !self.shared.commands.lock().is_empty();
+    if queued && !self.run_commands() {
       return false;
     }
     self.resume_throttled();
@@ -277,10 +303,31 @@ impl EventLoop {
         .store(out.batch.data.len(), Ordering::SeqCst);
       !std::mem::replace(&mut out.notified, true)
     };
-    if notify {
-      self.notify.notify();
+    self.notify_due |= notify;
+  }
+}
+
+/// The loop thread: turns, blocking in epoll, whenever JS does not hold the baton.
+pub fn run(shared: Arc<Shared>) {
+  yield_to_js_thread();
+  while shared.wait_for_baton() {
+    let mut engine = shared.engine.lock();
+    let Some(lp) = engine.as_mut() else {
+      break;
+    };
+    let go_on = lp.guarded_turn(true);
+    let notify = std::mem::take(&mut lp.notify_due).then(|| lp.notify.clone());
+    drop(engine);
+    if let Some(notify) = notify {
+      notify.notify();
+    }
+    if !go_on {
+      break;
     }
   }
+  // Dropping the engine closes every socket and ends its hold on `shared`.
+  let engine = shared.engine.lock().take();
+  drop(engine);
 }
 
 impl Open {
