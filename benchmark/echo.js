@@ -105,7 +105,6 @@ const SCENARIOS = [
   { name: 'client: redis PING/SET/GET pipelined', servers: CLIENTS, unit: 'req', peer: 'redis', requires: 'redis-server', client: ['redis', 4, 32] },
 ];
 
-
 const pin = (() => {
   try {
     execFileSync('taskset', ['-c', '0', 'true']);
