@@ -6,20 +6,24 @@
 //! been told yet, so however many events queue up, JS wakes once and takes them all.
 //!
 //! The baton: once JS has been told, the JS thread drives the loop's state itself (non-blocking
-//! turns in `finish`, after each batch) and the loop thread sleeps. While sockets stay busy, no
-//! thread switch happens at all; when a turn finds nothing, JS hands the baton back and the loop
-//! thread waits in epoll for the next event. Whoever holds the baton holds `engine`'s lock.
+//! turns in `finish`, after each batch) while the loop thread sleeps. Under load no thread switch
+//! happens between batches; when a turn finds nothing, JS hands the baton back. The loop thread
+//! sleeps on the `gate`, a poll that holds the sockets' poll as its one source while the loop
+//! thread has the baton, and nothing (but stop) while JS has it, once an event has woken the
+//! loop thread for nothing: packets for a busy JS then do not wake it, and handing back costs JS
+//! at most one `epoll_ctl`, never a thread switch.
 
 mod event_loop;
 
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Registry, Token, Waker};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use socket2::SockAddr;
 
 use crate::batch::Batch;
@@ -28,6 +32,8 @@ use crate::listener::ListenerCore;
 use crate::socket_core::SocketCore;
 
 pub const WAKER: Token = Token(0);
+/// The sockets' poll, as the gate's one source.
+const INNER: Token = Token(0);
 
 /// Bytes the loop may hold for JS, over all sockets, before it stops reading.
 pub const MAX_QUEUED_TOTAL: usize = 8 << 20;
@@ -73,6 +79,8 @@ pub struct Outbox {
   /// JS holds the baton: it was notified, will look at the outbox again without a notification,
   /// and runs the loop's turns until it hands back.
   pub notified: bool,
+  /// The sockets' poll is on the gate: the loop thread wakes for its events.
+  gate_open: bool,
 }
 
 pub struct Shared {
@@ -89,8 +97,11 @@ pub struct Shared {
   pub throttled: AtomicBool,
   /// The loop's state, run by the loop thread or, while it holds the baton, the JS thread.
   pub(crate) engine: Mutex<Option<event_loop::EventLoop>>,
-  /// Signalled when JS hands the baton back, and on stop.
-  handback: Condvar,
+  /// What the loop thread sleeps on (see the module's comment); `inner` is the sockets' poll.
+  gate: Registry,
+  inner: RawFd,
+  /// Until when (`now_ms` clock) the loop thread sleeps without an event; `u64::MAX`: no limit.
+  sleep_deadline: AtomicU64,
   stopping: AtomicBool,
   thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -155,23 +166,47 @@ impl Shared {
         self.stopping.store(true, Ordering::SeqCst);
       }
     }
+    let mut deadline = None;
+    if let Some(engine) = self.engine.lock().as_mut() {
+      if !engine.turn_here() {
+        self.stopping.store(true, Ordering::SeqCst);
+      }
+      deadline = engine.next_deadline();
+    }
     let mut out = self.outbox.lock();
     if out.batch.is_empty() {
       out.notified = false;
-      self.handback.notify_one();
+      self.open_gate(&mut out);
+      if deadline.is_some_and(|at| at < self.sleep_deadline.load(Ordering::SeqCst)) {
+        // JS's turns set a deadline that the sleeping loop thread does not know of.
+        let _ = self.waker.wake();
+      }
       false
     } else {
       true
     }
   }
 
-  /// The loop thread: waits while JS holds the baton. False when the loop must stop.
-  pub(crate) fn wait_for_baton(&self) -> bool {
-    let mut out = self.outbox.lock();
-    while out.notified && !self.stopping.load(Ordering::SeqCst) {
-      self.handback.wait(&mut out);
+  /// The loop thread sleeps until the sockets' poll has events (or, when `notified` and JS holds the
+  /// baton, until stop). Both called with the outbox locked, so the gate follows `notified`.
+  fn open_gate(&self, out: &mut Outbox) {
+    if !out.gate_open {
+      out.gate_open = self
+        .gate
+        .register(&mut SourceFd(&self.inner), INNER, Interest::READABLE)
+        .is_ok();
     }
-    !self.stopping.load(Ordering::SeqCst)
+  }
+
+  fn close_gate(&self, out: &mut Outbox) {
+    if out.gate_open {
+      out.gate_open = self.gate.deregister(&mut SourceFd(&self.inner)).is_err();
+    }
+  }
+
+  /// JS holds the baton (the loop thread must not turn).
+  fn js_holds_baton(&self) -> bool {
+    self.outbox.lock().notified
   }
 
   /// Stops the loop thread and waits for it; safe to call more than once.
@@ -180,11 +215,8 @@ impl Shared {
     if let Some(handle) = handle {
       self.stopping.store(true, Ordering::SeqCst);
       self.commands.lock().push(Command::Stop);
+      self.open_gate(&mut self.outbox.lock());
       let _ = self.waker.wake();
-      {
-        let _out = self.outbox.lock();
-        self.handback.notify_all();
-      }
       let _ = handle.join();
     }
   }
@@ -195,17 +227,27 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
   let poll = Poll::new()?;
   let registry = poll.registry().try_clone()?;
   let waker = Waker::new(poll.registry(), WAKER)?;
+  let gate = Poll::new()?;
+  let mut gate_source = SourceFd(&poll.as_raw_fd());
+  gate
+    .registry()
+    .register(&mut gate_source, INNER, Interest::READABLE)?;
   let shared = Arc::new(Shared {
     registry,
     waker,
     ids: Arc::new(IdPool::default()),
     commands: Mutex::new(Vec::new()),
-    outbox: Mutex::new(Outbox::default()),
+    outbox: Mutex::new(Outbox {
+      gate_open: true,
+      ..Outbox::default()
+    }),
     untaken_bytes: AtomicUsize::new(0),
     epoch: AtomicU64::new(0),
     throttled: AtomicBool::new(false),
     engine: Mutex::new(None),
-    handback: Condvar::new(),
+    gate: gate.registry().try_clone()?,
+    inner: poll.as_raw_fd(),
+    sleep_deadline: AtomicU64::new(u64::MAX),
     stopping: AtomicBool::new(false),
     thread: Mutex::new(None),
   });
@@ -214,7 +256,7 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
   let looped = shared.clone();
   let handle = std::thread::Builder::new()
     .name("node-bun-tcp".into())
-    .spawn(move || event_loop::run(looped));
+    .spawn(move || event_loop::run(looped, gate));
   match handle {
     Ok(handle) => *shared.thread.lock() = Some(handle),
     Err(e) => {

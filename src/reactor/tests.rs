@@ -298,3 +298,60 @@ fn released_end_data_is_sent_before_fin() {
   assert_eq!(got.len(), 4 << 20);
   assert!(got.iter().all(|b| *b == 42));
 }
+
+/// Takes the waiting batch by hand: "JS" holds the baton until it calls `finish`.
+fn take_and_hold(h: &mut Harness) -> Batch {
+  h.woken
+    .recv_timeout(Duration::from_secs(5))
+    .expect("JS is notified");
+  let mut batch = Batch::default();
+  h.shared.take(&mut batch);
+  batch
+}
+
+#[test]
+fn while_js_holds_the_baton_its_own_turn_reads_and_the_loop_thread_stays_out() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let mut client = TcpStream::connect(addr).unwrap();
+  let batch = take_and_hold(&mut h);
+  assert_eq!(batch.opened.len(), 1);
+  client.write_all(b"ping").unwrap();
+  std::thread::sleep(Duration::from_millis(50)); // the bytes are in; the loop thread may wake
+  assert!(h.shared.finish(), "JS's turn found the bytes itself");
+  assert!(
+    h.woken.try_recv().is_err(),
+    "no notification while JS holds the baton"
+  );
+  h.more = true;
+  h.until("data", |h| h.has(batch::DATA));
+  assert_eq!(
+    h.bytes.values().next().map(Vec::as_slice),
+    Some(&b"ping"[..])
+  );
+  // Handed back: the loop thread reads and notifies again.
+  assert!(!h.shared.finish());
+  client.write_all(b"pong").unwrap();
+  h.until("more data", |h| {
+    h.bytes.values().next().map(Vec::len) == Some(8)
+  });
+}
+
+#[test]
+fn a_timer_armed_while_js_holds_the_baton_fires_after_js_hands_back() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let _client = TcpStream::connect(addr).unwrap();
+  let batch = take_and_hold(&mut h);
+  let core = batch.opened[0].clone();
+  let started = Instant::now();
+  core.arm_timeout(100);
+  h.shared.send(Command::Watch(core.id)); // no wake-up: JS's own turn runs it
+  assert!(!h.shared.finish(), "nothing else waits: JS hands back");
+  h.until("timeout", |h| h.has(batch::TIMEOUT));
+  let waited = started.elapsed();
+  assert!(
+    waited >= Duration::from_millis(95) && waited < Duration::from_millis(1000),
+    "fired after {waited:?}"
+  );
+}

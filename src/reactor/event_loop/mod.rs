@@ -87,6 +87,8 @@ pub struct EventLoop {
   /// JS must be told of the published batch, once the engine's lock is let go (so that JS, woken,
   /// does not find the lock taken).
   notify_due: bool,
+  /// The last turn's poll came back full: turn again before sleeping.
+  more_ready: bool,
 }
 
 impl EventLoop {
@@ -106,18 +108,19 @@ impl EventLoop {
       accept_retry_at: None,
       lingering: Vec::new(),
       notify_due: false,
+      more_ready: false,
     }
   }
 
-  /// A turn on the JS thread, which holds the baton: never blocks. False when the loop must stop.
+  /// A turn on the JS thread, which holds the baton. False when the loop must stop.
   pub fn turn_here(&mut self) -> bool {
-    self.guarded_turn(false)
+    self.guarded_turn()
   }
 
   /// One turn, where a panic outside any one socket's handling fails every socket (they are all
   /// suspect; JS hears of it through their `error` handlers) and the loop goes on for new ones.
-  fn guarded_turn(&mut self, block: bool) -> bool {
-    match catch_unwind(AssertUnwindSafe(|| self.turn(block))) {
+  fn guarded_turn(&mut self) -> bool {
+    match catch_unwind(AssertUnwindSafe(|| self.turn())) {
       Ok(go_on) => go_on,
       Err(_) => {
         self
@@ -129,36 +132,33 @@ impl EventLoop {
     }
   }
 
-  /// One turn: wait (when `block`), handle what is ready, run commands and timers, hand the batch
-  /// to JS. Returns false when the loop must stop.
-  fn turn(&mut self, block: bool) -> bool {
-    let timeout = if block {
-      self.poll_timeout()
-    } else {
-      Some(Duration::ZERO)
-    };
+  /// One turn, without blocking (the thread that holds the baton sleeps elsewhere): handle what
+  /// is ready, run commands and timers, hand the batch to JS. Returns false when the loop must
+  /// stop.
+  fn turn(&mut self) -> bool {
     let Some(mut events) = self.events.take() else {
       return true;
     };
-    if let Err(e) = self.poll.poll(&mut events, timeout) {
+    if let Err(e) = self.poll.poll(&mut events, Some(Duration::ZERO)) {
       self.events = Some(events);
       if !interrupted(&e) {
         // An unexpected failure of epoll itself: fail what we hold rather than spin or vanish.
         self.fail_all();
-        if block {
-          std::thread::sleep(Duration::from_millis(10));
-        }
       }
       return true;
     }
     let mut woken = false;
+    let mut seen = 0;
     for event in events.iter() {
+      seen += 1;
       if event.token() == WAKER {
         woken = true;
       } else {
         self.guarded(event.token().0 as u32, |lp, id| lp.on_event(id, event));
       }
     }
+    // A full buffer may have left events behind, which no new edge will announce.
+    self.more_ready = seen == events.capacity();
     self.events = Some(events);
     // Commands sent while JS held the baton come without a wake-up.
     let queued = woken || !self.shared.commands.lock().is_empty();
@@ -203,16 +203,15 @@ impl EventLoop {
     }
   }
 
-  fn poll_timeout(&self) -> Option<Duration> {
+  /// When the loop must next turn without a socket event (ms on the `now_ms` clock).
+  pub fn next_deadline(&self) -> Option<u64> {
     if self.can_resume() {
-      return Some(Duration::ZERO);
+      return Some(0);
     }
-    let now = now_ms();
     [self.next_timer_check, self.accept_retry_at]
       .into_iter()
       .flatten()
       .min()
-      .map(|at| Duration::from_millis(at.saturating_sub(now)))
   }
 
   /// Some sockets wait for JS to take the outbox, and it has since.
@@ -307,22 +306,64 @@ impl EventLoop {
   }
 }
 
-/// The loop thread: turns, blocking in epoll, whenever JS does not hold the baton.
-pub fn run(shared: Arc<Shared>) {
+/// The loop thread: a turn whenever it holds the baton, then sleep on the gate until the sockets'
+/// poll has events or a deadline comes.
+pub fn run(shared: Arc<Shared>, mut gate: Poll) {
   yield_to_js_thread();
-  while shared.wait_for_baton() {
-    let mut engine = shared.engine.lock();
-    let Some(lp) = engine.as_mut() else {
-      break;
-    };
-    let go_on = lp.guarded_turn(true);
-    let notify = std::mem::take(&mut lp.notify_due).then(|| lp.notify.clone());
-    drop(engine);
-    if let Some(notify) = notify {
-      notify.notify();
+  let mut woken = Events::with_capacity(4);
+  // When the loop must turn next without an event; kept while JS holds the baton, so that a
+  // deadline met meanwhile needs no wake-up (JS's turns run timers; the loop thread finds the
+  // baton taken and sleeps again).
+  let mut deadline = None;
+  while !shared.stopping.load(Ordering::SeqCst) {
+    let mut turned = false;
+    let mut passed = false;
+    if !shared.js_holds_baton() {
+      turned = true;
+      let mut engine = shared.engine.lock();
+      let Some(lp) = engine.as_mut() else {
+        break;
+      };
+      let go_on = lp.guarded_turn();
+      deadline = if lp.more_ready {
+        Some(0)
+      } else {
+        lp.next_deadline()
+      };
+      let notify = std::mem::take(&mut lp.notify_due).then(|| lp.notify.clone());
+      drop(engine);
+      if let Some(notify) = notify {
+        notify.notify(); // JS holds the baton now
+        passed = true;
+      }
+      if !go_on {
+        break;
+      }
     }
-    if !go_on {
-      break;
+    {
+      let mut out = shared.outbox.lock();
+      if !out.notified && (!turned || passed) {
+        continue; // the baton came (back) since: turn before sleeping
+      }
+      if out.notified && !turned {
+        // Woken by events that JS, holding the baton, will find itself: close the gate until JS
+        // hands back. (Closed only now, lazily: a request/response peer that waits for JS's
+        // answer never wakes us, and the gate then costs nothing.)
+        shared.close_gate(&mut out);
+      }
+      // Under the lock JS hands back with: it sees this and wakes us for an earlier deadline.
+      shared
+        .sleep_deadline
+        .store(deadline.unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+    let timeout = deadline.map(|at| Duration::from_millis(at.saturating_sub(now_ms())));
+    if let Err(e) = gate.poll(&mut woken, timeout) {
+      if !interrupted(&e) {
+        std::thread::sleep(Duration::from_millis(10)); // never spin on a broken poll
+      }
+    }
+    if deadline.is_some_and(|at| at <= now_ms()) {
+      deadline = None; // met: the next turn computes the next one
     }
   }
   // Dropping the engine closes every socket and ends its hold on `shared`.
