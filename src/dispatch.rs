@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use napi::{sys, Env, Error, Result, Status};
 
+use crate::arena::{Arenas, HAND_OVER_MIN};
 use crate::batch::EVENT_WORDS;
 use crate::env_state::EnvState;
 use crate::reactor::{Command, Notify};
@@ -152,6 +153,9 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
     let events = int32_array(env, &state.inbox.events)?;
     let data = if state.inbox.data.is_empty() {
       undefined(env)?
+    } else if state.inbox.data.len() >= HAND_OVER_MIN {
+      let arena = std::mem::replace(&mut state.inbox.data, state.arenas.take());
+      hand_over(env, arena, &state.arenas)?
     } else {
       buffer_copy(env, &state.inbox.data)?
     };
@@ -283,4 +287,39 @@ fn buffer_copy(env: &Env, bytes: &[u8]) -> Result<sys::napi_value> {
     "napi_create_buffer_copy",
   )?;
   Ok(buf)
+}
+
+/// The arena becomes the Buffer's memory; the finalizer gives it back to `arenas`.
+fn hand_over(env: &Env, mut arena: Vec<u8>, arenas: &Arc<Arenas>) -> Result<sys::napi_value> {
+  let len = arena.len();
+  let ptr = arena.as_mut_ptr();
+  let hint = Box::into_raw(Box::new((arena, arenas.clone())));
+  let mut buf = ptr::null_mut();
+  // SAFETY: `ptr` points at `len` initialised bytes owned by the boxed arena, which stays put (a
+  // Vec's heap block does not move with the Vec) until `finalize` takes the box back.
+  let status = unsafe {
+    sys::napi_create_external_buffer(
+      env.raw(),
+      len,
+      ptr.cast(),
+      Some(finalize),
+      hint.cast(),
+      &mut buf,
+    )
+  };
+  if status == sys::Status::napi_ok {
+    return Ok(buf);
+  }
+  // SAFETY: Node did not take the hint; it is still ours alone.
+  let (arena, arenas) = *unsafe { Box::from_raw(hint) };
+  // Runtimes that forbid external buffers (a V8 sandbox) get the copy.
+  let copied = buffer_copy(env, &arena);
+  arenas.give(arena);
+  copied
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+  // SAFETY: `hint` is the box `hand_over` leaked for this Buffer; Node finalizes it once.
+  let (arena, arenas) = *unsafe { Box::from_raw(hint.cast::<(Vec<u8>, Arc<Arenas>)>()) };
+  arenas.give(arena);
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use napi::{sys, Env, Error, Result, Status};
 
+use crate::arena::Arenas;
 use crate::batch::Batch;
 use crate::ids::index;
 use crate::listener::ListenerCore;
@@ -18,6 +19,8 @@ pub struct EnvState {
   listeners: Vec<Option<Arc<ListenerCore>>>,
   /// The batch JS is dispatching; its buffers are reused turn after turn.
   pub inbox: Batch,
+  /// Arenas of big batches come back here from their Buffers' finalizers.
+  pub arenas: Arc<Arenas>,
   pub tsfn: sys::napi_threadsafe_function,
   /// Commands issued from handlers, sent with one wake-up when the dispatch ends.
   deferred: Vec<Command>,
@@ -31,6 +34,7 @@ impl EnvState {
       sockets: Vec::new(),
       listeners: Vec::new(),
       inbox: Batch::default(),
+      arenas: Arc::default(),
       tsfn,
       deferred: Vec::new(),
       in_dispatch: false,

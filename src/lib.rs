@@ -18,5 +18,6 @@ pub mod socket_core;
 pub mod tls;
 
 mod api;
+mod arena;
 mod dispatch;
 mod env_state;

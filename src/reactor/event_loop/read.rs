@@ -12,7 +12,7 @@ use crate::errors::{interrupted, neg_errno, would_block};
 use crate::socket_core::SocketCore;
 
 /// The most one `recv` asks for. A read that returns less has emptied the socket.
-const READ_SIZE: usize = 64 * 1024;
+const READ_SIZE: usize = 256 * 1024;
 
 impl EventLoop {
   pub(super) fn read(&mut self, id: u32, drain_fully: bool) {
