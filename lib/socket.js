@@ -491,7 +491,7 @@ class Socket {
   }
 
   _onError(errno) {
-    const err = systemError('read', errno);
+    const err = systemError('read', errno, undefined, undefined, { stack: false });
     if (this._holding()) return this._hold('error', err);
     this._destroy(err, false);
   }

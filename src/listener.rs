@@ -47,13 +47,14 @@ impl ListenerCore {
   }
 
   /// Accepts one pending connection, already non-blocking.
-  pub fn accept(&self) -> io::Result<Option<Socket>> {
+  /// The next pending connection, and whether it is TCP (not a unix socket).
+  pub fn accept(&self) -> io::Result<Option<(Socket, bool)>> {
     let guard = self.sock.lock();
     let Some(sock) = guard.as_ref() else {
       return Ok(None);
     };
-    let (conn, _) = sock.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
-    Ok(Some(conn))
+    let (conn, peer) = sock.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    Ok(Some((conn, peer.as_socket().is_some())))
   }
 
   /// Closes the listening socket now; the port can be bound again as soon as this returns.

@@ -268,6 +268,12 @@ impl Write for SocketWriter<'_> {
     self.0.send(buf)
   }
 
+  /// rustls hands every waiting record at once (a whole handshake flight): one `sendmsg` for all
+  /// rather than one `send` each, which on loopback also means one trip through the peer's stack.
+  fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    self.0.send_vectored(bufs)
+  }
+
   fn flush(&mut self) -> io::Result<()> {
     Ok(())
   }

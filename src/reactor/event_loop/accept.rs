@@ -4,7 +4,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use mio::Interest;
-use socket2::{Domain, Socket};
+use socket2::Socket;
 
 use super::{EventLoop, Open, Slot};
 use crate::batch;
@@ -25,7 +25,7 @@ impl EventLoop {
     let listener = listener.clone();
     loop {
       match listener.accept() {
-        Ok(Some(sock)) => self.adopt(sock, &listener),
+        Ok(Some((sock, tcp))) => self.adopt(sock, tcp, &listener),
         Ok(None) => return,
         Err(e) if would_block(&e) => return,
         Err(e) if interrupted(&e) || e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
@@ -42,9 +42,9 @@ impl EventLoop {
     }
   }
 
-  pub(super) fn adopt(&mut self, sock: Socket, listener: &ListenerCore) {
+  pub(super) fn adopt(&mut self, sock: Socket, tcp: bool, listener: &ListenerCore) {
     let listener_id = listener.id;
-    if sock.domain().map(|d| d != Domain::UNIX).unwrap_or(false) {
+    if tcp {
       // As Bun does: request/response protocols must not wait on Nagle.
       let _ = sock.set_tcp_nodelay(true);
     }
