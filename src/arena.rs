@@ -12,9 +12,11 @@ use parking_lot::Mutex;
 const KEPT: usize = 8;
 /// An arena bigger than this is freed rather than kept.
 const KEPT_CAPACITY: usize = 4 << 20;
-/// Batches with fewer bytes are copied: creating and finalizing an external buffer costs more
-/// than copying a few kilobytes.
-pub const HAND_OVER_MIN: usize = 32 << 10;
+/// Batches with fewer bytes are copied. Below malloc's mmap threshold (128 KiB) the new Buffer
+/// comes from warm heap memory and the copy is cheap, cheaper than creating and finalizing an
+/// external buffer (measured: 64 connections x 16 KiB echo, 20.0 us per message copied, 24.1
+/// handed over at 32 KiB); above it every page of a new Buffer faults.
+pub const HAND_OVER_MIN: usize = 128 << 10;
 
 #[derive(Default)]
 pub struct Arenas(Mutex<Vec<Vec<u8>>>);
