@@ -99,8 +99,9 @@ function tlsError(errors, index) {
   return err;
 }
 
-function dispatch(events, data, errors) {
-  for (let i = 0; i < events.length; i += 4) {
+// `events` is one array reused for every batch: its first `count` words are this batch's.
+function dispatch(events, count, data, errors) {
+  for (let i = 0; i < count; i += 4) {
     try {
       dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, errors);
     } catch (err) {

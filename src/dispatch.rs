@@ -2,7 +2,9 @@
 //!
 //! The loop thread calls the threadsafe function only when JS has not yet been told about waiting
 //! events; `call_js` then takes every event queued so far and makes a single call into the JS
-//! dispatcher with them: `dispatch(events: Int32Array, data?: Buffer, tlsErrors?: string[])`.
+//! dispatcher with them: `dispatch(events: Int32Array, count, data?: Buffer, tlsErrors?: string[])`,
+//! where `events` is one array for the environment's life and its first `count` words are this
+//! batch's.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -12,7 +14,7 @@ use napi::{sys, Env, Error, Result, Status};
 
 use crate::arena::{Arenas, HAND_OVER_MIN};
 use crate::batch::EVENT_WORDS;
-use crate::env_state::EnvState;
+use crate::env_state::{EnvState, EventsArray};
 use crate::reactor::{Command, Notify};
 
 /// Wakes the JS thread of one environment.
@@ -150,7 +152,8 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
       state.flush_deferred();
       return Ok(());
     }
-    let events = int32_array(env, &state.inbox.events)?;
+    let events = events_array(env, state)?;
+    let count = count_value(env, state.inbox.events.len())?;
     let data = if state.inbox.data.is_empty() {
       undefined(env)?
     } else if state.inbox.data.len() >= HAND_OVER_MIN {
@@ -169,7 +172,7 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
       state.inbox.data.shrink_to(256 << 10);
     }
     state.in_dispatch = true;
-    [events, data, errors]
+    [events, count, data, errors]
   };
   // No reference into the state is held across the call: handlers re-enter the addon.
   let mut undef = ptr::null_mut();
@@ -242,32 +245,80 @@ fn undefined(env: &Env) -> Result<sys::napi_value> {
   Ok(v)
 }
 
-fn int32_array(env: &Env, words: &[i32]) -> Result<sys::napi_value> {
+/// The environment's events array, holding this batch's events (grown when too small).
+fn events_array(env: &Env, state: &mut EnvState) -> Result<sys::napi_value> {
+  let words = &state.inbox.events;
   debug_assert_eq!(words.len() % EVENT_WORDS, 0);
-  let bytes = std::mem::size_of_val(words);
+  if state
+    .events
+    .as_ref()
+    .is_none_or(|e| e.capacity < words.len())
+  {
+    let capacity = words.len().max(4096).next_power_of_two();
+    let fresh = new_events_array(env, capacity)?;
+    if let Some(old) = state.events.replace(fresh) {
+      // SAFETY: JS thread; the reference is ours and not used again.
+      unsafe { sys::napi_delete_reference(env.raw(), old.array) };
+    }
+  }
+  let Some(events) = state.events.as_ref() else {
+    return Err(Error::from_reason("node-bun-tcp: no events array"));
+  };
+  // SAFETY: `events.words` is the live backing store of the referenced array (it cannot be
+  // detached: only the dispatcher sees it), with room for `capacity >= words.len()` words.
+  unsafe { ptr::copy_nonoverlapping(words.as_ptr(), events.words, words.len()) };
+  let mut value = ptr::null_mut();
+  // SAFETY: JS thread; a strong reference to a live array.
+  check(
+    unsafe { sys::napi_get_reference_value(env.raw(), events.array, &mut value) },
+    "napi_get_reference_value",
+  )?;
+  Ok(value)
+}
+
+fn new_events_array(env: &Env, capacity: usize) -> Result<EventsArray> {
+  let bytes = capacity * std::mem::size_of::<i32>();
   let mut data: *mut c_void = ptr::null_mut();
   let mut ab = ptr::null_mut();
   let mut ta = ptr::null_mut();
-  // SAFETY: the new ArrayBuffer has `bytes` writable bytes at `data`, which cannot overlap `words`.
+  let mut array = ptr::null_mut();
+  // SAFETY: JS thread, valid out-pointers; the reference keeps the array (and its memory) alive.
   unsafe {
     check(
       sys::napi_create_arraybuffer(env.raw(), bytes, &mut data, &mut ab),
       "napi_create_arraybuffer",
     )?;
-    ptr::copy_nonoverlapping(words.as_ptr().cast::<u8>(), data.cast::<u8>(), bytes);
     check(
       sys::napi_create_typedarray(
         env.raw(),
         sys::TypedarrayType::int32_array,
-        words.len(),
+        capacity,
         ab,
         0,
         &mut ta,
       ),
       "napi_create_typedarray",
     )?;
+    check(
+      sys::napi_create_reference(env.raw(), ta, 1, &mut array),
+      "napi_create_reference",
+    )?;
   }
-  Ok(ta)
+  Ok(EventsArray {
+    array,
+    words: data.cast(),
+    capacity,
+  })
+}
+
+fn count_value(env: &Env, words: usize) -> Result<sys::napi_value> {
+  let mut value = ptr::null_mut();
+  // SAFETY: JS thread, valid out-pointer.
+  check(
+    unsafe { sys::napi_create_uint32(env.raw(), words as u32, &mut value) },
+    "napi_create_uint32",
+  )?;
+  Ok(value)
 }
 
 fn buffer_copy(env: &Env, bytes: &[u8]) -> Result<sys::napi_value> {

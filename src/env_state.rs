@@ -21,6 +21,9 @@ pub struct EnvState {
   pub inbox: Batch,
   /// Arenas of big batches come back here from their Buffers' finalizers.
   pub arenas: Arc<Arenas>,
+  /// The Int32Array every batch's events are copied into (JS reads it only during the dispatch
+  /// call): one array for the environment's life rather than one per batch.
+  pub events: Option<EventsArray>,
   pub tsfn: sys::napi_threadsafe_function,
   /// Commands issued from handlers, sent with one wake-up when the dispatch ends.
   deferred: Vec<Command>,
@@ -35,6 +38,7 @@ impl EnvState {
       listeners: Vec::new(),
       inbox: Batch::default(),
       arenas: Arc::default(),
+      events: None,
       tsfn,
       deferred: Vec::new(),
       in_dispatch: false,
@@ -92,6 +96,13 @@ impl EnvState {
       self.shared.send_all(self.deferred.drain(..));
     }
   }
+}
+
+/// A persistent `Int32Array`: a reference that keeps it alive and where its words are.
+pub struct EventsArray {
+  pub array: sys::napi_ref,
+  pub words: *mut i32,
+  pub capacity: usize,
 }
 
 fn put<T>(table: &mut Vec<Option<T>>, id: u32, value: T) {
