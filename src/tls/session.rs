@@ -52,6 +52,9 @@ pub struct ReadStep {
   pub fatal: Option<NodeTlsError>,
   pub eof: bool,
   pub would_block: bool,
+  /// The read took less than it asked for: the socket is empty (edge-triggered epoll announces
+  /// what comes next), so the read that would only say EAGAIN can be skipped.
+  pub drained: bool,
   pub io_error: Option<io::Error>,
 }
 
@@ -157,7 +160,10 @@ impl TlsSession {
     let mut conn = self.conn.lock();
     let mut early = self.early.lock();
     let source = if early.is_empty() {
-      conn.read_tls(&mut SocketReader(sock))
+      let mut reader = SocketReader { sock, short: false };
+      let taken = conn.read_tls(&mut reader);
+      step.drained = reader.short;
+      taken
     } else {
       let taken = conn.read_tls(&mut early.as_slice());
       if let Ok(n) = taken {
@@ -253,11 +259,17 @@ fn flush(conn: &mut Connection, sock: &Socket) -> io::Result<bool> {
   Ok(true)
 }
 
-struct SocketReader<'a>(&'a Socket);
+struct SocketReader<'a> {
+  sock: &'a Socket,
+  /// The last read returned less than asked: the socket was empty then.
+  short: bool,
+}
 
 impl Read for SocketReader<'_> {
   fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-    (&*self.0).read(buf)
+    let n = (&*self.sock).read(buf)?;
+    self.short = n > 0 && n < buf.len();
+    Ok(n)
   }
 }
 

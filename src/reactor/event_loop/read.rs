@@ -90,7 +90,7 @@ impl EventLoop {
         {
           self.local.push(batch::DRAIN, id, 0, 0);
         }
-        if step.would_block {
+        if step.would_block || (step.drained && !drain_fully) {
           return;
         }
         continue;
