@@ -3,9 +3,11 @@
 #![cfg_attr(test, allow(dead_code))]
 //! node-bun-tcp: Bun's TCP socket API for Node.js.
 //!
-//! A byte's path, by file: the loop thread (`reactor/event_loop.rs`) reads it from the kernel into
-//! the turn's `batch.rs`; `dispatch.rs` hands the batch to the JS dispatcher (`lib/dispatch.js`),
-//! which calls the socket's `data` handler. A `write()` goes from `lib/socket.js` through
+//! A byte's path, by file: a turn of the loop (`reactor/event_loop/read.rs`) reads it from the
+//! kernel into the turn's `batch.rs`, on the loop thread, or on the JS thread while JS is busy
+//! (the baton, `reactor/mod.rs`); `dispatch.rs` hands the batch to the JS dispatcher
+//! (`lib/dispatch.js`), copied or, when big, as the arena itself (`arena.rs`), and the dispatcher
+//! calls the socket's `data` handler. A `write()` goes from `lib/socket.js` through
 //! `api/socket.rs` to `socket_core.rs`, which sends it from the JS thread.
 
 pub mod batch;
