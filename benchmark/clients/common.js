@@ -204,4 +204,14 @@ function fail(err) {
   process.exit(1);
 }
 
-module.exports = { run, fail };
+/** The socket handler table of a Bun-API client (node-bun-tcp's connect() or Bun.connect()). */
+function socketTable(handlers) {
+  return {
+    data: (_socket, chunk) => handlers.data(chunk),
+    drain: () => handlers.drain(),
+    error: (_socket, err) => fail(err),
+    close: (_socket, err) => err && fail(err),
+  };
+}
+
+module.exports = { run, fail, socketTable };
