@@ -161,11 +161,6 @@ impl Shared {
         return true;
       }
     }
-    if let Some(engine) = self.engine.lock().as_mut() {
-      if !engine.turn_here() {
-        self.stopping.store(true, Ordering::SeqCst);
-      }
-    }
     let mut deadline = None;
     if let Some(engine) = self.engine.lock().as_mut() {
       if !engine.turn_here() {
@@ -187,8 +182,9 @@ impl Shared {
     }
   }
 
-  /// The loop thread sleeps until the sockets' poll has events (or, when `notified` and JS holds the
-  /// baton, until stop). Both called with the outbox locked, so the gate follows `notified`.
+  /// The gate open: the loop thread wakes for the sockets' events. Opened when JS hands back and on
+  /// stop, closed when an event woke the loop thread while JS held the baton; both with the outbox
+  /// locked.
   fn open_gate(&self, out: &mut Outbox) {
     if !out.gate_open {
       out.gate_open = self
