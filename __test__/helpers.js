@@ -106,6 +106,37 @@ function result(obj) { console.log('RESULT ' + JSON.stringify(obj)); }
 `;
 
 /**
+ * Source text of `echoTable(extra)` for child scripts (after CHILD_PRELUDE): an echo handler table
+ * with backpressure, what the kernel does not take now is queued and re-sent on drain; `extra`'s
+ * open/data/close/error handlers run too, and `s.data.closes` counts closes.
+ */
+const CHILD_ECHO_TABLE = `/** Echo with backpressure: what the kernel does not take now is queued and re-sent on drain. */
+function echoTable(extra = {}) {
+  const flush = (s) => {
+    const q = s.data.q;
+    while (q.length) {
+      const n = s.write(q[0]);
+      if (n < 0) { q.length = 0; return; }
+      if (n < q[0].length) { q[0] = q[0].subarray(n); return; }
+      q.shift();
+    }
+  };
+  return {
+    open(s) { s.data = { q: [], closes: 0 }; if (extra.open) extra.open(s); },
+    data(s, d) {
+      if (s.data.q.length) s.data.q.push(d);
+      else { s.data.q.push(d); flush(s); }
+      if (extra.data) extra.data(s, d);
+    },
+    drain: flush,
+    close(s, err) { s.data.closes++; if (extra.close) extra.close(s, err); },
+    error(s, err) { if (extra.error) extra.error(s, err); },
+  };
+}
+
+`;
+
+/**
  * Runs `code` in a child (`runChild`), passes its `INFO ...` lines on as diagnostics of `t`, asserts
  * that it exited 0 in time and printed a `RESULT <json>` line, and returns that JSON parsed.
  */
@@ -333,6 +364,7 @@ module.exports = {
   sha256,
   runChild,
   CHILD_PRELUDE,
+  CHILD_ECHO_TABLE,
   childResult,
   cleanup,
   toBuffer,

@@ -7,33 +7,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
-const { CHILD_PRELUDE, childResult } = require('./helpers');
+const { CHILD_PRELUDE, CHILD_ECHO_TABLE, childResult } = require('./helpers');
 
 /** Code shared by every child: small helpers, as source text. */
-const PRELUDE = `${CHILD_PRELUDE}/** Echo with backpressure: what the kernel does not take now is queued and re-sent on drain. */
-function echoTable(extra = {}) {
-  const flush = (s) => {
-    const q = s.data.q;
-    while (q.length) {
-      const n = s.write(q[0]);
-      if (n < 0) { q.length = 0; return; }
-      if (n < q[0].length) { q[0] = q[0].subarray(n); return; }
-      q.shift();
-    }
-  };
-  return {
-    open(s) { s.data = { q: [], closes: 0 }; if (extra.open) extra.open(s); },
-    data(s, d) {
-      if (s.data.q.length) s.data.q.push(d);
-      else { s.data.q.push(d); flush(s); }
-      if (extra.data) extra.data(s, d);
-    },
-    drain: flush,
-    close(s, err) { s.data.closes++; if (extra.close) extra.close(s, err); },
-    error(s, err) { if (extra.error) extra.error(s, err); },
-  };
-}
-`;
+const PRELUDE = `${CHILD_PRELUDE}${CHILD_ECHO_TABLE}`;
 
 /** Runs `body` (source text after PRELUDE) in a child; returns the parsed RESULT line. */
 function child(t, body, { timeoutMs, args = [], env = {} } = {}) {

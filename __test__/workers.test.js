@@ -6,30 +6,11 @@
 // fd/RSS figures are the child's alone.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { CHILD_PRELUDE, childResult } = require('./helpers');
+const { CHILD_PRELUDE, CHILD_ECHO_TABLE, childResult } = require('./helpers');
 
 /** Helpers shared by the child's main thread and its workers, as source text. */
 const COMMON = `${CHILD_PRELUDE}const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
-/** Echo with backpressure: what the kernel does not take now is queued and re-sent on drain. */
-function echoTable(extra = {}) {
-  const flush = (s) => {
-    const q = s.data.q;
-    while (q.length) {
-      const n = s.write(q[0]);
-      if (n < 0) { q.length = 0; return; }
-      if (n < q[0].length) { q[0] = q[0].subarray(n); return; }
-      q.shift();
-    }
-  };
-  return {
-    open(s) { s.data = { q: [], closes: 0 }; },
-    data(s, d) { s.data.q.push(d); if (s.data.q.length === 1) flush(s); },
-    drain: flush,
-    close(s) { s.data.closes++; if (extra.close) extra.close(s); },
-    error() {},
-  };
-}
-/** Connects to port, sends payload (honouring drain), resolves true if it is echoed byte-exact. */
+${CHILD_ECHO_TABLE}/** Connects to port, sends payload (honouring drain), resolves true if it is echoed byte-exact. */
 async function echoOnce(port, payload, ms = 5000) {
   let done; const finished = new Promise((r) => (done = r));
   const chunks = []; let got = 0, off = 0;
