@@ -1,7 +1,7 @@
 'use strict';
-// Big batches reach JS without a copy: their arena becomes the Buffer, and comes back for reuse
-// only when JS has let go of every chunk viewing it. Chunks kept across garbage collections must
-// keep their bytes while later reads fill recycled arenas.
+// How read bytes reach JS. Big batches come without a copy: their arena becomes the Buffer, and
+// comes back for reuse only when JS has let go of every chunk viewing it. Chunks kept across garbage
+// collections must keep their bytes while later reads fill recycled arenas.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { CHILD_PRELUDE, childResult } = require('./helpers');
@@ -47,4 +47,58 @@ test('chunks kept across GCs keep their bytes while later reads reuse arenas', a
   assert.equal(out.keptBefore, out.sent[0], 'the kept chunks are the first phase');
   assert.equal(out.keptAfter, out.keptBefore, 'kept chunks unchanged after later reads');
   assert.ok(out.bigChunks > 0, 'some chunks came from batches big enough to be handed over');
+});
+
+// Small batches are copied into shared pool Buffers (src/read_pool.rs): many chunks view one
+// ArrayBuffer, so a kept chunk must never be overwritten by later batches, and the pool must not
+// be detachable by a handler that transfers one chunk's buffer.
+test('small chunks share pools: kept chunks keep their bytes, and a pool cannot be transferred away', async (t) => {
+  const out = await childResult(t, CHILD_PRELUDE + `
+const { MessageChannel } = require('node:worker_threads');
+(async () => {
+  const COUNT = 3000; // ~100-byte messages, one per batch: dozens of 64 KiB pools
+  const kept = [];
+  let transferTried = 0, transferThrew = 0;
+  const server = listen({ hostname: HOST, port: 0, socket: {
+    data(s, chunk) {
+      kept.push(chunk);
+      if (kept.length === 10) {
+        // Transfer this chunk's ArrayBuffer: Node either refuses (throws) or copies instead.
+        const { port1 } = new MessageChannel();
+        transferTried++;
+        try { port1.postMessage(chunk.buffer, [chunk.buffer]); } catch { transferThrew++; }
+        port1.close();
+      }
+      s.write(chunk.subarray(0, 1)); // ack: the next message comes in its own batch
+    },
+  }});
+  const message = (i) => Buffer.from(String(i).padStart(6, '0') + ':' + 'x'.repeat(80 + (i % 37)) + '\\n');
+  const net = require('node:net');
+  const sock = net.connect(server.port, HOST);
+  await new Promise((r) => sock.once('connect', r));
+  let acked = 0;
+  sock.on('data', (d) => { acked += d.length; if (acked < COUNT) sock.write(message(acked)); });
+  sock.write(message(0));
+  await until(() => acked >= COUNT, 20000, 'all messages acked');
+  for (let i = 0; i < 3; i++) { global.gc(); await sleep(10); }
+  const joined = Buffer.concat(kept);
+  const expected = Buffer.concat(Array.from({ length: COUNT }, (_, i) => message(i)));
+  const buffers = new Set(kept.map((c) => c.buffer));
+  sock.destroy();
+  server.stop(true);
+  result({
+    intact: joined.equals(expected),
+    keptLength: joined.length, expectedLength: expected.length,
+    pools: buffers.size, shared: kept.length > buffers.size,
+    detached: kept.filter((c) => c.buffer.byteLength === 0).length,
+    transferTried, transferThrew,
+  });
+})().catch((e) => { console.error(e); process.exit(1); });
+`, { args: ['--expose-gc'], timeoutMs: 40000 });
+  assert.equal(out.keptLength, out.expectedLength);
+  assert.ok(out.intact, 'every kept chunk still holds its bytes, in order');
+  assert.ok(out.shared, 'chunks share pool buffers');
+  assert.ok(out.pools > 1, `several pools were filled (${out.pools})`);
+  assert.equal(out.transferTried, 1);
+  assert.equal(out.detached, 0, 'transferring one chunk\'s buffer detached no chunk');
 });

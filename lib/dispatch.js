@@ -1,6 +1,7 @@
 'use strict';
 // The one JS function the loop thread calls (through a threadsafe function), with every event that
-// queued since the last call: `events` holds [kind, id, a, b] quadruples, `data` the bytes read.
+// queued since the last call: `events` holds [kind, id, a, b] quadruples, `data` the bytes read
+// (from `data[base]` on; a data event's `a` is its bytes' offset from there).
 const registry = require('./registry');
 const { Socket, OPEN } = require('./socket');
 const { uncaught } = require('./handlers');
@@ -45,7 +46,7 @@ function accept(id, listenerId) {
   if (!socket._tls || listener._handlers.handshake) socket._onOpen();
 }
 
-function dispatchOne(kind, id, a, b, data, errors) {
+function dispatchOne(kind, id, a, b, data, base, errors) {
   if (kind === EV_OPEN) return accept(id, a);
   if (kind === EV_UNLISTENED) {
     const listener = registry.lookup(listeners, id);
@@ -59,10 +60,10 @@ function dispatchOne(kind, id, a, b, data, errors) {
   switch (kind) {
     case EV_DATA:
       // On a TLS socket: ciphertext the loop read as plain before upgradeTLS took effect.
-      if (socket._tls) return binding.tlsFeed(id, data.subarray(a, a + b));
-      return socket._onData(chunkOf(data, a, b, socket._table().binaryType));
+      if (socket._tls) return binding.tlsFeed(id, data.subarray(base + a, base + a + b));
+      return socket._onData(chunkOf(data, base + a, b, socket._table().binaryType));
     case EV_TLS_DATA:
-      return socket._onData(chunkOf(data, a, b, socket._table().binaryType));
+      return socket._onData(chunkOf(data, base + a, b, socket._table().binaryType));
     case EV_DRAIN:
       return socket._onDrain();
     case EV_END:
@@ -100,10 +101,10 @@ function tlsError(errors, index) {
 }
 
 // `events` is one array reused for every batch: its first `count` words are this batch's.
-function dispatch(events, count, data, errors) {
+function dispatch(events, count, data, errors, base) {
   for (let i = 0; i < count; i += 4) {
     try {
-      dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, errors);
+      dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, base, errors);
     } catch (err) {
       uncaught(err);
     }

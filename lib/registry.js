@@ -2,6 +2,7 @@
 // This environment's live sockets and listeners by id, and the count of ref'd ones that decides
 // whether the process stays alive for us.
 const { performance } = require('node:perf_hooks');
+const { markAsUntransferable } = require('node:worker_threads');
 const binding = require('./binding');
 
 // Ids carry a slot index in their low bits (src/ids.rs) and a reuse count above it; tables are
@@ -43,7 +44,10 @@ function start(dispatch) {
       if (performance.now() >= until) return void setImmediate(pump);
     }
   };
-  binding.init(pump);
+  // Small reads share pool Buffers (src/read_pool.rs), as Buffer.allocUnsafe slices share Node's
+  // pool; like Node's, they are marked untransferable, so a handler that posts its chunk's
+  // ArrayBuffer to a worker cannot detach every other chunk in it (postMessage copies or throws).
+  binding.init(pump, markAsUntransferable);
   started = true;
 }
 

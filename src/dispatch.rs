@@ -2,9 +2,9 @@
 //!
 //! The loop thread calls the threadsafe function only when JS has not yet been told about waiting
 //! events; `call_js` then takes every event queued so far and makes a single call into the JS
-//! dispatcher with them: `dispatch(events: Int32Array, count, data?: Buffer, tlsErrors?: string[])`,
-//! where `events` is one array for the environment's life and its first `count` words are this
-//! batch's.
+//! dispatcher with them: `dispatch(events: Int32Array, count, data?: Buffer, tlsErrors?: string[],
+//! base)`, where `events` is one array for the environment's life and its first `count` words are
+//! this batch's, and the batch's bytes start at `data[base]`.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -16,6 +16,7 @@ use crate::arena::{Arenas, HAND_OVER_MIN};
 use crate::batch::EVENT_WORDS;
 use crate::env_state::{EnvState, EventsArray};
 use crate::reactor::{Command, Notify};
+use crate::read_pool::{ReadPool, POOL_MAX_BATCH};
 
 /// Wakes the JS thread of one environment.
 pub struct TsfnNotify(usize);
@@ -40,7 +41,8 @@ impl TsfnNotify {
   }
 }
 
-fn check(status: sys::napi_status, what: &str) -> Result<()> {
+/// A Node-API status as a `Result`, naming the call that failed.
+pub(crate) fn check(status: sys::napi_status, what: &str) -> Result<()> {
   if status == sys::Status::napi_ok {
     Ok(())
   } else {
@@ -153,15 +155,20 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
       return Ok(());
     }
     let events = events_array(env, state)?;
-    let count = count_value(env, state.inbox.events.len())?;
-    let data = if state.inbox.data.is_empty() {
-      undefined(env)?
+    let count = uint32(env, state.inbox.events.len())?;
+    // Events give their bytes' offsets in the batch; `base` is where the batch starts in `data`.
+    let (data, base) = if state.inbox.data.is_empty() {
+      (undefined(env)?, 0)
+    } else if state.inbox.data.len() <= POOL_MAX_BATCH {
+      let untransferable = state.untransferable;
+      ReadPool::append(&mut state.read_pool, env, untransferable, &state.inbox.data)?
     } else if state.inbox.data.len() >= HAND_OVER_MIN {
       let arena = std::mem::replace(&mut state.inbox.data, state.arenas.take());
-      hand_over(env, arena, &state.arenas)?
+      (hand_over(env, arena, &state.arenas)?, 0)
     } else {
-      buffer_copy(env, &state.inbox.data)?
+      (buffer_copy(env, &state.inbox.data)?, 0)
     };
+    let base = uint32(env, base)?;
     let errors = if state.inbox.errors.is_empty() {
       undefined(env)?
     } else {
@@ -172,7 +179,7 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
       state.inbox.data.shrink_to(256 << 10);
     }
     state.in_dispatch = true;
-    [events, count, data, errors]
+    [events, count, data, errors, base]
   };
   // No reference into the state is held across the call: handlers re-enter the addon.
   let mut undef = ptr::null_mut();
@@ -202,6 +209,17 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
   state.in_dispatch = false;
   state.flush_deferred();
   Ok(())
+}
+
+/// A strong reference to `value`, for the environment's life.
+pub fn keep(env: &Env, value: sys::napi_value) -> Result<sys::napi_ref> {
+  let mut reference = ptr::null_mut();
+  // SAFETY: JS thread; `value` is live in the current scope; valid out-pointer.
+  check(
+    unsafe { sys::napi_create_reference(env.raw(), value, 1, &mut reference) },
+    "napi_create_reference",
+  )?;
+  Ok(reference)
 }
 
 /// `[code, message, code, message, ...]` for the TLS errors events refer to by index.
@@ -311,14 +329,14 @@ fn new_events_array(env: &Env, capacity: usize) -> Result<EventsArray> {
   })
 }
 
-fn count_value(env: &Env, words: usize) -> Result<sys::napi_value> {
-  let mut value = ptr::null_mut();
+fn uint32(env: &Env, value: usize) -> Result<sys::napi_value> {
+  let mut out = ptr::null_mut();
   // SAFETY: JS thread, valid out-pointer.
   check(
-    unsafe { sys::napi_create_uint32(env.raw(), words as u32, &mut value) },
+    unsafe { sys::napi_create_uint32(env.raw(), value as u32, &mut out) },
     "napi_create_uint32",
   )?;
-  Ok(value)
+  Ok(out)
 }
 
 fn buffer_copy(env: &Env, bytes: &[u8]) -> Result<sys::napi_value> {

@@ -2,6 +2,8 @@
 //! view of every socket and listener by id, and the threadsafe function that wakes its dispatcher.
 //! Kept as Node-API instance data, so each environment has its own and none is shared.
 
+use std::ffi::c_void;
+use std::ptr;
 use std::sync::Arc;
 
 use napi::{sys, Env, Error, Result, Status};
@@ -11,6 +13,7 @@ use crate::batch::Batch;
 use crate::ids::index;
 use crate::listener::ListenerCore;
 use crate::reactor::{Command, Shared};
+use crate::read_pool::ReadPool;
 use crate::socket_core::SocketCore;
 
 pub struct EnvState {
@@ -24,6 +27,10 @@ pub struct EnvState {
   /// The Int32Array every batch's events are copied into (JS reads it only during the dispatch
   /// call): one array for the environment's life rather than one per batch.
   pub events: Option<EventsArray>,
+  /// Where small batches' bytes go for JS (read_pool.rs).
+  pub read_pool: Option<ReadPool>,
+  /// worker_threads' `markAsUntransferable`, applied to every read pool.
+  pub untransferable: sys::napi_ref,
   pub tsfn: sys::napi_threadsafe_function,
   /// Commands issued from handlers, sent with one wake-up when the dispatch ends.
   deferred: Vec<Command>,
@@ -31,7 +38,11 @@ pub struct EnvState {
 }
 
 impl EnvState {
-  pub fn new(shared: Arc<Shared>, tsfn: sys::napi_threadsafe_function) -> Self {
+  pub fn new(
+    shared: Arc<Shared>,
+    tsfn: sys::napi_threadsafe_function,
+    untransferable: sys::napi_ref,
+  ) -> Self {
     EnvState {
       shared,
       sockets: Vec::new(),
@@ -39,19 +50,56 @@ impl EnvState {
       inbox: Batch::default(),
       arenas: Arc::default(),
       events: None,
+      read_pool: None,
+      untransferable,
       tsfn,
       deferred: Vec::new(),
       in_dispatch: false,
     }
   }
 
+  /// This environment's state. Every call from JS starts here, so it is one Node-API call: napi-rs's
+  /// typed instance data checks the pointer in a process-wide locked registry on every access.
   pub fn get(env: &Env) -> Result<&'static mut EnvState> {
-    env.get_instance_data::<EnvState>()?.ok_or_else(|| {
-      Error::new(
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: valid out-pointer; Node keeps instance data per environment and per addon, so the
+    // slot holds what `install` put there or nothing.
+    let status = unsafe { sys::napi_get_instance_data(env.raw(), &mut data) };
+    if status != sys::Status::napi_ok || data.is_null() {
+      return Err(Error::new(
         Status::GenericFailure,
         "node-bun-tcp: init() was not called",
-      )
-    })
+      ));
+    }
+    // SAFETY: `install` stored a leaked `Box<EnvState>`, freed only by `finalize` when the
+    // environment ends; calls come on its JS thread one at a time.
+    Ok(unsafe { &mut *data.cast::<EnvState>() })
+  }
+
+  /// Whether `install` ran for this environment.
+  pub fn installed(env: &Env) -> bool {
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: valid out-pointer.
+    let status = unsafe { sys::napi_get_instance_data(env.raw(), &mut data) };
+    status == sys::Status::napi_ok && !data.is_null()
+  }
+
+  /// Makes `self` this environment's state, freed when the environment ends.
+  pub fn install(self, env: &Env) -> Result<()> {
+    let data = Box::into_raw(Box::new(self));
+    // SAFETY: `data` is a leaked box that `finalize` takes back once.
+    let status = unsafe {
+      sys::napi_set_instance_data(env.raw(), data.cast(), Some(finalize), ptr::null_mut())
+    };
+    if status != sys::Status::napi_ok {
+      // SAFETY: Node did not take it; still ours alone.
+      drop(unsafe { Box::from_raw(data) });
+      return Err(Error::new(
+        Status::from(status),
+        "node-bun-tcp: napi_set_instance_data failed",
+      ));
+    }
+    Ok(())
   }
 
   pub fn socket(&self, id: u32) -> Option<&Arc<SocketCore>> {
@@ -111,4 +159,9 @@ fn put<T>(table: &mut Vec<Option<T>>, id: u32, value: T) {
     table.resize_with(i + 1, || None);
   }
   table[i] = Some(value);
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the box `install` leaked; Node finalizes instance data once.
+  drop(unsafe { Box::from_raw(data.cast::<EnvState>()) });
 }

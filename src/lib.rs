@@ -23,3 +23,4 @@ mod api;
 mod arena;
 mod dispatch;
 mod env_state;
+mod read_pool;

@@ -7,17 +7,19 @@ use crate::env_state::EnvState;
 use crate::reactor;
 
 /// Starts this environment's loop thread, which calls `on_wake` when events wait; `on_wake` then
-/// calls `poll`. Idempotent per environment.
+/// calls `poll`. `untransferable` is worker_threads' `markAsUntransferable`, for the read pools.
+/// Idempotent per environment.
 #[napi]
-pub fn init(env: Env, on_wake: Unknown) -> Result<()> {
-  if env.get_instance_data::<EnvState>()?.is_some() {
+pub fn init(env: Env, on_wake: Unknown, untransferable: Unknown) -> Result<()> {
+  if EnvState::installed(&env) {
     return Ok(());
   }
   let tsfn = dispatch::create_tsfn(&env, on_wake.raw())?;
   let shared = reactor::start(TsfnNotify::new(tsfn)).map_err(|e| {
     napi::Error::from_reason(format!("node-bun-tcp: cannot start the loop thread: {e}"))
   })?;
-  env.set_instance_data(EnvState::new(shared.clone(), tsfn), (), |_| {})?;
+  let untransferable = dispatch::keep(&env, untransferable.raw())?;
+  EnvState::new(shared.clone(), tsfn, untransferable).install(&env)?;
   // Registered after the threadsafe function, so it runs before Node tears that down: the loop
   // thread, its only caller, is gone first.
   env.add_env_cleanup_hook(shared, |shared| shared.stop())?;
