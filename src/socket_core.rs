@@ -33,6 +33,9 @@ pub struct SocketCore {
   /// Inactivity timeout in ms (0 = off) and the time of the last read or write.
   pub timeout_ms: AtomicU64,
   pub last_active_ms: AtomicU64,
+  /// The kernel tore the connection down (a read or write failed with ECONNRESET, EPIPE or
+  /// ETIMEDOUT): closing it sends nothing, so neither FIN nor RST is asked for.
+  broken: AtomicBool,
   pool: Arc<IdPool>,
 }
 
@@ -47,6 +50,7 @@ impl SocketCore {
       paused: AtomicBool::new(false),
       timeout_ms: AtomicU64::new(0),
       last_active_ms: AtomicU64::new(0),
+      broken: AtomicBool::new(false),
       pool: pool.clone(),
     }
   }
@@ -84,7 +88,7 @@ impl SocketCore {
   pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
     let sock = self.sock.get().ok_or_else(not_connected)?;
     if let Some(tls) = self.tls.get() {
-      let (n, pending) = tls.write(sock, buf)?;
+      let (n, pending) = tls.write(sock, buf).inspect_err(|e| self.note_failure(e))?;
       if pending {
         self.flush_wanted.store(true, Ordering::SeqCst);
       }
@@ -103,9 +107,26 @@ impl SocketCore {
         }
         Err(e) if crate::errors::would_block(&e) => return Ok(0),
         Err(e) if crate::errors::interrupted(&e) => continue,
-        Err(e) => return Err(e),
+        Err(e) => {
+          self.note_failure(&e);
+          return Err(e);
+        }
       }
     }
+  }
+
+  /// Remembers a failure that means the connection is gone (see `broken`).
+  pub fn note_failure(&self, err: &io::Error) {
+    if matches!(
+      err.raw_os_error(),
+      Some(libc::ECONNRESET | libc::EPIPE | libc::ETIMEDOUT)
+    ) {
+      self.broken.store(true, Ordering::Relaxed);
+    }
+  }
+
+  pub fn is_broken(&self) -> bool {
+    self.broken.load(Ordering::Relaxed)
   }
 
   /// Records activity for the inactivity timer (only read when a timeout is set).

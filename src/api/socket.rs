@@ -96,7 +96,9 @@ pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> 
   } else {
     pending.map(|p| p.to_vec()).unwrap_or_default()
   };
-  if reset {
+  if core.is_broken() {
+    // Nothing to say goodbye to.
+  } else if reset {
     core.set_reset_on_close();
   } else if pending.is_empty() && core.tls().is_none() {
     let _ = core.shutdown(Shutdown::Write);

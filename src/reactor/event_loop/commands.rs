@@ -73,8 +73,9 @@ impl EventLoop {
       return;
     };
     self.throttled.retain(|t| *t != id);
-    // TLS says goodbye with close_notify, which may have to wait for the socket like data.
-    if pending.is_empty() && core.tls().is_none() {
+    // TLS says goodbye with close_notify, which may have to wait for the socket like data (unless
+    // the connection is already gone).
+    if pending.is_empty() && (core.tls().is_none() || core.is_broken()) {
       if let Some(fd) = core.fd() {
         self.deregister(fd);
       }

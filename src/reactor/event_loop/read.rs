@@ -73,6 +73,7 @@ impl EventLoop {
           return;
         }
         if let Some(e) = step.io_error {
+          core.note_failure(&e);
           open.done_reading = true;
           self.local.push(batch::ERROR, id, neg_errno(&e), 0);
           return;
@@ -118,6 +119,7 @@ impl EventLoop {
         Err(e) if would_block(&e) => return,
         Err(e) if interrupted(&e) => continue,
         Err(e) => {
+          core.note_failure(&e);
           open.done_reading = true;
           self.local.push(batch::ERROR, id, neg_errno(&e), 0);
           return;
