@@ -137,7 +137,8 @@ unsafe extern "C" fn call_js(
 /// turn (from `setImmediate`), so a busy socket layer never starves Node's timers and I/O.
 pub fn poll(env: &Env, js_cb: sys::napi_value) -> Result<bool> {
   dispatch(env, js_cb)?;
-  Ok(EnvState::get(env)?.shared.finish())
+  let state = EnvState::get(env)?;
+  Ok(state.shared.finish(state.lingers))
 }
 
 fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {

@@ -29,6 +29,9 @@ pub struct EnvState {
   pub events: Option<EventsArray>,
   /// Where small batches' bytes go for JS (read_pool.rs).
   pub read_pool: Option<ReadPool>,
+  /// JS keeps the baton after a batch, to wait for the next event when its event loop is about to
+  /// sleep (host_loop.rs); false where libuv is out of reach.
+  pub lingers: bool,
   /// worker_threads' `markAsUntransferable`, applied to every read pool.
   pub untransferable: sys::napi_ref,
   pub tsfn: sys::napi_threadsafe_function,
@@ -42,6 +45,7 @@ impl EnvState {
     shared: Arc<Shared>,
     tsfn: sys::napi_threadsafe_function,
     untransferable: sys::napi_ref,
+    lingers: bool,
   ) -> Self {
     EnvState {
       shared,
@@ -51,6 +55,7 @@ impl EnvState {
       arenas: Arc::default(),
       events: None,
       read_pool: None,
+      lingers,
       untransferable,
       tsfn,
       deferred: Vec::new(),

@@ -23,4 +23,5 @@ mod api;
 mod arena;
 mod dispatch;
 mod env_state;
+mod host_loop;
 mod read_pool;

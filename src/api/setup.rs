@@ -4,6 +4,7 @@ use napi_derive::napi;
 
 use crate::dispatch::{self, TsfnNotify};
 use crate::env_state::EnvState;
+use crate::host_loop;
 use crate::reactor;
 
 /// Starts this environment's loop thread, which calls `on_wake` when events wait; `on_wake` then
@@ -19,7 +20,10 @@ pub fn init(env: Env, on_wake: Unknown, untransferable: Unknown) -> Result<()> {
     napi::Error::from_reason(format!("node-bun-tcp: cannot start the loop thread: {e}"))
   })?;
   let untransferable = dispatch::keep(&env, untransferable.raw())?;
-  EnvState::new(shared.clone(), tsfn, untransferable).install(&env)?;
+  // Before the loop thread's cleanup hook is added: hooks run in reverse, so the prepare handle
+  // is closed (and never calls the threadsafe function again) before anything else goes.
+  let lingers = host_loop::install_linger(&env, &shared, tsfn);
+  EnvState::new(shared.clone(), tsfn, untransferable, lingers).install(&env)?;
   // Registered after the threadsafe function, so it runs before Node tears that down: the loop
   // thread, its only caller, is gone first.
   env.add_env_cleanup_hook(shared, |shared| shared.stop())?;

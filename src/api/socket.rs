@@ -108,6 +108,17 @@ pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> 
   Ok(())
 }
 
+/// Test hook: how many times the loop thread has woken this environment's JS thread.
+#[napi]
+pub fn notifications(env: Env) -> Result<f64> {
+  Ok(
+    EnvState::get(&env)?
+      .shared
+      .notifications
+      .load(Ordering::Relaxed) as f64,
+  )
+}
+
 /// Test hook: makes the loop thread panic while handling socket `id`.
 #[napi]
 pub fn inject_panic(env: Env, id: u32) -> Result<()> {

@@ -14,12 +14,16 @@
 //! at most one `epoll_ctl`, never a thread switch.
 
 mod event_loop;
+mod linger;
+
+pub use linger::{HostLoop, Linger, LINGER};
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Registry, Token, Waker};
@@ -27,6 +31,7 @@ use parking_lot::Mutex;
 use socket2::SockAddr;
 
 use crate::batch::Batch;
+use crate::clock::now_ms;
 use crate::ids::IdPool;
 use crate::listener::ListenerCore;
 use crate::socket_core::SocketCore;
@@ -102,6 +107,11 @@ pub struct Shared {
   inner: RawFd,
   /// Until when (`now_ms` clock) the loop thread sleeps without an event; `u64::MAX`: no limit.
   sleep_deadline: AtomicU64,
+  /// `finish` kept the baton for `linger`.
+  lingering: AtomicBool,
+  /// How many times the loop thread woke JS (the tests' view of how often JS had to be woken
+  /// from another thread).
+  pub notifications: AtomicU64,
   stopping: AtomicBool,
   thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -151,7 +161,7 @@ impl Shared {
   ///
   /// While JS holds the baton it first runs a turn of the loop itself (without blocking): what is
   /// ready is read on this thread, and only when nothing is does the loop thread take over.
-  pub fn finish(&self) -> bool {
+  pub fn finish(&self, linger: bool) -> bool {
     {
       let out = self.outbox.lock();
       if !out.notified {
@@ -161,25 +171,72 @@ impl Shared {
         return true;
       }
     }
-    let mut deadline = None;
-    if let Some(engine) = self.engine.lock().as_mut() {
-      if !engine.turn_here() {
-        self.stopping.store(true, Ordering::SeqCst);
-      }
-      deadline = engine.next_deadline();
+    let deadline = self.turn_here();
+    if !self.outbox.lock().batch.is_empty() {
+      return true;
     }
+    if linger && !self.stopping.load(Ordering::SeqCst) {
+      // JS keeps the baton until its event loop is about to sleep (`linger`): its microtasks and
+      // other callbacks run first, and what they write may be answered right away.
+      self.lingering.store(true, Ordering::SeqCst);
+      return false;
+    }
+    self.hand_back(deadline)
+  }
+
+  /// Called on the JS thread when its event loop is about to sleep, if `finish` kept the baton:
+  /// waits there a moment for the next event (linger.rs). True when a batch waits (JS must be
+  /// notified, and still holds the baton); otherwise the baton went back to the loop thread.
+  pub fn linger(&self, linger: &Linger) -> bool {
+    if !self.lingering.swap(false, Ordering::SeqCst) {
+      return false;
+    }
+    let started = Instant::now();
+    loop {
+      let deadline = self.turn_here();
+      if !self.outbox.lock().batch.is_empty() {
+        return true;
+      }
+      let mut left = LINGER.saturating_sub(started.elapsed());
+      if let Some(at) = deadline {
+        left = left.min(Duration::from_millis(at.saturating_sub(now_ms())));
+      }
+      let left = linger.limit(left);
+      if left.is_zero() || self.stopping.load(Ordering::SeqCst) || !linger.wait(left) {
+        return self.hand_back(deadline);
+      }
+    }
+  }
+
+  /// One non-blocking turn of the loop on the calling (JS) thread; the loop's next deadline.
+  fn turn_here(&self) -> Option<u64> {
+    let mut engine = self.engine.lock();
+    let engine = engine.as_mut()?;
+    if !engine.turn_here() {
+      self.stopping.store(true, Ordering::SeqCst);
+    }
+    engine.next_deadline()
+  }
+
+  /// JS gives the baton back, unless a batch arrived meanwhile (then true: JS keeps it).
+  fn hand_back(&self, deadline: Option<u64>) -> bool {
     let mut out = self.outbox.lock();
-    if out.batch.is_empty() {
-      out.notified = false;
-      self.open_gate(&mut out);
-      if deadline.is_some_and(|at| at < self.sleep_deadline.load(Ordering::SeqCst)) {
-        // JS's turns set a deadline that the sleeping loop thread does not know of.
-        let _ = self.waker.wake();
-      }
-      false
-    } else {
-      true
+    if !out.batch.is_empty() {
+      return true;
     }
+    out.notified = false;
+    self.open_gate(&mut out);
+    if deadline.is_some_and(|at| at < self.sleep_deadline.load(Ordering::SeqCst)) {
+      // JS's turns set a deadline that the sleeping loop thread does not know of.
+      let _ = self.waker.wake();
+    }
+    false
+  }
+
+  /// A linger for the JS thread: the sockets' poll watched together with the host loop's
+  /// (`host_fd`, a poll descriptor; `host` says how long the host would sleep).
+  pub fn new_linger(&self, host_fd: RawFd, host: Box<dyn HostLoop>) -> io::Result<Linger> {
+    Linger::new(self.inner, host_fd, host)
   }
 
   /// The gate open: the loop thread wakes for the sockets' events. Opened when JS hands back and on
@@ -244,6 +301,8 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
     gate: gate.registry().try_clone()?,
     inner: poll.as_raw_fd(),
     sleep_deadline: AtomicU64::new(u64::MAX),
+    lingering: AtomicBool::new(false),
+    notifications: AtomicU64::new(0),
     stopping: AtomicBool::new(false),
     thread: Mutex::new(None),
   });

@@ -82,7 +82,7 @@ impl Harness {
       self.events.push([ev[0], ev[1], ev[2], ev[3]]);
     }
     self.opened.append(&mut batch.opened);
-    self.more = self.shared.finish();
+    self.more = self.shared.finish(false);
     true
   }
 
@@ -210,7 +210,7 @@ fn a_socket_is_not_read_past_its_cap_until_js_takes_the_batch() {
   // Taking the batch lets it go on; everything arrives.
   let mut batch = Batch::default();
   h.shared.take(&mut batch);
-  h.more = h.shared.finish();
+  h.more = h.shared.finish(false);
   h.shared.send(Command::Resume);
   let first = batch.data.len();
   h.until("all bytes", |h| {
@@ -318,7 +318,7 @@ fn while_js_holds_the_baton_its_own_turn_reads_and_the_loop_thread_stays_out() {
   assert_eq!(batch.opened.len(), 1);
   client.write_all(b"ping").unwrap();
   std::thread::sleep(Duration::from_millis(50)); // the bytes are in; the loop thread may wake
-  assert!(h.shared.finish(), "JS's turn found the bytes itself");
+  assert!(h.shared.finish(false), "JS's turn found the bytes itself");
   assert!(
     h.woken.try_recv().is_err(),
     "no notification while JS holds the baton"
@@ -330,7 +330,7 @@ fn while_js_holds_the_baton_its_own_turn_reads_and_the_loop_thread_stays_out() {
     Some(&b"ping"[..])
   );
   // Handed back: the loop thread reads and notifies again.
-  assert!(!h.shared.finish());
+  assert!(!h.shared.finish(false));
   client.write_all(b"pong").unwrap();
   h.until("more data", |h| {
     h.bytes.values().next().map(Vec::len) == Some(8)
@@ -347,11 +347,92 @@ fn a_timer_armed_while_js_holds_the_baton_fires_after_js_hands_back() {
   let started = Instant::now();
   core.arm_timeout(100);
   h.shared.send(Command::Watch(core.id)); // no wake-up: JS's own turn runs it
-  assert!(!h.shared.finish(), "nothing else waits: JS hands back");
+  assert!(!h.shared.finish(false), "nothing else waits: JS hands back");
   h.until("timeout", |h| h.has(batch::TIMEOUT));
   let waited = started.elapsed();
   assert!(
     waited >= Duration::from_millis(95) && waited < Duration::from_millis(1000),
     "fired after {waited:?}"
   );
+}
+
+/// A host loop for the linger tests: its poll descriptor is one end of a socket pair, readable
+/// ("the host has work") once the test writes to the other end.
+struct FakeHost;
+
+impl HostLoop for FakeHost {
+  fn sleep_limit(&self) -> Option<Duration> {
+    None
+  }
+}
+
+fn fake_host(h: &Harness) -> (Linger, std::os::unix::net::UnixStream) {
+  let (host_side, test_side) = std::os::unix::net::UnixStream::pair().unwrap();
+  let linger = h
+    .shared
+    .new_linger(
+      std::os::fd::AsRawFd::as_raw_fd(&host_side),
+      Box::new(FakeHost),
+    )
+    .unwrap();
+  std::mem::forget(host_side); // the descriptor must stay open for the linger's poll
+  (linger, test_side)
+}
+
+#[test]
+fn a_lingering_js_thread_takes_the_next_event_itself_without_a_notification() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let (linger, _host) = fake_host(&h);
+  let mut client = TcpStream::connect(addr).unwrap();
+  let _ = take_and_hold(&mut h);
+  assert!(!h.shared.finish(true), "nothing waits yet");
+  // JS kept the baton: bytes sent now are for its linger, not for the loop thread.
+  let writer = std::thread::spawn(move || {
+    std::thread::sleep(Duration::from_micros(100));
+    client.write_all(b"ping").unwrap();
+    client
+  });
+  let started = Instant::now();
+  let mut got = h.shared.linger(&linger);
+  // A slow machine may not deliver within the linger; then the loop thread takes it.
+  let _client = writer.join().unwrap();
+  if got {
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(
+      h.woken.try_recv().is_err(),
+      "the loop thread stayed out while JS lingered"
+    );
+  } else {
+    got = h.woken.recv_timeout(Duration::from_secs(5)).is_ok();
+  }
+  assert!(got, "the bytes reached JS one way or the other");
+  h.more = true;
+  h.until("data", |h| h.has(batch::DATA));
+}
+
+#[test]
+fn a_linger_ends_at_once_when_the_host_has_work_and_hands_the_baton_back() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let (linger, mut host) = fake_host(&h);
+  let mut client = TcpStream::connect(addr).unwrap();
+  let _ = take_and_hold(&mut h);
+  assert!(!h.shared.finish(true));
+  host.write_all(b"x").unwrap(); // Node has something to do
+  let started = Instant::now();
+  assert!(
+    !h.shared.linger(&linger),
+    "no event for us: the baton goes back"
+  );
+  assert!(
+    started.elapsed() < LINGER,
+    "did not wait out the linger: {:?}",
+    started.elapsed()
+  );
+  // The loop thread has the baton again: it reads and notifies.
+  client.write_all(b"pong").unwrap();
+  h.until("data", |h| h.has(batch::DATA));
+  // A second call without `finish(true)` before it does nothing.
+  assert!(!h.shared.linger(&linger));
 }

@@ -333,6 +333,7 @@ pub fn run(shared: Arc<Shared>, mut gate: Poll) {
       let notify = std::mem::take(&mut lp.notify_due).then(|| lp.notify.clone());
       drop(engine);
       if let Some(notify) = notify {
+        shared.notifications.fetch_add(1, Ordering::Relaxed);
         notify.notify(); // JS holds the baton now
         passed = true;
       }

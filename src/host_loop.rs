@@ -1,0 +1,157 @@
+//! Node's own event loop (libuv), as far as the JS thread's linger needs it (reactor/linger.rs):
+//! a prepare handle, which libuv runs each time right before it would sleep (after every callback
+//! and microtask of the turn), its poll descriptor, and how long it would sleep. All come from
+//! libuv functions that Node exports; a runtime without them simply does not linger.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::{sys, Env};
+
+use crate::dispatch::TsfnNotify;
+use crate::reactor::{HostLoop, Linger, Notify, Shared};
+
+type LoopFn = unsafe extern "C" fn(*const c_void) -> c_int;
+
+struct UvLoop {
+  handle: *const c_void,
+  backend_timeout: LoopFn,
+}
+
+impl HostLoop for UvLoop {
+  fn sleep_limit(&self) -> Option<Duration> {
+    // SAFETY: `handle` is this environment's live loop (we are on its thread, inside one of its
+    // callbacks); `uv_backend_timeout` only reads it.
+    let ms = unsafe { (self.backend_timeout)(self.handle) };
+    u64::try_from(ms).ok().map(Duration::from_millis)
+  }
+}
+
+/// libuv's `UV_PREPARE` handle type.
+const UV_PREPARE: c_int = 9;
+
+type PrepareCb = unsafe extern "C" fn(*mut c_void);
+type CloseCb = unsafe extern "C" fn(*mut c_void);
+
+/// What the prepare handle's callback works with; its `data` pointer.
+struct Prepare {
+  shared: Arc<Shared>,
+  linger: Linger,
+  notify: Arc<TsfnNotify>,
+  /// The handle's memory, `size` bytes (libuv's own size for it), freed after it closed.
+  size: usize,
+}
+
+/// Starts lingering for this environment: a prepare handle on its loop (unref'd: it never keeps
+/// the process alive), closed by an environment cleanup hook. False where libuv is out of reach.
+pub fn install_linger(
+  env: &Env,
+  shared: &Arc<Shared>,
+  tsfn: sys::napi_threadsafe_function,
+) -> bool {
+  try_install(env, shared, tsfn).is_some()
+}
+
+fn try_install(env: &Env, shared: &Arc<Shared>, tsfn: sys::napi_threadsafe_function) -> Option<()> {
+  let mut handle = ptr::null_mut();
+  // SAFETY: JS thread; valid out-pointer.
+  let status = unsafe { sys::napi_get_uv_event_loop(env.raw(), &mut handle) };
+  if status != sys::Status::napi_ok || handle.is_null() {
+    return None;
+  }
+  let uv_loop = handle as *mut c_void;
+  let backend_fd: LoopFn = symbol(c"uv_backend_fd")?;
+  let backend_timeout: LoopFn = symbol(c"uv_backend_timeout")?;
+  let handle_size: unsafe extern "C" fn(c_int) -> usize = symbol(c"uv_handle_size")?;
+  let prepare_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int =
+    symbol(c"uv_prepare_init")?;
+  let prepare_start: unsafe extern "C" fn(*mut c_void, PrepareCb) -> c_int =
+    symbol(c"uv_prepare_start")?;
+  let unref: unsafe extern "C" fn(*mut c_void) = symbol(c"uv_unref")?;
+  let close: unsafe extern "C" fn(*mut c_void, CloseCb) = symbol(c"uv_close")?;
+  // SAFETY: a live loop; these only read it.
+  let (fd, size) = unsafe { (backend_fd(uv_loop), handle_size(UV_PREPARE)) };
+  if fd < 0 || size < std::mem::size_of::<*mut c_void>() {
+    return None;
+  }
+  let host = UvLoop {
+    handle: uv_loop,
+    backend_timeout,
+  };
+  let linger = shared.new_linger(fd, Box::new(host)).ok()?;
+  let layout = Layout::from_size_align(size, 16).ok()?;
+  // SAFETY: a non-zero size.
+  let memory = unsafe { alloc_zeroed(layout) } as *mut c_void;
+  if memory.is_null() {
+    return None;
+  }
+  let data = Box::into_raw(Box::new(Prepare {
+    shared: shared.clone(),
+    linger,
+    notify: TsfnNotify::new(tsfn),
+    size,
+  }));
+  // SAFETY: `memory` is `size` bytes for a uv_prepare_t on this thread's loop, which libuv owns
+  // from init until it calls `on_close`.
+  if unsafe { prepare_init(uv_loop, memory) } != 0 {
+    // SAFETY: libuv holds no reference to a handle whose init failed.
+    unsafe {
+      drop(Box::from_raw(data));
+      dealloc(memory.cast(), layout);
+    }
+    return None;
+  }
+  // SAFETY: the first field of every libuv handle is its `void* data`, which init leaves alone.
+  unsafe { *(memory as *mut *mut Prepare) = data };
+  // SAFETY: an initialised handle; a handle that did not start is closed like any other.
+  if unsafe { prepare_start(memory, on_prepare) } != 0 {
+    // SAFETY: an initialised handle, closed once; `on_close` frees it and `data`.
+    unsafe { close(memory, on_close) };
+    return None;
+  }
+  // SAFETY: a started handle of this loop.
+  unsafe { unref(memory) };
+  let handle = memory as usize;
+  let closed = env.add_env_cleanup_hook(handle, move |handle| {
+    // SAFETY: the handle is open; after `uv_close` libuv never runs its callback again, and
+    // calls `on_close` once, from the loop's teardown.
+    unsafe { close(handle as *mut c_void, on_close) };
+  });
+  closed.is_ok().then_some(())
+}
+
+unsafe extern "C" fn on_prepare(handle: *mut c_void) {
+  // SAFETY: `data` is the `Prepare` set at install, alive until `on_close`.
+  let prepare = unsafe { &**(handle as *mut *mut Prepare) };
+  // A panic must not unwind into libuv; the worst it costs is this one linger.
+  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    if prepare.shared.linger(&prepare.linger) {
+      prepare.notify.notify(); // to ourselves: libuv's poll then returns at once
+    }
+  }));
+}
+
+unsafe extern "C" fn on_close(handle: *mut c_void) {
+  // SAFETY: as in `on_prepare`; this is the last use of the handle and its data.
+  unsafe {
+    let data = Box::from_raw(*(handle as *mut *mut Prepare));
+    if let Ok(layout) = Layout::from_size_align(data.size, 16) {
+      dealloc(handle.cast(), layout);
+    }
+  }
+}
+
+/// A libuv function of the host process, as the function pointer type `F` of its C signature.
+fn symbol<F: Copy>(name: &CStr) -> Option<F> {
+  debug_assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+  // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches the process's global scope.
+  let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+  if f.is_null() {
+    return None;
+  }
+  // SAFETY: every caller names `F` as the libuv function's documented C signature.
+  Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&f) })
+}
