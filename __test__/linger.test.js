@@ -40,6 +40,33 @@ const binding = require(process.env.PKG + '/lib/binding.js');
   assert.ok(out.notifications < out.N / 4, `${out.notifications} notifications for ${out.N} round trips`);
 });
 
+test('timers and immediates keep running during a non-stop ping-pong that JS keeps taking itself', async (t) => {
+  const out = await childResult(t, CHILD_PRELUDE + `
+(async () => {
+  const server = listen({ hostname: HOST, port: 0, socket: { data(s, c) { s.write(c); } } });
+  let resolve;
+  const client = await connect({ hostname: HOST, port: server.port, socket: { data(s, c) { resolve(c); } } });
+  let ticks = 0, immediates = 0, trips = 0, running = true;
+  const interval = setInterval(() => ticks++, 5);
+  const spin = () => { immediates++; if (running) setImmediate(spin); };
+  setTimeout(() => { running = false; }, 300);
+  const started = performance.now();
+  setImmediate(spin);
+  while (running) { const p = new Promise((r) => (resolve = r)); client.write('x'); await p; trips++; }
+  const ms = performance.now() - started;
+  clearInterval(interval);
+  client.close();
+  server.stop(true);
+  result({ ticks, immediates, trips, ms });
+})().catch((e) => { console.error(e); process.exit(1); });
+`, { timeoutMs: 15000 });
+  t.diagnostic(`${out.trips} round trips, ${out.ticks} interval ticks, ${out.immediates} immediates in ${out.ms.toFixed(0)} ms`);
+  assert.ok(out.ms < 1000, `the 300 ms timer ended the loop after ${out.ms.toFixed(0)} ms`);
+  assert.ok(out.ticks >= 20, `a 5 ms interval ticked ${out.ticks} times in ${out.ms.toFixed(0)} ms`);
+  assert.ok(out.immediates * 4 >= out.trips, `${out.immediates} immediates for ${out.trips} round trips: JS took its events ahead of Node's own work`);
+  assert.ok(out.trips >= 100, `${out.trips} round trips`);
+});
+
 test('while a socket sits idle with JS lingering, timers keep their time and an unref\'d process exits', async (t) => {
   const out = await childResult(t, CHILD_PRELUDE + `
 (async () => {

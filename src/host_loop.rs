@@ -7,7 +7,7 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use napi::{sys, Env};
 
@@ -30,6 +30,9 @@ impl HostLoop for UvLoop {
   }
 }
 
+/// How long one prepare callback may keep dispatching what its lingers found.
+const PREPARE_BUDGET: Duration = Duration::from_millis(1);
+
 /// libuv's `UV_PREPARE` handle type.
 const UV_PREPARE: c_int = 9;
 
@@ -40,6 +43,12 @@ type CloseCb = unsafe extern "C" fn(*mut c_void);
 struct Prepare {
   shared: Arc<Shared>,
   linger: Linger,
+  /// JS's wake-up function (`pump`), called straight from the prepare callback when the linger
+  /// found events, as `MakeCallback` calls it (microtasks run after it).
+  env: sys::napi_env,
+  pump: sys::napi_ref,
+  context: sys::napi_async_context,
+  /// The threadsafe function, should that call not be possible.
   notify: Arc<TsfnNotify>,
   /// The handle's memory, `size` bytes (libuv's own size for it), freed after it closed.
   size: usize,
@@ -51,11 +60,17 @@ pub fn install_linger(
   env: &Env,
   shared: &Arc<Shared>,
   tsfn: sys::napi_threadsafe_function,
+  pump: sys::napi_value,
 ) -> bool {
-  try_install(env, shared, tsfn).is_some()
+  try_install(env, shared, tsfn, pump).is_some()
 }
 
-fn try_install(env: &Env, shared: &Arc<Shared>, tsfn: sys::napi_threadsafe_function) -> Option<()> {
+fn try_install(
+  env: &Env,
+  shared: &Arc<Shared>,
+  tsfn: sys::napi_threadsafe_function,
+  pump: sys::napi_value,
+) -> Option<()> {
   let mut handle = ptr::null_mut();
   // SAFETY: JS thread; valid out-pointer.
   let status = unsafe { sys::napi_get_uv_event_loop(env.raw(), &mut handle) };
@@ -82,6 +97,8 @@ fn try_install(env: &Env, shared: &Arc<Shared>, tsfn: sys::napi_threadsafe_funct
     backend_timeout,
   };
   let linger = shared.new_linger(fd, Box::new(host)).ok()?;
+  let pump = crate::dispatch::keep(env, pump).ok()?;
+  let context = async_context(env)?;
   let layout = Layout::from_size_align(size, 16).ok()?;
   // SAFETY: a non-zero size.
   let memory = unsafe { alloc_zeroed(layout) } as *mut c_void;
@@ -91,6 +108,9 @@ fn try_install(env: &Env, shared: &Arc<Shared>, tsfn: sys::napi_threadsafe_funct
   let data = Box::into_raw(Box::new(Prepare {
     shared: shared.clone(),
     linger,
+    env: env.raw(),
+    pump,
+    context,
     notify: TsfnNotify::new(tsfn),
     size,
   }));
@@ -128,10 +148,77 @@ unsafe extern "C" fn on_prepare(handle: *mut c_void) {
   let prepare = unsafe { &**(handle as *mut *mut Prepare) };
   // A panic must not unwind into libuv; the worst it costs is this one linger.
   let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-    if prepare.shared.linger(&prepare.linger) {
-      prepare.notify.notify(); // to ourselves: libuv's poll then returns at once
+    // Each event the linger finds is dispatched from here; JS then lingers again (libuv will not
+    // run this callback again before it sleeps), while Node has nothing else to do and up to a
+    // budget, so that Node's timers (whose clock stands still meanwhile) are never late by more.
+    let until = Instant::now() + PREPARE_BUDGET;
+    while prepare.shared.linger(&prepare.linger) {
+      // SAFETY: the JS thread of `prepare.env`, outside any JS call, as MakeCallback expects.
+      let yield_now = Instant::now() >= until || prepare.linger.host_busy();
+      if yield_now || !unsafe { prepare.call_pump() } {
+        // JS holds the baton with a batch waiting: libuv's poll returns at once for it, after
+        // what else Node has to do.
+        prepare.notify.notify();
+        return;
+      }
     }
   }));
+}
+
+impl Prepare {
+  /// Calls `pump` in a handle scope, as Node calls JS from its own event loop (microtasks and
+  /// ticks run after it). False when it could not be called.
+  ///
+  /// # Safety
+  /// On the JS thread of `env`, outside any call into JS.
+  unsafe fn call_pump(&self) -> bool {
+    let env = self.env;
+    let mut scope = ptr::null_mut();
+    // SAFETY: the caller's contract; valid out-pointers; the scope is closed below.
+    unsafe {
+      if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+        return false;
+      }
+      let (mut pump, mut recv, mut result) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+      let mut called = false;
+      if sys::napi_get_reference_value(env, self.pump, &mut pump) == sys::Status::napi_ok
+        && !pump.is_null()
+        && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
+      {
+        let status =
+          sys::napi_make_callback(env, self.context, recv, pump, 0, ptr::null(), &mut result);
+        if status == sys::Status::napi_pending_exception {
+          let mut err = ptr::null_mut();
+          sys::napi_get_and_clear_last_exception(env, &mut err);
+          sys::napi_fatal_exception(env, err);
+        }
+        called = status == sys::Status::napi_ok || status == sys::Status::napi_pending_exception;
+      }
+      sys::napi_close_handle_scope(env, scope);
+      called
+    }
+  }
+}
+
+/// The async context `pump` is called in from the prepare callback.
+fn async_context(env: &Env) -> Option<sys::napi_async_context> {
+  let name = "node-bun-tcp linger";
+  let (mut label, mut context) = (ptr::null_mut(), ptr::null_mut());
+  // SAFETY: JS thread; valid out-pointers; no resource object (Node makes one).
+  unsafe {
+    if sys::napi_create_string_utf8(
+      env.raw(),
+      name.as_ptr().cast(),
+      name.len() as isize,
+      &mut label,
+    ) != sys::Status::napi_ok
+      || sys::napi_async_init(env.raw(), ptr::null_mut(), label, &mut context)
+        != sys::Status::napi_ok
+    {
+      return None;
+    }
+  }
+  Some(context)
 }
 
 unsafe extern "C" fn on_close(handle: *mut c_void) {

@@ -22,7 +22,7 @@ pub fn init(env: Env, on_wake: Unknown, untransferable: Unknown) -> Result<()> {
   let untransferable = dispatch::keep(&env, untransferable.raw())?;
   // Before the loop thread's cleanup hook is added: hooks run in reverse, so the prepare handle
   // is closed (and never calls the threadsafe function again) before anything else goes.
-  let lingers = host_loop::install_linger(&env, &shared, tsfn);
+  let lingers = host_loop::install_linger(&env, &shared, tsfn, on_wake.raw());
   EnvState::new(shared.clone(), tsfn, untransferable, lingers).install(&env)?;
   // Registered after the threadsafe function, so it runs before Node tears that down: the loop
   // thread, its only caller, is gone first.

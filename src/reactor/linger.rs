@@ -57,6 +57,11 @@ impl Linger {
     self.host.sleep_limit().map_or(left, |host| host.min(left))
   }
 
+  /// Whether the host has work waiting now (it would not sleep at all).
+  pub fn host_busy(&self) -> bool {
+    self.host.sleep_limit() == Some(Duration::ZERO)
+  }
+
   /// Waits up to `timeout` (rounded up to whole milliseconds on kernels before 5.11). True when
   /// the sockets have events; false on timeout, or at once when the host has work.
   pub(super) fn wait(&self, timeout: Duration) -> bool {
