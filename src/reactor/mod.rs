@@ -192,8 +192,14 @@ impl Shared {
       return false;
     }
     let started = Instant::now();
+    // Commands JS queued since its last turn run now; otherwise the wait tells whether a turn
+    // (an epoll_wait) is worth making: the sockets' poll is readable when it has events.
+    let mut deadline = if self.commands.lock().is_empty() {
+      self.engine.lock().as_ref().and_then(|e| e.next_deadline())
+    } else {
+      self.turn_here()
+    };
     loop {
-      let deadline = self.turn_here();
       if !self.outbox.lock().batch.is_empty() {
         return true;
       }
@@ -201,10 +207,11 @@ impl Shared {
       if let Some(at) = deadline {
         left = left.min(Duration::from_millis(at.saturating_sub(now_ms())));
       }
-      let left = linger.limit(left);
-      if left.is_zero() || self.stopping.load(Ordering::SeqCst) || !linger.wait(left) {
+      // A zero wait still says whether the sockets have events.
+      if self.stopping.load(Ordering::SeqCst) || !linger.wait(linger.limit(left)) {
         return self.hand_back(deadline);
       }
+      deadline = self.turn_here();
     }
   }
 
