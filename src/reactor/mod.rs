@@ -12,6 +12,10 @@
 //! thread has the baton, and nothing (but stop) while JS has it, once an event has woken the
 //! loop thread for nothing: packets for a busy JS then do not wake it, and handing back costs JS
 //! at most one `epoll_ctl`, never a thread switch.
+//!
+//! The linger (linger.rs): when JS's turn finds nothing, JS keeps the baton until its event loop
+//! is about to sleep, and waits there a moment for the next event before handing back, so a
+//! round trip's reply does not pass through the loop thread either.
 
 mod event_loop;
 mod linger;
@@ -160,7 +164,8 @@ impl Shared {
   /// notify; otherwise the next event notifies again.
   ///
   /// While JS holds the baton it first runs a turn of the loop itself (without blocking): what is
-  /// ready is read on this thread, and only when nothing is does the loop thread take over.
+  /// ready is read on this thread. When nothing is, JS keeps the baton for `linger` if `linger`
+  /// is set (its event loop calls that before it sleeps), and otherwise hands it back.
   pub fn finish(&self, linger: bool) -> bool {
     {
       let out = self.outbox.lock();
