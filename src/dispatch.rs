@@ -60,15 +60,10 @@ pub fn create_tsfn(
   dispatcher: sys::napi_value,
 ) -> Result<sys::napi_threadsafe_function> {
   let raw = env.raw();
-  let mut name = ptr::null_mut();
+  let name = utf8(env, "node-bun-tcp")?;
   let mut tsfn = ptr::null_mut();
   // SAFETY: plain Node-API calls on the JS thread with valid out-pointers.
   unsafe {
-    let label = "node-bun-tcp";
-    check(
-      sys::napi_create_string_utf8(raw, label.as_ptr().cast(), label.len() as isize, &mut name),
-      "napi_create_string_utf8",
-    )?;
     check(
       sys::napi_create_threadsafe_function(
         raw,
@@ -212,6 +207,24 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
   Ok(())
 }
 
+/// A JS string of `text`.
+pub fn utf8(env: &Env, text: &str) -> Result<sys::napi_value> {
+  let mut value = ptr::null_mut();
+  // SAFETY: JS thread; `text` is valid for its length; valid out-pointer.
+  check(
+    unsafe {
+      sys::napi_create_string_utf8(
+        env.raw(),
+        text.as_ptr().cast(),
+        text.len() as isize,
+        &mut value,
+      )
+    },
+    "napi_create_string_utf8",
+  )?;
+  Ok(value)
+}
+
 /// A strong reference to `value`, for the environment's life.
 pub fn keep(env: &Env, value: sys::napi_value) -> Result<sys::napi_ref> {
   let mut reference = ptr::null_mut();
@@ -234,16 +247,7 @@ fn error_list(env: &Env, errors: &[(String, String)]) -> Result<sys::napi_value>
     )?;
     for (i, (code, message)) in errors.iter().enumerate() {
       for (j, text) in [code, message].into_iter().enumerate() {
-        let mut value = ptr::null_mut();
-        check(
-          sys::napi_create_string_utf8(
-            env.raw(),
-            text.as_ptr().cast(),
-            text.len() as isize,
-            &mut value,
-          ),
-          "napi_create_string_utf8",
-        )?;
+        let value = utf8(env, text)?;
         check(
           sys::napi_set_element(env.raw(), array, (i * 2 + j) as u32, value),
           "napi_set_element",
@@ -300,8 +304,8 @@ fn new_events_array(env: &Env, capacity: usize) -> Result<EventsArray> {
   let mut data: *mut c_void = ptr::null_mut();
   let mut ab = ptr::null_mut();
   let mut ta = ptr::null_mut();
-  let mut array = ptr::null_mut();
-  // SAFETY: JS thread, valid out-pointers; the reference keeps the array (and its memory) alive.
+  // SAFETY: JS thread, valid out-pointers; the reference below keeps the array (and its memory)
+  // alive.
   unsafe {
     check(
       sys::napi_create_arraybuffer(env.raw(), bytes, &mut data, &mut ab),
@@ -318,11 +322,8 @@ fn new_events_array(env: &Env, capacity: usize) -> Result<EventsArray> {
       ),
       "napi_create_typedarray",
     )?;
-    check(
-      sys::napi_create_reference(env.raw(), ta, 1, &mut array),
-      "napi_create_reference",
-    )?;
   }
+  let array = keep(env, ta)?;
   Ok(EventsArray {
     array,
     words: data.cast(),

@@ -66,16 +66,12 @@ impl EnvState {
   /// This environment's state. Every call from JS starts here, so it is one Node-API call: napi-rs's
   /// typed instance data checks the pointer in a process-wide locked registry on every access.
   pub fn get(env: &Env) -> Result<&'static mut EnvState> {
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: valid out-pointer; Node keeps instance data per environment and per addon, so the
-    // slot holds what `install` put there or nothing.
-    let status = unsafe { sys::napi_get_instance_data(env.raw(), &mut data) };
-    if status != sys::Status::napi_ok || data.is_null() {
-      return Err(Error::new(
+    let data = instance_data(env).ok_or_else(|| {
+      Error::new(
         Status::GenericFailure,
         "node-bun-tcp: init() was not called",
-      ));
-    }
+      )
+    })?;
     // SAFETY: `install` stored a leaked `Box<EnvState>`, freed only by `finalize` when the
     // environment ends; calls come on its JS thread one at a time.
     Ok(unsafe { &mut *data.cast::<EnvState>() })
@@ -83,10 +79,7 @@ impl EnvState {
 
   /// Whether `install` ran for this environment.
   pub fn installed(env: &Env) -> bool {
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: valid out-pointer.
-    let status = unsafe { sys::napi_get_instance_data(env.raw(), &mut data) };
-    status == sys::Status::napi_ok && !data.is_null()
+    instance_data(env).is_some()
   }
 
   /// Makes `self` this environment's state, freed when the environment ends.
@@ -169,4 +162,12 @@ fn put<T>(table: &mut Vec<Option<T>>, id: u32, value: T) {
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   // SAFETY: `data` is the box `install` leaked; Node finalizes instance data once.
   drop(unsafe { Box::from_raw(data.cast::<EnvState>()) });
+}
+
+/// What this environment's instance-data slot holds (what `install` put there), if anything.
+fn instance_data(env: &Env) -> Option<*mut c_void> {
+  let mut data: *mut c_void = ptr::null_mut();
+  // SAFETY: valid out-pointer; Node keeps instance data per environment and per addon.
+  let status = unsafe { sys::napi_get_instance_data(env.raw(), &mut data) };
+  (status == sys::Status::napi_ok && !data.is_null()).then_some(data)
 }

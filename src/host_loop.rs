@@ -202,23 +202,11 @@ impl Prepare {
 
 /// The async context `pump` is called in from the prepare callback.
 fn async_context(env: &Env) -> Option<sys::napi_async_context> {
-  let name = "node-bun-tcp linger";
-  let (mut label, mut context) = (ptr::null_mut(), ptr::null_mut());
-  // SAFETY: JS thread; valid out-pointers; no resource object (Node makes one).
-  unsafe {
-    if sys::napi_create_string_utf8(
-      env.raw(),
-      name.as_ptr().cast(),
-      name.len() as isize,
-      &mut label,
-    ) != sys::Status::napi_ok
-      || sys::napi_async_init(env.raw(), ptr::null_mut(), label, &mut context)
-        != sys::Status::napi_ok
-    {
-      return None;
-    }
-  }
-  Some(context)
+  let label = crate::dispatch::utf8(env, "node-bun-tcp linger").ok()?;
+  let mut context = ptr::null_mut();
+  // SAFETY: JS thread; valid out-pointer; no resource object (Node makes one).
+  let status = unsafe { sys::napi_async_init(env.raw(), ptr::null_mut(), label, &mut context) };
+  (status == sys::Status::napi_ok).then_some(context)
 }
 
 unsafe extern "C" fn on_close(handle: *mut c_void) {

@@ -12,7 +12,7 @@ use std::ptr;
 
 use napi::{sys, Env, Result};
 
-use crate::dispatch::check;
+use crate::dispatch::{check, keep};
 
 /// One pool's size: Node's read size, so a retained chunk pins at most what a `node:net` read
 /// buffer would.
@@ -59,11 +59,11 @@ impl ReadPool {
   fn new(env: &Env, untransferable: sys::napi_ref) -> Result<(ReadPool, sys::napi_value)> {
     let mut data: *mut c_void = ptr::null_mut();
     let mut buffer = ptr::null_mut();
-    let mut reference = ptr::null_mut();
     let mut mark = ptr::null_mut();
     let mut array_buffer = ptr::null_mut();
     let mut ignored = ptr::null_mut();
-    // SAFETY: JS thread, valid out-pointers; the reference keeps the Buffer (and its memory) alive.
+    // SAFETY: JS thread, valid out-pointers; the reference below keeps the Buffer (and its memory)
+    // alive.
     unsafe {
       check(
         sys::napi_create_buffer(env.raw(), POOL_SIZE, &mut data, &mut buffer),
@@ -89,13 +89,9 @@ impl ReadPool {
         sys::napi_call_function(env.raw(), mark, mark, 1, &array_buffer, &mut ignored),
         "markAsUntransferable",
       )?;
-      check(
-        sys::napi_create_reference(env.raw(), buffer, 1, &mut reference),
-        "napi_create_reference",
-      )?;
     }
     let pool = ReadPool {
-      buffer: reference,
+      buffer: keep(env, buffer)?,
       data: data.cast(),
       used: 0,
     };
