@@ -118,7 +118,7 @@ function execute(args, out) {
     // redis-benchmark asks for these two at start (and warns without a [name, value] answer);
     // any other parameter gets the empty array redis-server gives for an unknown one.
     const param = args[2].toString('latin1').toLowerCase();
-    const value = CONFIG[param];
+    const value = Object.hasOwn(CONFIG, param) ? CONFIG[param] : undefined;
     if (value === undefined) {
       out.ascii('*0\r\n');
     } else {
