@@ -3,6 +3,7 @@
 
 mod connect;
 mod listen;
+mod raw_calls;
 mod setup;
 mod socket;
 mod tls;

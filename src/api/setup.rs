@@ -30,12 +30,6 @@ pub fn init(env: Env, on_wake: Unknown, untransferable: Unknown) -> Result<()> {
   Ok(())
 }
 
-/// Delivers waiting events to `dispatcher`; true when more wait (call again from `setImmediate`).
-#[napi]
-pub fn poll(env: Env, dispatcher: Unknown) -> Result<bool> {
-  dispatch::poll(&env, dispatcher.raw())
-}
-
 /// Whether this environment's sockets keep the process alive (something ref'd is open).
 #[napi]
 pub fn set_ref(env: Env, on: bool) -> Result<()> {

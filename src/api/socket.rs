@@ -14,17 +14,26 @@ use crate::errors::neg_errno;
 use crate::reactor::Command;
 use crate::socket_core::SocketCore;
 
-/// Sends `data[offset..offset + length]`. Returns the bytes the kernel took (0 when full), or a
-/// negative errno when the connection failed, or -1 for an unknown socket.
-#[napi]
-pub fn write(env: Env, id: u32, data: BufferSlice, offset: u32, length: u32) -> Result<i32> {
-  let state = EnvState::get(&env)?;
-  let Some(core) = state.socket(id) else {
-    return Ok(-1);
-  };
+/// Sends `data[offset..offset + length]` (the `write` call, src/api/raw_calls.rs). Returns the
+/// bytes the kernel took (0 when full), or a negative errno when the connection failed, or -1 for
+/// an unknown socket.
+pub fn write_bytes(env: &Env, id: u32, data: &[u8], offset: u32, length: u32) -> Result<i32> {
   let start = offset as usize;
   let Some(bytes) = data.get(start..start.saturating_add(length as usize)) else {
     return Ok(-libc::EINVAL);
+  };
+  send(env, id, bytes)
+}
+
+/// `write` for a whole string, without a Buffer in between (`writeString`): its UTF-8 bytes.
+pub fn write_str_bytes(env: &Env, id: u32, utf8: &[u8]) -> Result<i32> {
+  send(env, id, utf8)
+}
+
+fn send(env: &Env, id: u32, bytes: &[u8]) -> Result<i32> {
+  let state = EnvState::get(env)?;
+  let Some(core) = state.socket(id) else {
+    return Ok(-1);
   };
   let result = core.send(bytes);
   flush_later(state, core);
@@ -39,21 +48,6 @@ fn flush_later(state: &EnvState, core: &SocketCore) {
   if core.flush_wanted.load(Ordering::Relaxed) {
     state.shared.rearm(core);
   }
-}
-
-/// `write` for a whole string, without a Buffer in between.
-#[napi]
-pub fn write_string(env: Env, id: u32, data: String) -> Result<i32> {
-  let state = EnvState::get(&env)?;
-  let Some(core) = state.socket(id) else {
-    return Ok(-1);
-  };
-  let result = core.send(data.as_bytes());
-  flush_later(state, core);
-  Ok(match result {
-    Ok(n) => n as i32,
-    Err(e) => neg_errno(&e),
-  })
 }
 
 /// Asks for a `DRAIN` event once the socket takes writes again.
