@@ -156,49 +156,51 @@ unsafe extern "C" fn write_string(
 fn write_string_args(env: &Env, [id, string]: [sys::napi_value; 2]) -> Result<sys::napi_value> {
   let id = u32_arg(env, id)?;
   let mut stack = [MaybeUninit::<u8>::uninit(); STACK_STRING + 1];
+  let utf8 = copy_utf8(env, string, &mut stack)?;
+  let n = if utf8.len() + MAX_CHAR <= STACK_STRING {
+    socket::write_str_bytes(env, id, utf8)?
+  } else {
+    // Possibly cut short: copy it whole, into a buffer of its size.
+    let mut heap = vec![MaybeUninit::<u8>::uninit(); utf8_len(env, string)? + 1];
+    socket::write_str_bytes(env, id, copy_utf8(env, string, &mut heap)?)?
+  };
+  int32(env, n)
+}
+
+/// Copies as much of `string`'s UTF-8 as fits in `buf` (which also takes Node's NUL) and returns
+/// it; Node copies whole characters only.
+fn copy_utf8<'a>(
+  env: &Env,
+  string: sys::napi_value,
+  buf: &'a mut [MaybeUninit<u8>],
+) -> Result<&'a [u8]> {
   let mut copied = 0usize;
-  // SAFETY: `stack` has room for its length including the terminating NUL; Node only writes it.
+  // SAFETY: `buf` has room for `buf.len()` bytes; Node only writes into it.
   check(
     unsafe {
       sys::napi_get_value_string_utf8(
         env.raw(),
         string,
-        stack.as_mut_ptr().cast::<c_char>(),
-        stack.len(),
+        buf.as_mut_ptr().cast::<c_char>(),
+        buf.len(),
         &mut copied,
       )
     },
     "napi_get_value_string_utf8",
   )?;
-  let n = if copied + MAX_CHAR <= STACK_STRING {
-    // SAFETY: Node wrote the first `copied` bytes.
-    let utf8 = unsafe { std::slice::from_raw_parts(stack.as_ptr().cast::<u8>(), copied) };
-    socket::write_str_bytes(env, id, utf8)?
-  } else {
-    // Possibly cut short: ask for the length and copy it whole.
-    let mut len = 0usize;
-    // SAFETY: a null buffer asks for the length only.
-    check(
-      unsafe { sys::napi_get_value_string_utf8(env.raw(), string, ptr::null_mut(), 0, &mut len) },
-      "napi_get_value_string_utf8",
-    )?;
-    let mut heap = vec![0u8; len + 1];
-    // SAFETY: `heap` has room for `len` bytes and the NUL.
-    check(
-      unsafe {
-        sys::napi_get_value_string_utf8(
-          env.raw(),
-          string,
-          heap.as_mut_ptr().cast::<c_char>(),
-          heap.len(),
-          &mut copied,
-        )
-      },
-      "napi_get_value_string_utf8",
-    )?;
-    socket::write_str_bytes(env, id, &heap[..copied])?
-  };
-  int32(env, n)
+  // SAFETY: Node wrote the first `copied` bytes of `buf` (fewer than its length).
+  Ok(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), copied) })
+}
+
+/// The length of `string` in UTF-8.
+fn utf8_len(env: &Env, string: sys::napi_value) -> Result<usize> {
+  let mut len = 0usize;
+  // SAFETY: a null buffer asks for the length only.
+  check(
+    unsafe { sys::napi_get_value_string_utf8(env.raw(), string, ptr::null_mut(), 0, &mut len) },
+    "napi_get_value_string_utf8",
+  )?;
+  Ok(len)
 }
 
 /// `poll(dispatcher)`: see `dispatch::poll`.
