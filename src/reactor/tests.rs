@@ -299,6 +299,48 @@ fn released_end_data_is_sent_before_fin() {
   assert!(got.iter().all(|b| *b == 42));
 }
 
+/// Release closes a socket without `epoll_ctl(DEL)` when the loop holds its last reference, and
+/// deregisters it while someone else still does: either way its descriptor number, reused by the
+/// next accept at once, registers and delivers again, and the peer sees the close.
+#[test]
+fn released_sockets_close_and_their_descriptors_register_again() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let mut fds = std::collections::HashSet::new();
+  for round in 0..100u8 {
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.write_all(&[round]).unwrap();
+    h.until("open", |h| !h.opened.is_empty());
+    let core = h.opened.remove(0);
+    let id = core.id;
+    h.until("data", |h| h.bytes.get(&id).is_some_and(|b| b == &[round]));
+    fds.insert(core.fd().expect("an accepted socket has a descriptor"));
+    // Every other round "JS" still holds the socket when the loop releases it.
+    let held = (round % 2 == 1).then(|| core.clone());
+    drop(core);
+    h.shared.send(Command::Release {
+      id,
+      pending: Vec::new(),
+    });
+    if let Some(core) = held {
+      // Until the last holder lets go, the loop must not hear of it any more.
+      std::thread::sleep(Duration::from_millis(5));
+      drop(core);
+    }
+    client
+      .set_read_timeout(Some(Duration::from_secs(5)))
+      .unwrap();
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).expect("the peer sees the close");
+    assert!(rest.is_empty());
+  }
+  assert!(
+    fds.len() < 100,
+    "descriptor numbers were reused ({} distinct)",
+    fds.len()
+  );
+}
+
 /// Takes the waiting batch by hand: "JS" holds the baton until it calls `finish`.
 fn take_and_hold(h: &mut Harness) -> Batch {
   h.woken

@@ -76,10 +76,8 @@ impl EventLoop {
     // TLS says goodbye with close_notify, which may have to wait for the socket like data (unless
     // the connection is already gone).
     if pending.is_empty() && (core.tls().is_none() || core.is_broken()) {
-      if let Some(fd) = core.fd() {
-        self.deregister(fd);
-      }
-      return; // dropping the last `Arc` closes the socket
+      self.forget(core);
+      return;
     }
     let deadline = now_ms() + LINGER_MS;
     self.put(
@@ -132,9 +130,7 @@ impl EventLoop {
 
   pub(super) fn drop_lingering(&mut self, id: u32) {
     if let Some(Slot::Lingering(l)) = self.take_slot(id) {
-      if let Some(fd) = l.core.fd() {
-        self.deregister(fd);
-      }
+      self.forget(l.core);
       if l.holds_ref {
         self.local.push(batch::FLUSHED, id, 0, 0);
       }

@@ -257,6 +257,18 @@ impl EventLoop {
     let _ = self.shared.registry.deregister(&mut SourceFd(&fd));
   }
 
+  /// Lets go of a socket the loop is done with. Closing a descriptor takes it out of epoll, so the
+  /// `epoll_ctl(DEL)` is only made while another holder keeps the socket open (it would go on
+  /// waking the loop meanwhile); when ours is the last reference, dropping it closes the socket.
+  /// Events still queued for it name an id no slot has any more, and are ignored.
+  fn forget(&self, core: Arc<SocketCore>) {
+    if Arc::strong_count(&core) > 1 {
+      if let Some(fd) = core.fd() {
+        self.deregister(fd);
+      }
+    }
+  }
+
   fn on_event(&mut self, id: u32, event: &Event) {
     match self.slot(id) {
       Some(Slot::Listener(_)) => self.accept(id),
