@@ -24,7 +24,7 @@ pub use linger::{HostLoop, Linger, LINGER};
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -48,6 +48,10 @@ const INNER: Token = Token(0);
 pub const MAX_QUEUED_TOTAL: usize = 8 << 20;
 /// Bytes the loop may hold for one socket before it stops reading that socket.
 pub const MAX_QUEUED_PER_SOCKET: usize = 1 << 20;
+/// Empty turns in a row after which `finish` stops making its own (see `Shared::finish_skips`).
+const FINISH_MISSES_TO_SKIP: u32 = 2;
+/// While skipping, one `finish` in this many still turns, to notice when events wait again.
+const FINISH_PROBE_EVERY: u32 = 8;
 
 /// How the loop thread tells JS that a batch is waiting (a threadsafe function in the addon, a
 /// channel in tests).
@@ -113,6 +117,14 @@ pub struct Shared {
   sleep_deadline: AtomicU64,
   /// `finish` kept the baton for `linger`.
   lingering: AtomicBool,
+  /// `finish`'s own turns found nothing twice in a row (request/response traffic: the reply is
+  /// not back yet), so a lingering `finish` leaves the look to the linger's wait, which returns at
+  /// once when the sockets have events and so saves the empty turn's epoll_wait. Every
+  /// `FINISH_PROBE_EVERY`th still turns; one that finds events ends the skipping (load is back,
+  /// and then a turn is cheaper than a wait and a turn).
+  finish_skips: AtomicBool,
+  /// `finish`'s turns in a row that found nothing, then the `finish` calls made while skipping.
+  finish_misses: AtomicU32,
   /// How many times the loop thread woke JS (the tests' view of how often JS had to be woken
   /// from another thread).
   pub notifications: AtomicU64,
@@ -165,7 +177,8 @@ impl Shared {
   ///
   /// While JS holds the baton it first runs a turn of the loop itself (without blocking): what is
   /// ready is read on this thread. When nothing is, JS keeps the baton for `linger` if `linger`
-  /// is set (its event loop calls that before it sleeps), and otherwise hands it back.
+  /// is set (its event loop calls that before it sleeps), and otherwise hands it back. When these
+  /// turns keep finding nothing, a lingering JS skips them (`finish_skips`).
   pub fn finish(&self, linger: bool) -> bool {
     {
       let out = self.outbox.lock();
@@ -176,11 +189,25 @@ impl Shared {
         return true;
       }
     }
+    let lingers = linger && !self.stopping.load(Ordering::SeqCst);
+    let misses = self.finish_misses.fetch_add(1, Ordering::Relaxed) + 1;
+    if lingers
+      && self.finish_skips.load(Ordering::Relaxed)
+      && !misses.is_multiple_of(FINISH_PROBE_EVERY)
+    {
+      self.lingering.store(true, Ordering::SeqCst);
+      return false;
+    }
     let deadline = self.turn_here();
     if !self.outbox.lock().batch.is_empty() {
+      self.finish_misses.store(0, Ordering::Relaxed);
+      self.finish_skips.store(false, Ordering::Relaxed);
       return true;
     }
-    if linger && !self.stopping.load(Ordering::SeqCst) {
+    if misses >= FINISH_MISSES_TO_SKIP {
+      self.finish_skips.store(true, Ordering::Relaxed);
+    }
+    if lingers {
       // JS keeps the baton until its event loop is about to sleep (`linger`): its microtasks and
       // other callbacks run first, and what they write may be answered right away.
       self.lingering.store(true, Ordering::SeqCst);
@@ -314,6 +341,8 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
     inner: poll.as_raw_fd(),
     sleep_deadline: AtomicU64::new(u64::MAX),
     lingering: AtomicBool::new(false),
+    finish_skips: AtomicBool::new(false),
+    finish_misses: AtomicU32::new(0),
     notifications: AtomicU64::new(0),
     stopping: AtomicBool::new(false),
     thread: Mutex::new(None),

@@ -331,7 +331,9 @@ fn released_sockets_close_and_their_descriptors_register_again() {
       .set_read_timeout(Some(Duration::from_secs(5)))
       .unwrap();
     let mut rest = Vec::new();
-    client.read_to_end(&mut rest).expect("the peer sees the close");
+    client
+      .read_to_end(&mut rest)
+      .expect("the peer sees the close");
     assert!(rest.is_empty());
   }
   assert!(
@@ -477,4 +479,63 @@ fn a_linger_ends_at_once_when_the_host_has_work_and_hands_the_baton_back() {
   h.until("data", |h| h.has(batch::DATA));
   // A second call without `finish(true)` before it does nothing.
   assert!(!h.shared.linger(&linger));
+}
+
+/// Request/response traffic: JS's own turn after a batch finds nothing while the reply is on its
+/// way. After two such turns `finish` skips them and the linger's wait looks instead (nothing is
+/// missed: bytes already waiting are found by the wait), and a probing turn that finds events
+/// turns them back on.
+#[test]
+fn after_empty_turns_a_lingering_js_leaves_the_look_to_its_wait() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let (linger, _host) = fake_host(&h);
+  let mut client = TcpStream::connect(addr).unwrap();
+  let _ = take_and_hold(&mut h);
+  for byte in [b'a', b'b'] {
+    assert!(!h.shared.finish(true), "its turn finds nothing");
+    assert!(
+      !h.shared.linger(&linger),
+      "nothing comes: the baton goes back"
+    );
+    client.write_all(&[byte]).unwrap();
+    let batch = take_and_hold(&mut h);
+    assert_eq!(batch.data, [byte]);
+  }
+  assert!(
+    h.shared.finish_skips.load(Ordering::Relaxed),
+    "two empty turns"
+  );
+  // Bytes that are there before `finish`: it makes no turn, the linger's wait finds them. One
+  // `finish` in FINISH_PROBE_EVERY turns anyway, finds them itself and ends the skipping.
+  let mut skipped = 0;
+  for round in 0..FINISH_PROBE_EVERY {
+    client.write_all(&[round as u8]).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let mut batch = Batch::default();
+    if h.shared.finish(true) {
+      h.shared.take(&mut batch);
+      assert!(
+        !h.shared.finish_skips.load(Ordering::Relaxed),
+        "a probe found events"
+      );
+    } else {
+      skipped += 1;
+      assert!(
+        h.shared.outbox.lock().batch.is_empty(),
+        "no turn of its own"
+      );
+      assert!(h.shared.linger(&linger), "the wait found the bytes");
+      h.shared.take(&mut batch);
+    }
+    assert_eq!(batch.data, [round as u8], "nothing is missed or reordered");
+    if !h.shared.finish_skips.load(Ordering::Relaxed) {
+      break;
+    }
+  }
+  assert!(skipped > 0, "finish skipped its turns");
+  assert!(
+    !h.shared.finish_skips.load(Ordering::Relaxed),
+    "within {FINISH_PROBE_EVERY} batches a probe turned them back on"
+  );
 }
