@@ -341,6 +341,28 @@ fn uint32(env: &Env, value: usize) -> Result<sys::napi_value> {
   Ok(out)
 }
 
+/// A JS number of `value`.
+pub(crate) fn int32(env: &Env, value: i32) -> Result<sys::napi_value> {
+  let mut out = ptr::null_mut();
+  // SAFETY: JS thread, valid out-pointer.
+  check(
+    unsafe { sys::napi_create_int32(env.raw(), value, &mut out) },
+    "napi_create_int32",
+  )?;
+  Ok(out)
+}
+
+/// JS `true` or `false`.
+pub(crate) fn boolean(env: &Env, value: bool) -> Result<sys::napi_value> {
+  let mut out = ptr::null_mut();
+  // SAFETY: JS thread, valid out-pointer; gets a singleton of `env`.
+  check(
+    unsafe { sys::napi_get_boolean(env.raw(), value, &mut out) },
+    "napi_get_boolean",
+  )?;
+  Ok(out)
+}
+
 fn buffer_copy(env: &Env, bytes: &[u8]) -> Result<sys::napi_value> {
   let mut out = ptr::null_mut();
   let mut buf = ptr::null_mut();

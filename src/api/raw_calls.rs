@@ -14,7 +14,7 @@ use napi::{sys, Env, Error, JsError, Result, Status};
 use napi_derive::napi;
 
 use super::socket;
-use crate::dispatch::{self, check};
+use crate::dispatch::{self, boolean, check, int32};
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
@@ -91,16 +91,6 @@ fn u32_arg(env: &Env, value: sys::napi_value) -> Result<u32> {
   check(
     unsafe { sys::napi_get_value_uint32(env.raw(), value, &mut out) },
     "napi_get_value_uint32",
-  )?;
-  Ok(out)
-}
-
-fn int32(env: &Env, n: i32) -> Result<sys::napi_value> {
-  let mut out = ptr::null_mut();
-  // SAFETY: creates a number in `env`.
-  check(
-    unsafe { sys::napi_create_int32(env.raw(), n, &mut out) },
-    "napi_create_int32",
   )?;
   Ok(out)
 }
@@ -210,12 +200,5 @@ unsafe extern "C" fn poll(env: sys::napi_env, info: sys::napi_callback_info) -> 
 }
 
 fn poll_args(env: &Env, [dispatcher]: [sys::napi_value; 1]) -> Result<sys::napi_value> {
-  let more = dispatch::poll(env, dispatcher)?;
-  let mut out = ptr::null_mut();
-  // SAFETY: gets a singleton of `env`.
-  check(
-    unsafe { sys::napi_get_boolean(env.raw(), more, &mut out) },
-    "napi_get_boolean",
-  )?;
-  Ok(out)
+  boolean(env, dispatch::poll(env, dispatcher)?)
 }
