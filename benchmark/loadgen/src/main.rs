@@ -3,7 +3,7 @@
 //! Prints one JSON line: messages, bytes, seconds, msgs_per_sec, mb_per_sec, p50_us, p99_us, errors.
 //!
 //! usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]
-//!        loadgen tls-echo HOST:PORT CONNS SIZE SECONDS     (a thread per connection)
+//!        loadgen tls-echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]   (the same, over TLS)
 //!        loadgen connects HOST:PORT WORKERS SECONDS [tls]   (connect, 1-byte echo, RST)
 //!        loadgen idle HOST:PORT CONNS SECONDS                (hold CONNS idle connections open)
 //!        loadgen stream HOST:PORT SECONDS                    (one connection, continuous stream)
@@ -17,9 +17,12 @@ mod threaded;
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use rustls::ClientConnection;
 
 struct Conn {
   stream: TcpStream,
+  /// The TLS session of a `tls-echo` connection: plaintext goes through it, records on `stream`.
+  tls: Option<Box<ClientConnection>>,
   /// Bytes of the current round still to send / to receive.
   to_send: usize,
   received: usize,
@@ -33,13 +36,6 @@ fn pattern(size: usize, pipeline: usize) -> Vec<u8> {
 fn main() {
   let args: Vec<String> = std::env::args().collect();
   let outcome = match args.get(1).map(String::as_str) {
-    Some("tls-echo") if args.len() >= 6 => threaded::echo(
-      args[2].parse().expect("HOST:PORT"),
-      args[3].parse().expect("CONNS"),
-      args[4].parse().expect("SIZE"),
-      args[5].parse().expect("SECONDS"),
-      true,
-    ),
     Some("connects") if args.len() >= 5 => threaded::connects(
       args[2].parse().expect("HOST:PORT"),
       args[3].parse().expect("WORKERS"),
@@ -64,10 +60,11 @@ fn main() {
 }
 
 fn echo_main(args: Vec<String>) {
-  if args.len() < 6 || args[1] != "echo" {
-    eprintln!("usage: loadgen echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]");
+  if args.len() < 6 || (args[1] != "echo" && args[1] != "tls-echo") {
+    eprintln!("usage: loadgen echo|tls-echo HOST:PORT CONNS SIZE SECONDS [PIPELINE]");
     std::process::exit(2);
   }
+  let tls = args[1] == "tls-echo";
   let addr: SocketAddr = args[2].parse().expect("HOST:PORT");
   let conns: usize = args[3].parse().expect("CONNS");
   let size: usize = args[4].parse().expect("SIZE");
@@ -76,7 +73,7 @@ fn echo_main(args: Vec<String>) {
     .get(6)
     .map(|p| p.parse().expect("PIPELINE"))
     .unwrap_or(1);
-  match run(addr, conns, size, seconds, pipeline) {
+  match run(addr, conns, size, seconds, pipeline, tls) {
     Ok(()) => {}
     Err(e) => {
       eprintln!("loadgen: {e}");
@@ -85,14 +82,30 @@ fn echo_main(args: Vec<String>) {
   }
 }
 
-fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -> io::Result<()> {
+/// One event loop drives every connection, plain or TLS alike, so the server under test sees the
+/// same client either way: messages arrive as the client's turn sends them, with no thread switch
+/// of the client's per message.
+fn run(
+  addr: SocketAddr,
+  n: usize,
+  size: usize,
+  seconds: f64,
+  pipeline: usize,
+  tls: bool,
+) -> io::Result<()> {
   let payload = pattern(size, pipeline);
   let round = payload.len();
+  let config = tls.then(threaded::tls_config);
   let mut poll = Poll::new()?;
   let mut conns = Vec::with_capacity(n);
   for i in 0..n {
-    let std_stream = std::net::TcpStream::connect(addr)?;
+    let mut std_stream = std::net::TcpStream::connect(addr)?;
     std_stream.set_nodelay(true)?;
+    // Handshakes are done (blocking) before the clock starts: this mode measures messages.
+    let tls = match &config {
+      None => None,
+      Some(config) => Some(Box::new(threaded::handshake(config, &mut std_stream)?)),
+    };
     std_stream.set_nonblocking(true)?;
     let mut stream = TcpStream::from_std(std_stream);
     poll.registry().register(
@@ -102,6 +115,7 @@ fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -
     )?;
     conns.push(Conn {
       stream,
+      tls,
       to_send: round,
       received: 0,
       round_started: Instant::now(),
@@ -121,45 +135,14 @@ fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -
     for ev in events.iter() {
       let i = ev.token().0;
       let c = &mut conns[i];
-      if ev.is_writable() && c.to_send > 0 {
+      if ev.is_writable() && (c.to_send > 0 || c.tls.as_ref().is_some_and(|t| t.wants_write())) {
         pump_send(c, &payload)?;
       }
       if ev.is_readable() {
-        loop {
-          match c.stream.read(&mut buf) {
-            Ok(0) => {
-              return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "server closed",
-              ))
-            }
-            Ok(k) => {
-              // The echo of this round's bytes so far is the payload itself: a memcmp, so the
-              // check never makes the load generator the bottleneck with big messages.
-              match payload.get(c.received..c.received + k) {
-                Some(want) if want == &buf[..k] => {}
-                Some(want) => {
-                  errors += want.iter().zip(&buf[..k]).filter(|(a, b)| a != b).count() as u64
-                }
-                None => errors += k as u64, // more came back than this round sent
-              }
-              c.received += k;
-              bytes += k as u64;
-              if c.received >= round {
-                // A round is `pipeline` messages; the pattern restarts with it.
-                c.received = 0;
-                messages += pipeline as u64;
-                latencies.push(c.round_started.elapsed().as_micros() as u32);
-                c.round_started = Instant::now();
-                c.to_send = round;
-                pump_send(c, &payload)?;
-              }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-          }
-        }
+        let got = receive(c, &mut buf, &payload, pipeline, &mut latencies)?;
+        messages += got.messages;
+        bytes += got.bytes;
+        errors += got.errors;
       }
     }
   }
@@ -181,7 +164,102 @@ fn run(addr: SocketAddr, n: usize, size: usize, seconds: f64, pipeline: usize) -
   Ok(())
 }
 
+/// What one readable event brought: whole rounds' messages, echoed bytes, mismatched bytes.
+#[derive(Default)]
+struct Received {
+  messages: u64,
+  bytes: u64,
+  errors: u64,
+}
+
+/// Reads everything the kernel has for `c` (through its TLS session, if any), checks it against
+/// the payload, and starts the next round whenever one completes.
+fn receive(
+  c: &mut Conn,
+  buf: &mut [u8],
+  payload: &[u8],
+  pipeline: usize,
+  latencies: &mut Vec<u32>,
+) -> io::Result<Received> {
+  let mut got = Received::default();
+  loop {
+    let k = match read_some(c, buf) {
+      Ok(0) => {
+        return Err(io::Error::new(
+          io::ErrorKind::UnexpectedEof,
+          "server closed",
+        ))
+      }
+      Ok(k) => k,
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(e),
+    };
+    // The echo of this round's bytes so far is the payload itself: a memcmp, so the check never
+    // makes the load generator the bottleneck with big messages.
+    match payload.get(c.received..c.received + k) {
+      Some(want) if want == &buf[..k] => {}
+      Some(want) => got.errors += want.iter().zip(&buf[..k]).filter(|(a, b)| a != b).count() as u64,
+      None => got.errors += k as u64, // more came back than this round sent
+    }
+    c.received += k;
+    got.bytes += k as u64;
+    if c.received >= payload.len() {
+      // A round is `pipeline` messages; the pattern restarts with it.
+      c.received = 0;
+      got.messages += pipeline as u64;
+      latencies.push(c.round_started.elapsed().as_micros() as u32);
+      c.round_started = Instant::now();
+      c.to_send = payload.len();
+      pump_send(c, payload)?;
+    }
+  }
+}
+
+/// Plaintext into `buf`: straight from the socket, or what the TLS session has decrypted, reading
+/// more records when it has none. `WouldBlock` when there is nothing more for now.
+fn read_some(c: &mut Conn, buf: &mut [u8]) -> io::Result<usize> {
+  let Some(tls) = c.tls.as_mut() else {
+    return c.stream.read(buf);
+  };
+  loop {
+    match tls.reader().read(buf) {
+      Ok(k) => return Ok(k),
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+      Err(e) => return Err(e),
+    }
+    // No plaintext buffered: read records (WouldBlock ends the turn), then decrypt them.
+    if tls.read_tls(&mut c.stream)? == 0 {
+      return Ok(0);
+    }
+    tls.process_new_packets().map_err(io::Error::other)?;
+  }
+}
+
+/// Sends what is left of this round: straight to the socket, or through the TLS session (which
+/// takes up to its buffer limit at a time) and its records to the socket, until all is out or the
+/// kernel refuses; a writable event resumes.
 fn pump_send(c: &mut Conn, payload: &[u8]) -> io::Result<()> {
+  if let Some(tls) = c.tls.as_mut() {
+    loop {
+      let taken = match c.to_send {
+        0 => 0,
+        left => tls.writer().write(&payload[payload.len() - left..])?,
+      };
+      c.to_send -= taken;
+      while tls.wants_write() {
+        match tls.write_tls(&mut c.stream) {
+          Ok(_) => {}
+          Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+          Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+          Err(e) => return Err(e),
+        }
+      }
+      if c.to_send == 0 || taken == 0 {
+        return Ok(());
+      }
+    }
+  }
   while c.to_send > 0 {
     let start = payload.len() - c.to_send;
     match c.stream.write(&payload[start..]) {

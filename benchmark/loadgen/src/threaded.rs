@@ -1,10 +1,11 @@
-//! Thread-per-connection modes, for TLS echo and connection rates: each thread runs a blocking
-//! loop, which keeps the TLS client simple (rustls `StreamOwned`).
+//! Thread-per-worker modes, for connection rates (each worker a blocking loop of connect,
+//! handshake, 1-byte echo, close: rustls `StreamOwned` keeps that simple) and idle connections;
+//! and the TLS client set-up that the event-driven `tls-echo` shares.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -47,7 +48,7 @@ impl ServerCertVerifier for TrustAll {
   }
 }
 
-fn tls_config() -> Arc<ClientConfig> {
+pub(crate) fn tls_config() -> Arc<ClientConfig> {
   let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
   let mut config = ClientConfig::builder_with_provider(provider.clone())
     .with_safe_default_protocol_versions()
@@ -58,6 +59,19 @@ fn tls_config() -> Arc<ClientConfig> {
   // Every handshake is a full one, as for a new client.
   config.resumption = rustls::client::Resumption::disabled();
   Arc::new(config)
+}
+
+/// A finished client handshake over the blocking `tcp`.
+pub(crate) fn handshake(
+  config: &Arc<ClientConfig>,
+  tcp: &mut TcpStream,
+) -> io::Result<ClientConnection> {
+  let name = ServerName::try_from("localhost").expect("name");
+  let mut conn = ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+  while conn.is_handshaking() {
+    conn.complete_io(tcp)?;
+  }
+  Ok(conn)
 }
 
 enum Stream {
@@ -109,81 +123,6 @@ impl Write for Stream {
       Stream::Tls(s) => s.flush(),
     }
   }
-}
-
-fn percentile(sorted: &[u32], p: f64) -> u32 {
-  if sorted.is_empty() {
-    0
-  } else {
-    sorted[((sorted.len() - 1) as f64 * p) as usize]
-  }
-}
-
-/// Echo over `conns` blocking connections (one thread each).
-pub fn echo(
-  addr: SocketAddr,
-  conns: usize,
-  size: usize,
-  seconds: f64,
-  tls: bool,
-) -> io::Result<()> {
-  let config = tls.then(tls_config);
-  let payload: Arc<Vec<u8>> = Arc::new((0..size).map(|i| (i % 251) as u8).collect());
-  let messages = Arc::new(AtomicU64::new(0));
-  let errors = Arc::new(AtomicU64::new(0));
-  let latencies = Arc::new(Mutex::new(Vec::new()));
-  let mut streams = Vec::new();
-  for _ in 0..conns {
-    streams.push(Stream::open(addr, config.as_ref())?);
-  }
-  let started = Instant::now();
-  let end = started + Duration::from_secs_f64(seconds);
-  let threads: Vec<_> = streams
-    .into_iter()
-    .map(|mut stream| {
-      let (payload, messages, errors, latencies) = (
-        payload.clone(),
-        messages.clone(),
-        errors.clone(),
-        latencies.clone(),
-      );
-      std::thread::spawn(move || -> io::Result<()> {
-        let mut buf = vec![0u8; payload.len()];
-        let mut mine = Vec::new();
-        while Instant::now() < end {
-          let t = Instant::now();
-          stream.write_all(&payload)?;
-          stream.flush()?;
-          stream.read_exact(&mut buf)?;
-          if buf != *payload {
-            errors.fetch_add(1, Ordering::Relaxed);
-          }
-          mine.push(t.elapsed().as_micros() as u32);
-          messages.fetch_add(1, Ordering::Relaxed);
-        }
-        latencies.lock().expect("lock").extend(mine);
-        Ok(())
-      })
-    })
-    .collect();
-  for t in threads {
-    t.join()
-      .map_err(|_| io::Error::other("thread panicked"))??;
-  }
-  let secs = started.elapsed().as_secs_f64();
-  let mut lat = std::mem::take(&mut *latencies.lock().expect("lock"));
-  lat.sort_unstable();
-  let m = messages.load(Ordering::Relaxed);
-  println!(
-    "{{\"messages\":{m},\"bytes\":{},\"seconds\":{secs:.3},\"msgs_per_sec\":{:.1},\"mb_per_sec\":{:.2},\"p50_us\":{},\"p99_us\":{},\"errors\":{}}}",
-    m * size as u64,
-    m as f64 / secs,
-    (m * size as u64) as f64 / secs / 1e6,
-    percentile(&lat, 0.5),
-    percentile(&lat, 0.99),
-    errors.load(Ordering::Relaxed)
-  );
-  Ok(())
 }
 
 /// Connection rate: each of `workers` threads connects (and handshakes), echoes one byte and
