@@ -282,8 +282,12 @@ impl Write for SocketWriter<'_> {
 
   /// rustls hands every waiting record at once (a whole handshake flight): one `sendmsg` for all
   /// rather than one `send` each, which on loopback also means one trip through the peer's stack.
+  /// A lone record (the usual reply) takes `send`, which skips `sendmsg`'s iovec import.
   fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-    self.0.send_vectored(bufs)
+    match bufs {
+      [one] => self.0.send(one),
+      _ => self.0.send_vectored(bufs),
+    }
   }
 
   fn flush(&mut self) -> io::Result<()> {
