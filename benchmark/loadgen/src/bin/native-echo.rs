@@ -7,7 +7,9 @@
 //! Each readiness event drives the connection until the kernel says WouldBlock: read into one
 //! shared buffer, write it straight back, and keep only what the kernel (or the TLS session)
 //! refused; while anything is kept, the connection is not read, so a peer that does not read its
-//! echoes is held back by TCP and memory stays bounded.
+//! echoes is held back by TCP and memory stays bounded. A read that returns less than it asked
+//! for has emptied the socket: the drive stops there rather than paying a read for WouldBlock
+//! (edge-triggered, bytes that come later raise a new event), as the addon's loop does.
 
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -161,6 +163,23 @@ fn drive_plain(conn: &mut Conn, buf: &mut [u8]) -> Result<(), Closed> {
     };
     let n = write_some(&mut conn.stream, &buf[..k])?;
     conn.pending.extend_from_slice(&buf[n..k]);
+    if k < buf.len() && conn.pending.is_empty() {
+      return Ok(()); // a short read emptied the socket
+    }
+  }
+}
+
+/// Reads for rustls, remembering whether a read came back short (the socket is empty now).
+struct ShortRead<'a> {
+  stream: &'a mut TcpStream,
+  short: bool,
+}
+
+impl Read for ShortRead<'_> {
+  fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    let n = self.stream.read(buf)?;
+    self.short = n < buf.len();
+    Ok(n)
   }
 }
 
@@ -173,6 +192,7 @@ fn drive_tls(conn: &mut Conn, buf: &mut [u8]) -> Result<(), Closed> {
   let Some(tls) = tls.as_deref_mut() else {
     return Err(Closed);
   };
+  let mut drained = false;
   loop {
     let mut progress = false;
     // Encrypted records out first: handshake messages, alerts, echoes.
@@ -203,7 +223,16 @@ fn drive_tls(conn: &mut Conn, buf: &mut [u8]) -> Result<(), Closed> {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
         Err(_) => return Err(Closed),
       }
-      match tls.read_tls(stream) {
+      if drained {
+        return Ok(());
+      }
+      let mut reader = ShortRead {
+        stream,
+        short: false,
+      };
+      let read = tls.read_tls(&mut reader);
+      drained = reader.short;
+      match read {
         Ok(0) => return Err(Closed),
         Ok(_) => {
           if tls.process_new_packets().is_err() {
@@ -213,7 +242,7 @@ fn drive_tls(conn: &mut Conn, buf: &mut [u8]) -> Result<(), Closed> {
           }
           progress = true;
         }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => drained = true,
         Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
         Err(_) => return Err(Closed),
       }
