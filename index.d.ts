@@ -164,8 +164,9 @@ export interface UnixSocketConnectOptions<Data = undefined> extends SocketOption
 
 /** `socket.getCipher()`, as `node:tls` describes it. */
 export interface CipherNameAndProtocol {
-  /** The cipher suite, e.g. `'TLS_AES_256_GCM_SHA384'`. */
+  /** OpenSSL's name of the suite, e.g. `'TLS_AES_256_GCM_SHA384'`, `'ECDHE-RSA-AES128-GCM-SHA256'`. */
   name: string;
+  /** The IANA name, e.g. `'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'`. */
   standardName: string;
   /** `'TLSv1.3'` or `'TLSv1.2'`. */
   version: string;
@@ -180,9 +181,14 @@ export interface PeerCertificate {
   subjectaltname?: string;
   valid_from: string;
   valid_to: string;
+  /** Upper-case hex, as OpenSSL prints it. */
   serialNumber: string;
+  /** SHA-1 of the DER, as colon-separated hex. */
+  fingerprint: string;
   /** SHA-256 of the DER, as colon-separated hex. */
   fingerprint256: string;
+  /** SHA-512 of the DER, as colon-separated hex. */
+  fingerprint512: string;
   /** The certificate in DER. */
   raw: Buffer;
 }

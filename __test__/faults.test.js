@@ -752,6 +752,27 @@ const BAD_TLS = [
   { name: "tls: { rejectUnauthorized: 'no' }", tls: (fx) => ({ ...creds(fx), rejectUnauthorized: 'no' }), field: /rejectUnauthorized/ },
 ];
 
+// A protocol name travels behind one length byte: node:tls throws ERR_OUT_OF_RANGE beyond 255
+// bytes; an empty one made a ClientHello the server rejected as malformed.
+test('ALPN names of 0 or more than 255 bytes throw a RangeError naming the field; 255 bytes is fine', async (t) => {
+  const fx = fixtures();
+  if (!fx) return t.skip('no openssl for TLS fixtures');
+  const socket = { data() {}, connectError() {} };
+  for (const alpn of [['x'.repeat(256)], [''], ['h2', Buffer.alloc(0)], '', 'y'.repeat(300)]) {
+    for (const kind of ['listen', 'connect']) {
+      assert.throws(
+        () => (kind === 'listen'
+          ? listen({ hostname: HOST, port: 0, tls: { ...creds(fx), ALPNProtocols: alpn }, socket })
+          : connect({ hostname: HOST, port: 9, tls: { ALPNProtocols: alpn }, socket })),
+        (err) => err instanceof RangeError && err.code === 'ERR_OUT_OF_RANGE' && /tls\.ALPNProtocols/.test(err.message),
+        `${kind} with ${JSON.stringify(alpn).slice(0, 40)}`,
+      );
+    }
+  }
+  const server = listen({ hostname: HOST, port: 0, tls: { ...creds(fx), ALPNProtocols: ['z'.repeat(255)] }, socket });
+  server.stop(true);
+});
+
 function creds(fx) {
   return fx ? { key: fx.server.key, cert: fx.server.cert } : {};
 }

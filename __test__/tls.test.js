@@ -397,6 +397,9 @@ test('TLS getters: authorized, versions, cipher, peer certificate, servername, A
 
   assert.equal(client.authorized, true);
   assert.equal(client.getAuthorizationError(), null);
+  // No client certificate was asked for: nothing authorized the client (node:tls and Bun agree).
+  assert.equal(peer.authorized, false, 'server socket without requestCert');
+  assert.equal(peer.getAuthorizationError(), null);
   assert.equal(client.alpnProtocol, 'http/1.1');
   assert.equal(peer.alpnProtocol, 'http/1.1');
   assert.equal(client.getTLSVersion(), 'TLSv1.3');
@@ -417,12 +420,16 @@ test('TLS getters: authorized, versions, cipher, peer certificate, servername, A
   assert.equal(typeof cert.valid_to, 'string');
   assert.equal(new Date(cert.valid_from).getTime(), new Date(x509.validFrom).getTime(), 'valid_from');
   assert.equal(new Date(cert.valid_to).getTime(), new Date(x509.validTo).getTime(), 'valid_to');
+  assert.equal(cert.fingerprint, x509.fingerprint, 'fingerprint (SHA-1, colon-separated hex, as node)');
   assert.equal(cert.fingerprint256, x509.fingerprint256, 'fingerprint256 (colon-separated hex, as node)');
+  assert.equal(cert.fingerprint512, x509.fingerprint512, 'fingerprint512');
+  assert.equal(cert.serialNumber, x509.serialNumber, 'serialNumber as OpenSSL prints it');
   assert.equal(typeof cert.subjectaltname, 'string');
   assert.match(cert.subjectaltname, /DNS:localhost/);
   assert.match(cert.subjectaltname, /IP Address:127\.0\.0\.1/);
 
   assert.equal(peer.getServername(), 'localhost', 'server getServername()');
+  assert.equal(client.getServername(), 'localhost', 'client getServername() is the serverName it sent, not the address');
 
   const ekmClient = client.exportKeyingMaterial(32, 'EXPORTER-node-bun-tcp-test');
   const ekmServer = peer.exportKeyingMaterial(32, 'EXPORTER-node-bun-tcp-test');
@@ -463,6 +470,9 @@ test('TLS 1.2 when the peer limits it (node:tls on the other end)', { skip }, as
   assert.equal(nodeClient.getProtocol(), 'TLSv1.2');
   assert.equal(peer.getTLSVersion(), 'TLSv1.2', 'our server socket reports TLSv1.2');
   assert.ok(peer.getCipher() && peer.getCipher().name, 'cipher name under TLS 1.2');
+  // OpenSSL's name and the IANA one, as node:tls gives them.
+  assert.equal(peer.getCipher().name, nodeClient.getCipher().name, 'getCipher().name under TLS 1.2');
+  assert.equal(peer.getCipher().standardName, nodeClient.getCipher().standardName, 'getCipher().standardName');
   const got = collector();
   nodeClient.on('data', (d) => got.push(d));
   nodeClient.write('tls12 ping');

@@ -31,6 +31,10 @@ function connect(options) {
     socket._tls = tls !== null;
     socket._client = true;
     socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
+    // The name sent in SNI and checked, as getServername() reports it (Bun and node:tls alike).
+    if (tls !== null && typeof options.tls === 'object' && typeof options.tls.serverName === 'string') {
+      socket._servername = options.tls.serverName;
+    }
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
     if (timeout > 0) socket._armConnectTimeout(timeout);
     if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix, tls, socket._host));

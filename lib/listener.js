@@ -18,6 +18,8 @@ class Listener {
     this._unix = endpoint.unix;
     this._port = port;
     this._tls = tls;
+    /** TLS: client certificates are asked for (validated by listen), for sockets' `authorized`. */
+    this._requestCert = tls && options.tls.requestCert === true;
     this._stopped = false;
     /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */
     this._closeActive = false;

@@ -6,6 +6,16 @@ const { invalidArgType } = require('./errors');
 const { validateObject, handlerTable } = require('./options');
 const { serverContext, clientContext } = require('./tls-options');
 
+/** OpenSSL's names of the TLS 1.2 suites rustls offers; TLS 1.3 suites have one name only. */
+const OPENSSL_NAMES = {
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+};
+
 function install(Socket, { OPEN, CLOSED }) {
   class TlsMethods {
     _tlsState() {
@@ -32,10 +42,11 @@ function install(Socket, { OPEN, CLOSED }) {
       return state && state.version ? state.version : null;
     }
 
+    /** `name` is OpenSSL's (as node:tls and Bun give it), `standardName` the IANA name. */
     getCipher() {
       const state = this._tlsState();
       if (!state || !state.cipher) return null;
-      return { name: state.cipher, standardName: state.cipher, version: state.version };
+      return { name: OPENSSL_NAMES[state.cipher] || state.cipher, standardName: state.cipher, version: state.version };
     }
 
     getPeerCertificate() {
@@ -49,7 +60,9 @@ function install(Socket, { OPEN, CLOSED }) {
         valid_from: cert.validFrom,
         valid_to: cert.validTo,
         serialNumber: cert.serialNumber,
+        fingerprint: cert.fingerprint,
         fingerprint256: cert.fingerprint256,
+        fingerprint512: cert.fingerprint512,
         raw: cert.raw,
       };
     }
@@ -101,7 +114,10 @@ function install(Socket, { OPEN, CLOSED }) {
       upgraded._host = this._host;
       upgraded._opened = false;
       upgraded._upgraded = true;
-      binding.upgradeTls(this._id, context, (options.tls && options.tls.serverName) || this._host || 'localhost');
+      if (server) upgraded._requestCert = options.tls.requestCert === true;
+      const serverName = (options.tls && options.tls.serverName) || undefined;
+      if (!server && serverName !== undefined) upgraded._servername = serverName;
+      binding.upgradeTls(this._id, context, serverName || this._host || 'localhost');
       // The raw socket hands the connection over: no close for it, no more events.
       this._state = CLOSED;
       this._setRef(false);

@@ -54,6 +54,7 @@ class Socket {
     this._authorized = false;
     this._authError = null;
     this._servername = undefined;
+    this._requestCert = undefined;
     this.bytesWritten = 0;
     if (id !== 0) registry.store(registry.sockets, this);
   }
@@ -422,10 +423,18 @@ class Socket {
     if (settle) settle.reject(err);
   }
 
+  /** Server side: whether this connection's TLS options asked the client for a certificate. */
+  _requestedCert() {
+    if (this._requestCert !== undefined) return this._requestCert;
+    return !!(this._listener && this._listener._requestCert);
+  }
+
   /** The TLS handshake ended: `err` is the failure, or (ok) the error `rejectUnauthorized: false` let pass. */
   _onHandshake(ok, err) {
     this._handshook = true;
-    this._authorized = ok && !err;
+    // A server socket is authorized only by a client certificate it asked for and verified, as
+    // in node:tls and Bun; without requestCert there is nothing to authorize.
+    this._authorized = ok && !err && (this._client || this._requestedCert());
     this._authError = err;
     const onHandshake = this._table().handshake;
     if (onHandshake) {

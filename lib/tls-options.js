@@ -3,7 +3,7 @@
 // tlsServerContext/tlsClientContext take. Credential errors the addon finds are rethrown here.
 const binding = require('./binding');
 const { FileRef } = require('./file');
-const { invalidArgType } = require('./errors');
+const { invalidArgType, outOfRange } = require('./errors');
 const { validateBoolean, validateString } = require('./options');
 
 const INPUT = 'a string, Buffer, TypedArray, ArrayBuffer, file() reference, or an array of those';
@@ -37,20 +37,30 @@ function parseWire(bytes) {
   return names.length > 0 ? names : null;
 }
 
+/**
+ * One protocol name as the handshake carries it: 1 to 255 bytes (a length byte prefixes it).
+ * node:tls throws the same RangeError for a longer one; an empty one would make a hello the peer
+ * rejects as malformed.
+ */
+function alpnName(bytes, name, value) {
+  if (bytes.length === 0 || bytes.length > 255) throw outOfRange(name, 'a protocol name of 1 to 255 bytes', value);
+  return bytes;
+}
+
 /** `ALPNProtocols`: an array of names, wire-format bytes, or a string (wire format if it parses). */
 function alpnList(value) {
   const name = 'tls.ALPNProtocols';
   if (value === undefined || value === null) return [];
   if (Array.isArray(value)) {
     return value.map((p, i) => {
-      if (typeof p === 'string') return Buffer.from(p, 'utf8');
-      if (ArrayBuffer.isView(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+      if (typeof p === 'string') return alpnName(Buffer.from(p, 'utf8'), `${name}[${i}]`, p);
+      if (ArrayBuffer.isView(p)) return alpnName(Buffer.from(p.buffer, p.byteOffset, p.byteLength), `${name}[${i}]`, p);
       throw invalidArgType(`${name}[${i}]`, 'a string or Buffer', p);
     });
   }
   if (typeof value === 'string') {
     const bytes = Buffer.from(value, 'latin1');
-    return parseWire(bytes) || [Buffer.from(value, 'utf8')];
+    return parseWire(bytes) || [alpnName(Buffer.from(value, 'utf8'), name, value)];
   }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     const bytes = toBuffer(value, name);

@@ -170,7 +170,9 @@ pub struct PeerCertificate {
   pub valid_from: String,
   pub valid_to: String,
   pub serial_number: String,
+  pub fingerprint: String,
   pub fingerprint256: String,
+  pub fingerprint512: String,
   pub raw: Buffer,
 }
 
@@ -195,7 +197,9 @@ pub fn peer_certificate(env: Env, id: u32) -> Result<Option<PeerCertificate>> {
     valid_from: info.valid_from,
     valid_to: info.valid_to,
     serial_number: info.serial_number,
+    fingerprint: info.fingerprint,
     fingerprint256: info.fingerprint256,
+    fingerprint512: info.fingerprint512,
     raw: info.raw.into(),
   }))
 }

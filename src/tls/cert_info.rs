@@ -13,7 +13,9 @@ pub struct CertInfo {
   pub valid_from: String,
   pub valid_to: String,
   pub serial_number: String,
+  pub fingerprint: String,
   pub fingerprint256: String,
+  pub fingerprint512: String,
   pub raw: Vec<u8>,
 }
 
@@ -37,26 +39,41 @@ pub fn describe(cert: &CertificateDer<'_>) -> Option<CertInfo> {
     }
     _ => None,
   };
-  let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert.as_ref());
   Some(CertInfo {
     subject: name_map(parsed.subject()),
     issuer: name_map(parsed.issuer()),
     subjectaltname: san,
     valid_from: openssl_date(parsed.validity().not_before.timestamp()),
     valid_to: openssl_date(parsed.validity().not_after.timestamp()),
-    serial_number: parsed
-      .raw_serial()
-      .iter()
-      .map(|b| format!("{b:02X}"))
-      .collect(),
-    fingerprint256: digest
-      .as_ref()
-      .iter()
-      .map(|b| format!("{b:02X}"))
-      .collect::<Vec<_>>()
-      .join(":"),
+    serial_number: serial_hex(parsed.raw_serial()),
+    fingerprint: fingerprint(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert),
+    fingerprint256: fingerprint(&aws_lc_rs::digest::SHA256, cert),
+    fingerprint512: fingerprint(&aws_lc_rs::digest::SHA512, cert),
     raw: cert.as_ref().to_vec(),
   })
+}
+
+/// The serial as OpenSSL prints it (and node:tls shows it): upper-case hex of the number, without
+/// the zero byte DER puts before a serial whose top bit is set.
+fn serial_hex(der: &[u8]) -> String {
+  let digits = match der.iter().position(|&b| b != 0) {
+    Some(first) => &der[first..],
+    None => return "00".to_string(),
+  };
+  digits.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// `AB:CD:...`: the digest of the DER certificate, as node:tls's fingerprint fields.
+fn fingerprint(
+  algorithm: &'static aws_lc_rs::digest::Algorithm,
+  cert: &CertificateDer<'_>,
+) -> String {
+  aws_lc_rs::digest::digest(algorithm, cert.as_ref())
+    .as_ref()
+    .iter()
+    .map(|b| format!("{b:02X}"))
+    .collect::<Vec<_>>()
+    .join(":")
 }
 
 fn ip_string(bytes: &[u8]) -> Option<String> {
@@ -120,11 +137,20 @@ fn openssl_date(ts: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-  use super::openssl_date;
+  use super::{openssl_date, serial_hex};
 
   #[test]
   fn dates_print_as_openssl_does() {
     assert_eq!(openssl_date(0), "Jan  1 00:00:00 1970 GMT");
     assert_eq!(openssl_date(1_795_544_445), "Nov 24 18:20:45 2026 GMT");
+  }
+
+  #[test]
+  fn serials_print_as_openssl_does() {
+    // DER puts a zero byte before a serial whose top bit is set; OpenSSL (and node:tls) do not.
+    assert_eq!(serial_hex(&[0x00, 0xD3, 0x77, 0xD9]), "D377D9");
+    assert_eq!(serial_hex(&[0x01, 0x00]), "0100");
+    assert_eq!(serial_hex(&[0x7F]), "7F");
+    assert_eq!(serial_hex(&[0x00]), "00");
   }
 }
