@@ -608,6 +608,39 @@ test('ALPN without overlap fails the handshake on both sides', { skip }, async (
   assert.deepEqual(events, ['open', ['handshake', false, true], ['close', true]]);
 });
 
+// Encrypted key formats node:tls and Bun open besides encrypted PKCS#8 with AES: PKCS#8 with
+// des-ede3-cbc (what `openssl genrsa -des3` writes) and OpenSSL's traditional format
+// (`Proc-Type: 4,ENCRYPTED`, for RSA and EC keys). Each serves with its passphrase, and a wrong
+// or missing passphrase throws naming tls.passphrase.
+test('credentials: legacy encrypted key formats open with their passphrase', { skip }, async (t) => {
+  const { execFileSync } = require('node:child_process');
+  const path = require('node:path');
+  const out = (name) => path.join(fx.dir, `legacy-${name}.key`);
+  const pass = `pass:${fx.passphrase}`;
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const cases = [
+    ['PKCS#8 des3 (RSA)', 'p8-des3', fx.serverRsa, ['pkcs8', '-topk8', '-v2', 'des3']],
+    ['traditional AES-256 (RSA)', 'rsa-aes256', fx.serverRsa, ['rsa', '-aes256', '-traditional']],
+    ['traditional DES-EDE3 (RSA)', 'rsa-des3', fx.serverRsa, ['rsa', '-des3', '-traditional']],
+    ['traditional AES-128 (EC)', 'ec-aes128', fx.server, ['ec', '-aes128']],
+  ];
+  for (const [name, file, pair, args] of cases) {
+    openssl(...args, '-in', pair.keyPath, '-passout', pass, '-out', out(file));
+    const key = require('node:fs').readFileSync(out(file), 'utf8');
+    if (name.startsWith('traditional')) assert.match(key, /Proc-Type: 4,ENCRYPTED/, `${name}: the fixture is the traditional format`);
+    const server = tlsServer(t, { key, cert: pair.cert, passphrase: fx.passphrase });
+    const { client, rx } = await tlsClient(t, server.port, { ca: fx.ca.cert, serverName: 'localhost' });
+    await echoOnce(client, rx, `${name} echo`);
+    for (const passphrase of ['wrong', undefined]) {
+      assert.throws(
+        () => listen({ hostname: HOST, port: 0, tls: { key, cert: pair.cert, passphrase }, socket: { data() {} } }).stop(true),
+        (err) => /tls\.passphrase/.test(err.message),
+        `${name}: passphrase ${passphrase}`,
+      );
+    }
+  }
+});
+
 test('credentials: passphrases, bad PEM, mismatched pairs and option types', { skip }, async (t) => {
   const base = { hostname: HOST, port: 0, socket: { data() {} } };
   const names = (re) => (err) => {

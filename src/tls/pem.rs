@@ -47,6 +47,10 @@ pub fn private_keys(
       out.push(key);
       continue;
     }
+    if let Some(key) = legacy_encrypted_key(input, passphrase, &field)? {
+      out.push(key);
+      continue;
+    }
     let key = sections(input, "tls.key", i)?
       .into_iter()
       .find_map(|(kind, der)| match kind {
@@ -57,13 +61,11 @@ pub fn private_keys(
       });
     match key {
       Some(key) => out.push(key),
-      None if contains(input, b"Proc-Type: 4,ENCRYPTED") => {
+      None => {
         return Err(format!(
-          "{field}: legacy encrypted PEM keys are not supported; convert the key to encrypted PKCS#8 \
-           (openssl pkcs8 -topk8)"
+          "{field}: no PEM private key found (expected -----BEGIN PRIVATE KEY-----)"
         ))
       }
-      None => return Err(format!("{field}: no PEM private key found (expected -----BEGIN PRIVATE KEY-----)")),
     }
   }
   Ok(out)
@@ -99,6 +101,168 @@ fn encrypted_key(
   ))))
 }
 
+/// A traditional OpenSSL encrypted key: a `BEGIN RSA/EC PRIVATE KEY` block with
+/// `Proc-Type: 4,ENCRYPTED` and `DEK-Info: <cipher>,<iv hex>` headers. The key is OpenSSL's
+/// `EVP_BytesToKey` (MD5, one round, salted with the IV's first 8 bytes) of the passphrase.
+fn legacy_encrypted_key(
+  input: &[u8],
+  passphrase: Option<&str>,
+  field: &str,
+) -> Result<Option<PrivateKeyDer<'static>>, String> {
+  let text = String::from_utf8_lossy(input);
+  let Some(marker) = text.find("Proc-Type: 4,ENCRYPTED") else {
+    return Ok(None);
+  };
+  let invalid = |why: &str| format!("{field}: invalid encrypted PEM key ({why})");
+  let begin = text[..marker]
+    .rfind("-----BEGIN ")
+    .ok_or_else(|| invalid("no BEGIN line"))?;
+  let label_start = begin + "-----BEGIN ".len();
+  let label_len = text[label_start..]
+    .find("-----")
+    .ok_or_else(|| invalid("no BEGIN line"))?;
+  let label = &text[label_start..label_start + label_len];
+  let end_line = format!("-----END {label}-----");
+  let end = text[marker..]
+    .find(&end_line)
+    .map(|e| marker + e)
+    .ok_or_else(|| invalid("unterminated block"))?;
+  // Headers run to the first empty line; the base64 body follows.
+  let block = &text[label_start + label_len + 5..end];
+  let (headers, body) = block
+    .split_once("\n\n")
+    .or_else(|| block.split_once("\r\n\r\n"))
+    .ok_or_else(|| invalid("no body after the headers"))?;
+  let dek = headers
+    .lines()
+    .find_map(|l| l.trim().strip_prefix("DEK-Info:"))
+    .ok_or_else(|| invalid("no DEK-Info header"))?;
+  let (cipher, iv_hex) = dek
+    .trim()
+    .split_once(',')
+    .ok_or_else(|| invalid("bad DEK-Info header"))?;
+  let iv = hex(iv_hex.trim()).ok_or_else(|| invalid("bad IV"))?;
+  // The body without its headers is an ordinary PEM block; the shared parser decodes it.
+  let bare = format!("-----BEGIN {label}-----\n{}\n{end_line}\n", body.trim());
+  let encrypted = sections(bare.as_bytes(), field, 0)?
+    .into_iter()
+    .next()
+    .map(|(_, der)| der)
+    .ok_or_else(|| invalid("empty body"))?;
+  let Some(passphrase) = passphrase else {
+    return Err(format!(
+      "tls.passphrase: {field} is encrypted and no passphrase was given"
+    ));
+  };
+  let plain = match legacy_decrypt(cipher.trim(), passphrase.as_bytes(), &iv, &encrypted) {
+    Ok(plain) => plain,
+    Err(None) => {
+      return Err(format!(
+        "tls.passphrase: wrong passphrase, cannot decrypt {field}"
+      ))
+    }
+    Err(Some(why)) => return Err(invalid(&why)),
+  };
+  Ok(Some(match label {
+    "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(plain)),
+    "EC PRIVATE KEY" => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(plain)),
+    "PRIVATE KEY" => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain)),
+    other => return Err(invalid(&format!("unsupported key type {other}"))),
+  }))
+}
+
+/// Decrypts a traditional PEM body. `Err(None)`: the padding is wrong, i.e. the passphrase is;
+/// `Err(Some(why))`: a cipher this does not know.
+fn legacy_decrypt(
+  cipher: &str,
+  passphrase: &[u8],
+  iv: &[u8],
+  data: &[u8],
+) -> Result<Vec<u8>, Option<String>> {
+  use cbc::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+  fn run<C: BlockDecryptMut + cbc::cipher::BlockCipher + cbc::cipher::KeyInit>(
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+  ) -> Result<Vec<u8>, Option<String>> {
+    cbc::Decryptor::<C>::new_from_slices(key, iv)
+      .map_err(|_| Some("bad IV length".to_string()))?
+      .decrypt_padded_vec_mut::<Pkcs7>(data)
+      .map_err(|_| None)
+  }
+  let key_len = match cipher {
+    "AES-128-CBC" => 16,
+    "AES-192-CBC" | "DES-EDE3-CBC" => 24,
+    "AES-256-CBC" => 32,
+    "DES-CBC" => 8,
+    other => return Err(Some(format!("unsupported cipher {other}"))),
+  };
+  let salt = iv
+    .get(..8)
+    .ok_or_else(|| Some("bad IV length".to_string()))?;
+  let key = bytes_to_key(passphrase, salt, key_len);
+  let plain = match cipher {
+    "AES-128-CBC" => run::<aes::Aes128>(&key, iv, data),
+    "AES-192-CBC" => run::<aes::Aes192>(&key, iv, data),
+    "AES-256-CBC" => run::<aes::Aes256>(&key, iv, data),
+    "DES-EDE3-CBC" => run::<des::TdesEde3>(&key, iv, data),
+    _ => run::<des::Des>(&key, iv, data),
+  }?;
+  // A wrong key passes the padding check now and then (about 1 in 256); the garbage it yields
+  // is not one DER SEQUENCE spanning the whole plaintext, as every key is.
+  if der_sequence_len(&plain) != Some(plain.len()) {
+    return Err(None);
+  }
+  Ok(plain)
+}
+
+/// The total length of the DER SEQUENCE `der` starts with, from its header.
+fn der_sequence_len(der: &[u8]) -> Option<usize> {
+  let (&tag, rest) = der.split_first()?;
+  let (&first, rest) = rest.split_first()?;
+  if tag != 0x30 {
+    return None;
+  }
+  if first < 0x80 {
+    return Some(2 + first as usize);
+  }
+  let count = (first & 0x7f) as usize;
+  if count == 0 || count > 4 || rest.len() < count {
+    return None;
+  }
+  let len = rest[..count]
+    .iter()
+    .fold(0usize, |n, &b| (n << 8) | b as usize);
+  Some(2 + count + len)
+}
+
+/// OpenSSL's `EVP_BytesToKey` with MD5 and one round: D_i = MD5(D_{i-1} || pass || salt).
+fn bytes_to_key(passphrase: &[u8], salt: &[u8], len: usize) -> Vec<u8> {
+  use md5::{Digest, Md5};
+  let mut key = Vec::with_capacity(len + 16);
+  let mut prev: Vec<u8> = Vec::new();
+  while key.len() < len {
+    let mut h = Md5::new();
+    h.update(&prev);
+    h.update(passphrase);
+    h.update(salt);
+    prev = h.finalize().to_vec();
+    key.extend_from_slice(&prev);
+  }
+  key.truncate(len);
+  key
+}
+
+fn hex(s: &str) -> Option<Vec<u8>> {
+  if !s.len().is_multiple_of(2) {
+    return None;
+  }
+  (0..s.len())
+    .step_by(2)
+    .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    .collect()
+}
+
 fn sections(input: &[u8], field: &str, i: usize) -> Result<Vec<(SectionKind, Vec<u8>)>, String> {
   let mut reader = std::io::BufReader::new(input);
   let mut out = Vec::new();
@@ -114,10 +278,6 @@ fn sections(input: &[u8], field: &str, i: usize) -> Result<Vec<(SectionKind, Vec
       }
     }
   }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-  haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `tls.key`, or `tls.key[1]` when several were given.
