@@ -791,6 +791,35 @@ test('connectError that throws: the promise rejects with what it threw', async (
   assert.equal(got, thrown);
 });
 
+test('an async connectError that rejects is routed to error, or becomes an uncaughtException without one', async () => {
+  const code = `
+const { listen, connect } = require(process.env.PKG);
+process.on('unhandledRejection', (r) => { console.log('UNHANDLED:' + (r && r.message)); });
+process.on('uncaughtException', (e) => { console.log('UNCAUGHT:' + (e && e.message)); });
+const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+const port = l.port;
+l.stop(true);
+const table = (withError) => ({
+  data() {},
+  async connectError() { throw new Error(withError ? 'to error' : 'to uncaught'); },
+  ...(withError && { error(s, err) { console.log('ERROR:' + err.message + ':' + (this === s)); } }),
+});
+connect({ hostname: '127.0.0.1', port, socket: table(true) }).catch((e) => console.log('REJECTED:' + e.code));
+setTimeout(() => {
+  connect({ hostname: '127.0.0.1', port, socket: table(false) }).catch((e) => console.log('REJECTED:' + e.code));
+  setTimeout(() => console.log('DONE'), 300);
+}, 300);
+`;
+  const r = await runChild(code, { timeoutMs: 10000 });
+  assert.ok(!r.timedOut, r.stderr);
+  const lines = r.stdout.trim().split('\n').sort();
+  assert.deepEqual(
+    lines,
+    ['DONE', 'ERROR:to error:true', 'REJECTED:ECONNREFUSED', 'REJECTED:ECONNREFUSED', 'UNCAUGHT:to uncaught'],
+    r.stdout + r.stderr,
+  );
+});
+
 test('connect({ port: 0 }) rejects with ECONNREFUSED (not an option error)', async () => {
   let p;
   assert.doesNotThrow(() => {

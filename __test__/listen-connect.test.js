@@ -311,6 +311,68 @@ describe('localhost', () => {
   });
 });
 
+describe('connect: host forms', () => {
+  test("'LOCALHOST', 'Localhost' and 'localhost.' are localhost too (a server on ::1 is reached)", async (t) => {
+    if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
+    const { listener } = echoServer({ hostname: '::1', port: freeIPv4Port() });
+    t.after(() => listener.stop(true));
+    for (const hostname of ['LOCALHOST', 'Localhost', 'localhost.']) {
+      const { sock, closed } = await echoOnce({ hostname, port: listener.port }, hostname);
+      assert.equal(sock.remoteAddress, '::1', hostname);
+      sock.close();
+      await closed;
+    }
+  });
+
+  test("IPv6 literals in brackets ('[::1]') and with a zone ('::1%lo') connect", async (t) => {
+    if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
+    const { listener } = echoServer({ hostname: '::1' });
+    t.after(() => listener.stop(true));
+    const zone = os.networkInterfaces().lo ? 'lo' : '1';
+    for (const hostname of ['[::1]', `::1%${zone}`]) {
+      const { sock, closed } = await echoOnce({ hostname, port: listener.port }, hostname);
+      assert.equal(sock.remoteAddress, '::1', hostname);
+      sock.close();
+      await closed;
+    }
+  });
+
+  test("hostname '' throws a TypeError naming options.hostname, for listen and connect", () => {
+    for (const call of [
+      () => listen({ hostname: '', port: 0, socket: { data() {} } }),
+      () => connect({ hostname: '', port: 1, socket: { data() {} } }),
+    ]) {
+      assert.throws(call, (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE' && /options\.hostname/.test(err.message));
+    }
+  });
+
+  test('a unix path too long for the kernel fails through connectError and the promise (EINVAL), and lets the process exit', async (t) => {
+    const { runChild } = require('./helpers');
+    const out = await runChild(`
+      const { connect } = require(process.env.PKG);
+      const path = '/tmp/' + 'y'.repeat(200);
+      const order = [];
+      let seen;
+      const p = connect({ unix: path, socket: { data() {}, connectError(s, err) { order.push('connectError'); seen = err; } } });
+      order.push('returned');
+      p.then(() => console.log('RESOLVED'), (err) => {
+        console.log('RESULT ' + JSON.stringify({ order, same: err === seen, code: err.code, errno: err.errno, syscall: err.syscall, address: err.address }));
+      });
+    `, { timeoutMs: 10000 });
+    assert.ok(!out.timedOut, 'the process exits by itself after the failed connect');
+    assert.equal(out.code, 0, out.stderr);
+    const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line, out.stdout + out.stderr);
+    const r = JSON.parse(line.slice(7));
+    assert.deepEqual(r.order, ['returned', 'connectError'], 'connectError runs after connect() returned');
+    assert.equal(r.same, true, 'the promise rejects with the error connectError got');
+    assert.equal(r.code, 'EINVAL');
+    assert.equal(r.errno, -os.constants.errno.EINVAL);
+    assert.equal(r.syscall, 'connect');
+    assert.equal(r.address, '/tmp/' + 'y'.repeat(200));
+  });
+});
+
 describe('socket addresses', () => {
   test('IPv4: families, addresses and ports agree between client and server', async (t) => {
     const { listener, accepted } = echoServer();

@@ -7,11 +7,22 @@ const registry = require('./registry');
 const { Socket, CONNECTING } = require('./socket');
 const { dispatch } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
-const { invalidArgType, outOfRange } = require('./errors');
+const os = require('node:os');
+const { invalidArgType, outOfRange, systemError } = require('./errors');
 const { clientContext } = require('./tls-options');
 
 /** `localhost` means both loopbacks, whatever the hosts file says, so a server on either is found. */
 const LOCALHOST = ['127.0.0.1', '::1'];
+const EINVAL = -os.constants.errno.EINVAL;
+
+/** Names are case-insensitive and may end in the root's dot (`LOCALHOST`, `localhost.`). */
+const isLocalhost = (hostname) => hostname.toLowerCase().replace(/\.$/, '') === 'localhost';
+
+/** `[::1]`, as written in a URL, is the address inside the brackets. */
+function unbracket(hostname) {
+  if (hostname.startsWith('[') && hostname.endsWith(']') && net.isIPv6(hostname.slice(1, -1))) return hostname.slice(1, -1);
+  return hostname;
+}
 
 function connect(options) {
   validateObject(options, 'options');
@@ -37,10 +48,11 @@ function connect(options) {
     }
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
     if (timeout > 0) socket._armConnectTimeout(timeout);
-    if (target.unix !== undefined) return attach(socket, binding.connectUnix(target.unix, tls, socket._host));
-    const { hostname, port } = target;
+    if (target.unix !== undefined) return start(socket, () => binding.connectUnix(target.unix, tls, socket._host));
+    const { port } = target;
+    const hostname = unbracket(target.hostname);
     if (net.isIP(hostname)) return connectTo(socket, [hostname], port, tls);
-    if (hostname === 'localhost') return connectTo(socket, LOCALHOST, port, tls);
+    if (isLocalhost(hostname)) return connectTo(socket, LOCALHOST, port, tls);
     dns.lookup(hostname, { all: true }, (err, addresses) => {
       if (socket._settle === null) return;
       if (err) return socket._failConnect(err);
@@ -65,10 +77,28 @@ function connectTimeout(value) {
 
 function connectTo(socket, addresses, port, tls) {
   socket._settle.addresses = addresses;
-  attach(socket, binding.connectTcp(addresses, port, tls, socket._host));
+  start(socket, () => binding.connectTcp(addresses, port, tls, socket._host));
 }
 
-function attach(socket, id) {
+/**
+ * Starts the connect. One that cannot even start (no address the addon can use, a unix path too
+ * long for the kernel) fails like any other: EINVAL, as the kernel would say, through
+ * `connectError` and the promise, asynchronously, and the socket lets the process exit.
+ */
+function start(socket, begin) {
+  let id;
+  try {
+    id = begin();
+  } catch (cause) {
+    const settle = socket._settle;
+    const tcp = settle.addresses !== null;
+    const err = systemError('connect', EINVAL, tcp ? settle.addresses[0] : settle.address, tcp ? settle.port : undefined);
+    err.cause = cause;
+    process.nextTick(() => {
+      if (socket._settle !== null) socket._failConnect(err);
+    });
+    return;
+  }
   socket._id = id;
   registry.store(registry.sockets, socket);
 }

@@ -92,6 +92,7 @@ function endpoint(options) {
     throw invalidArgType('options.hostname', 'of type string (or set "options.unix")', options.hostname);
   }
   const hostname = validateString(options.hostname, 'options.hostname');
+  if (hostname === '') throw invalidArgType('options.hostname', 'a non-empty string (or set "options.unix")', hostname);
   const port = validatePort(options.port, 'options.port');
   return { hostname, port };
 }

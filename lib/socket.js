@@ -4,7 +4,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
-const { invoke } = require('./handlers');
+const { invoke, routeError } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { invalidArgType, outOfRange, systemError } = require('./errors');
 
@@ -414,7 +414,9 @@ class Socket {
     const onConnectError = this._table().connectError;
     if (onConnectError) {
       try {
-        onConnectError.call(this, this, err);
+        const result = onConnectError.call(this, this, err);
+        // A rejection of an async connectError is a throw of a handler: `error`, or uncaught.
+        if (result != null && typeof result.then === 'function') result.then(undefined, (e) => routeError(this, e));
       } catch (thrown) {
         if (settle) settle.reject(thrown);
         return;

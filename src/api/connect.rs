@@ -1,4 +1,4 @@
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::Arc;
 
 use napi::{Env, Error, Result, Status};
@@ -24,8 +24,8 @@ pub fn connect_tcp(
 ) -> Result<u32> {
   let targets: Vec<SockAddr> = addrs
     .iter()
-    .filter_map(|a| a.parse::<IpAddr>().ok())
-    .map(|ip| SockAddr::from(SocketAddr::new(ip, port as u16)))
+    .filter_map(|a| socket_addr(a, port as u16))
+    .map(SockAddr::from)
     .collect();
   if targets.is_empty() {
     return Err(Error::new(Status::InvalidArg, "no address to connect to"));
@@ -35,6 +35,26 @@ pub fn connect_tcp(
     None => None,
   };
   start(env, targets, session)
+}
+
+/// An IP literal and port; IPv6 may carry a zone (`fe80::1%eth0`, `::1%1`), as node:net takes.
+fn socket_addr(address: &str, port: u16) -> Option<SocketAddr> {
+  let Some((ip, zone)) = address.split_once('%') else {
+    return Some(SocketAddr::new(address.parse::<IpAddr>().ok()?, port));
+  };
+  let ip: Ipv6Addr = ip.parse().ok()?;
+  let scope = match zone.parse::<u32>() {
+    Ok(index) => index,
+    Err(_) => {
+      let name = std::ffi::CString::new(zone).ok()?;
+      // SAFETY: `name` is a valid NUL-terminated string for the duration of the call.
+      match unsafe { libc::if_nametoindex(name.as_ptr()) } {
+        0 => return None,
+        index => index,
+      }
+    }
+  };
+  Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope)))
 }
 
 #[napi]
@@ -62,4 +82,25 @@ fn start(env: Env, addrs: Vec<SockAddr>, tls: Option<TlsSession>) -> Result<u32>
   state.insert_socket(core.clone());
   state.send(Command::Connect { core, addrs });
   Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::socket_addr;
+
+  #[test]
+  fn ip_literals_with_and_without_zones() {
+    assert_eq!(
+      socket_addr("127.0.0.1", 80),
+      Some("127.0.0.1:80".parse().unwrap())
+    );
+    assert_eq!(socket_addr("::1", 80), Some("[::1]:80".parse().unwrap()));
+    let lo = socket_addr("::1%lo", 80).expect("the loopback interface has an index");
+    let numeric = socket_addr("::1%1", 80).expect("numeric zone");
+    assert!(matches!(lo, std::net::SocketAddr::V6(a) if a.scope_id() > 0));
+    assert!(matches!(numeric, std::net::SocketAddr::V6(a) if a.scope_id() == 1));
+    assert_eq!(socket_addr("::1%no-such-interface", 80), None);
+    assert_eq!(socket_addr("127.0.0.1%lo", 80), None);
+    assert_eq!(socket_addr("example.com", 80), None);
+  }
 }
