@@ -268,8 +268,8 @@ export interface Socket<Data = undefined> {
   /** STARTTLS: returns `[raw, tls]`; the connection continues under TLS with the new handlers. */
   upgradeTLS<NewData = Data>(options: TLSUpgradeOptions<NewData>): [raw: Socket<Data>, tls: Socket<NewData>];
 
-  /** `end()`. */
-  [Symbol.dispose](): void;
+  /** `end()`, and what it returns. */
+  [Symbol.dispose](): number;
 }
 
 export interface SocketListener<Data = undefined> {

@@ -478,6 +478,22 @@ test('listener[Symbol.dispose]() behaves as stop(true)', async (t) => {
   });
 });
 
+test('socket[Symbol.dispose]() is end(): returns what end() returns, the peer sees end', async (t) => {
+  const ended = deferred();
+  const server = serve(t, {
+    data() {},
+    end() {
+      ended.resolve();
+    },
+  });
+  const client = await dial(t, server.port, { data() {} });
+  assert.equal(typeof client[DISPOSE], 'function');
+  assert.equal(client[DISPOSE](), 0, 'end() with nothing to write returns 0');
+  assert.equal(client.readyState, -2, 'ending after dispose');
+  assert.equal(client[DISPOSE](), -1, 'a second dispose returns -1, as a second end() does');
+  await withTimeout(ended.promise, 3000, 'the peer sees end');
+});
+
 // ---- reload --------------------------------------------------------------------------------
 
 for (const shape of ['{ socket }', 'bare table']) {

@@ -337,6 +337,16 @@ describe('connect: host forms', () => {
     }
   });
 
+  test("unix: '' beside a hostname is ignored (TCP), alone it throws", async (t) => {
+    const { listener } = echoServer({ unix: '', hostname: '127.0.0.1' });
+    t.after(() => listener.stop(true));
+    assert.equal(typeof listener.port, 'number');
+    const { sock, closed } = await echoOnce({ unix: '', hostname: '127.0.0.1', port: listener.port });
+    sock.close();
+    await closed;
+    assert.throws(() => listen({ unix: '', socket: { data() {} } }), (err) => err instanceof TypeError && /options\.unix/.test(err.message));
+  });
+
   test("hostname '' throws a TypeError naming options.hostname, for listen and connect", () => {
     for (const call of [
       () => listen({ hostname: '', port: 0, socket: { data() {} } }),

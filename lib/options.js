@@ -83,7 +83,9 @@ function validateInteger(value, name, min, max, fallback) {
 
 /** The address part shared by listen and connect: `{ unix }` or `{ hostname, port }`. */
 function endpoint(options) {
-  if (options.unix !== undefined && options.unix !== null) {
+  // An empty `unix` beside a hostname is no unix path (Bun ignores it too).
+  const hasHost = options.hostname !== undefined && options.hostname !== null;
+  if (options.unix !== undefined && options.unix !== null && !(options.unix === '' && hasHost)) {
     const unix = validateString(options.unix, 'options.unix');
     if (unix.length === 0) throw invalidArgValue('options.unix', unix, 'must be a non-empty path');
     return { unix };

@@ -202,8 +202,9 @@ class Socket {
     this._destroy(undefined, true);
   }
 
+  /** `end()`, and what it returns (as in Bun). */
   [dispose]() {
-    this.end();
+    return this.end();
   }
 
   /** Closes once: the `close` handler runs before this returns; then the native side lets go. */
