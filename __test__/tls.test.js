@@ -458,6 +458,46 @@ test('TLS getters: authorized, versions, cipher, peer certificate, servername, A
   assert.equal(p.client.authorized, false);
 });
 
+// SPEC: terminate() resets; the peer's close gets ECONNRESET. Under TLS no close_notify (nor
+// FIN) may go first, or the peer sees a clean end instead.
+test('terminate() on a TLS socket resets the connection: no close_notify, the peer gets ECONNRESET', { skip }, async (t) => {
+  // Our client terminates; our server's close gets ECONNRESET, with no end before it.
+  const seen = [];
+  const closed = deferred();
+  const accepted = acceptQueue();
+  const server = tlsServer(t, { key: fx.server.key, cert: fx.server.cert }, {
+    open: accepted.open,
+    end() {
+      seen.push('end');
+    },
+    close(s, err) {
+      seen.push(`close:${err && err.code}`);
+      closed.resolve();
+    },
+  });
+  const { client, rx } = await tlsClient(t, server.port, { ca: fx.ca.cert, serverName: 'localhost' });
+  await accepted.next();
+  await echoOnce(client, rx, 'before terminate');
+  client.terminate();
+  await withTimeout(closed.promise, 5000, 'server close after the client terminate()');
+  assert.deepEqual(seen, ['close:ECONNRESET']);
+
+  // Our server terminates; a node:tls client sees the reset as an error, without a clean end.
+  const peer = acceptQueue();
+  const server2 = tlsServer(t, { key: fx.server.key, cert: fx.server.cert }, { open: peer.open });
+  const nodeClient = tls.connect({ host: HOST, port: server2.port, ca: fx.ca.cert, servername: 'localhost' });
+  cleanup(t, () => nodeClient.destroy());
+  const nodeSeen = [];
+  const nodeClosed = deferred();
+  nodeClient.on('end', () => nodeSeen.push('end'));
+  nodeClient.on('error', (err) => nodeSeen.push(`error:${err.code}`));
+  nodeClient.on('close', () => nodeClosed.resolve());
+  await withTimeout(new Promise((r) => nodeClient.once('secureConnect', r)), 5000, 'node:tls connect');
+  (await peer.next()).terminate();
+  await withTimeout(nodeClosed.promise, 5000, 'node:tls close after terminate()');
+  assert.deepEqual(nodeSeen, ['error:ECONNRESET']);
+});
+
 test('TLS 1.2 when the peer limits it (node:tls on the other end)', { skip }, async (t) => {
   // Our server, node:tls client with maxVersion TLSv1.2.
   const accepted = acceptQueue();

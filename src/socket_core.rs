@@ -36,6 +36,8 @@ pub struct SocketCore {
   /// The kernel tore the connection down (a read or write failed with ECONNRESET, EPIPE or
   /// ETIMEDOUT): closing it sends nothing, so neither FIN nor RST is asked for.
   broken: AtomicBool,
+  /// `terminate()`: closing sends RST, and under TLS no close_notify goes first.
+  resetting: AtomicBool,
   pool: Arc<IdPool>,
 }
 
@@ -51,6 +53,7 @@ impl SocketCore {
       timeout_ms: AtomicU64::new(0),
       last_active_ms: AtomicU64::new(0),
       broken: AtomicBool::new(false),
+      resetting: AtomicBool::new(false),
       pool: pool.clone(),
     }
   }
@@ -129,6 +132,11 @@ impl SocketCore {
     self.broken.load(Ordering::Relaxed)
   }
 
+  /// Closing says no goodbye: the connection is gone, or it is being reset.
+  pub fn leaves_silently(&self) -> bool {
+    self.is_broken() || self.resetting.load(Ordering::Relaxed)
+  }
+
   /// Records activity for the inactivity timer (only read when a timeout is set).
   pub fn touch(&self) {
     if self.timeout_ms.load(Ordering::Relaxed) != 0 {
@@ -164,6 +172,7 @@ impl SocketCore {
 
   /// Makes the coming close(2) send RST instead of FIN.
   pub fn set_reset_on_close(&self) {
+    self.resetting.store(true, Ordering::Relaxed);
     if let Some(sock) = self.sock.get() {
       let _ = sock.set_linger(Some(Duration::ZERO));
     }

@@ -74,8 +74,8 @@ impl EventLoop {
     };
     self.throttled.retain(|t| *t != id);
     // TLS says goodbye with close_notify, which may have to wait for the socket like data (unless
-    // the connection is already gone).
-    if pending.is_empty() && (core.tls().is_none() || core.is_broken()) {
+    // the connection is already gone, or `terminate()` resets it: the peer must see the reset).
+    if pending.is_empty() && (core.tls().is_none() || core.leaves_silently()) {
       self.forget(core);
       return;
     }
