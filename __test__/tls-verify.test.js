@@ -268,6 +268,16 @@ test('unknown CA with the CA sent in the chain: the same code as node:tls', { sk
   await failsWithoutHandshakeHandler(port, { ca: fx.otherCa.cert }, reference);
 });
 
+test('a leaf and its intermediate under an untrusted root: the same code as node:tls', { skip }, async (t) => {
+  const port = await nodeServer(t, fx.chained);
+  for (const clientTls of [{ ca: fx.otherCa.cert }, true]) {
+    const reference = await nodeReference(port, clientTls);
+    assert.equal(reference, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+    await failsWithoutHandshakeHandler(port, clientTls, reference);
+    await failsWithHandshakeHandler(t, port, clientTls, reference);
+  }
+});
+
 test('tls: true verifies against the public roots: the local test CA is not trusted', { skip }, async (t) => {
   const port = await nodeServer(t, fx.server);
   const reference = await nodeReference(port, true);

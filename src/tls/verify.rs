@@ -87,6 +87,13 @@ pub fn node_cert_error(
             "SELF_SIGNED_CERT_IN_CHAIN",
             "self-signed certificate in certificate chain",
           )
+        } else if !intermediates.is_empty() {
+          // OpenSSL's words when a chain was sent but its top's issuer is nowhere trusted; a
+          // lone leaf is "unable to verify the first certificate".
+          other(
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "unable to get local issuer certificate",
+          )
         } else {
           other(
             "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
