@@ -740,6 +740,30 @@ test('connect to a name that does not resolve: connectError first, then ENOTFOUN
   assert.deepEqual(order, ['connectError', 'rejected']);
 });
 
+// After the peer resets, a write that fails (EPIPE or ECONNRESET, whichever the kernel says
+// first) leaves the socket open until its close runs: readyState stays 1 (this side sent no
+// FIN), and close gets ECONNRESET, as SPEC has it for the peer of a terminate(). The peer is
+// node:net, whose resetAndDestroy() has sent the RST by the time it returns.
+test('writing into a reset: readyState stays 1 until close, and close gets ECONNRESET', async (t) => {
+  for (let round = 0; round < 5; round++) {
+    const accepted = deferred();
+    const server = net.createServer((s) => accepted.resolve(s));
+    await new Promise((r) => server.listen(0, HOST, r));
+    const closed = deferred();
+    const client = await connect({ hostname: HOST, port: server.address().port, socket: { data() {}, close(s, err) { closed.resolve(err); } } });
+    const peer = await withTimeout(accepted.promise, 3000, 'accept');
+    peer.resetAndDestroy();
+    let n = 0;
+    for (let writes = 0; writes < 100 && n >= 0; writes++) n = client.write('x');
+    assert.equal(n, -1, 'a write fails once the reset is in');
+    assert.equal(client.readyState, 1, 'still open (not half-closed) right after the failed write');
+    const err = await withTimeout(closed.promise, 3000, 'close after the failed write');
+    assert.equal(err && err.code, 'ECONNRESET', `round ${round}: close(s, err) after writing into a reset`);
+    assert.equal(client.readyState, -1);
+    server.close();
+  }
+});
+
 // ---- bad TLS option shapes -------------------------------------------------------------------------
 
 const BAD_TLS = [

@@ -16,6 +16,8 @@ const CLOSED = -1;
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 const ETIMEDOUT = -(require('node:os').constants.errno.ETIMEDOUT);
+const EPIPE = -(require('node:os').constants.errno.EPIPE);
+const ECONNRESET = -(require('node:os').constants.errno.ECONNRESET);
 
 class Socket {
   constructor(id, owner, listener, data, allowHalfOpen, state) {
@@ -48,6 +50,7 @@ class Socket {
     this._opened = false;
     /** A write failed (reset, ...): the error `close` gets, whatever the loop reports after it. */
     this._writeError = null;
+    this._failedWhileOpen = false;
     // TLS: the session's verdict, set when the handshake ends.
     this._tls = false;
     this._handshook = false;
@@ -64,7 +67,9 @@ class Socket {
   }
 
   get readyState() {
-    return this._state;
+    // A failed write ends writing at once, but the socket is still open (not half-closed by
+    // this side) until its close runs on the next tick.
+    return this._state === ENDED && this._failedWhileOpen ? OPEN : this._state;
   }
 
   get listener() {
@@ -115,8 +120,12 @@ class Socket {
   }
 
   _writeFailed(errno) {
+    this._failedWhileOpen = this._state === OPEN;
     this._state = ENDED;
     this._pending = null;
+    // EPIPE on a socket this side never shut down is the kernel's second word for a reset whose
+    // ECONNRESET the loop's read took first: close gets ECONNRESET, as after any peer reset.
+    if (errno === EPIPE && this._failedWhileOpen) errno = ECONNRESET;
     const err = systemError('write', errno);
     // The send took the socket's error; the read side may now see a plain EOF. Whatever event
     // comes first, `close` gets this error.
