@@ -302,6 +302,30 @@ test('shutdown(true) stops reading', async (t) => {
   assert.deepEqual(got, [], 'no data after shutdown(true)');
 });
 
+test("shutdown(true): the peer's FIN still ends the socket (end, then close), with no data", async (t) => {
+  const accepted = [];
+  const events = [];
+  const closed = deferred();
+  const server = serve(t, echoTable(accepted));
+  const c = await dial(t, server.port, {
+    data(s, d) {
+      events.push(`data:${d}`);
+    },
+    end() {
+      events.push('end');
+    },
+    close(s, err) {
+      events.push(`close:${err && err.code}`);
+      closed.resolve();
+    },
+  });
+  await until(() => accepted.length === 1, 3000, 'server open');
+  c.shutdown(true);
+  accepted[0].end('bye');
+  await withTimeout(closed.promise, 3000, 'close after the peer ended');
+  assert.deepEqual(events, ['end', 'close:undefined']);
+});
+
 // ---- close / terminate -------------------------------------------------------------------------
 
 test('close(): close handler runs before close() returns, exactly once; peer sees end then close', async (t) => {

@@ -30,6 +30,9 @@ pub struct SocketCore {
   pub want_drain: AtomicBool,
   /// `pause()`: the loop leaves the bytes in the kernel.
   pub paused: AtomicBool,
+  /// `shutdown(true)`: what arrives is read and dropped, so the peer's FIN or reset still ends
+  /// the socket (a SHUT_RD socket reads as EOF at once, and a paused one never sees the peer go).
+  pub discard_reads: AtomicBool,
   /// Inactivity timeout in ms (0 = off) and the time of the last read or write.
   pub timeout_ms: AtomicU64,
   pub last_active_ms: AtomicU64,
@@ -50,6 +53,7 @@ impl SocketCore {
       flush_wanted: AtomicBool::new(false),
       want_drain: AtomicBool::new(false),
       paused: AtomicBool::new(false),
+      discard_reads: AtomicBool::new(false),
       timeout_ms: AtomicU64::new(0),
       last_active_ms: AtomicU64::new(0),
       broken: AtomicBool::new(false),

@@ -67,8 +67,7 @@ pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
   let state = EnvState::get(&env)?;
   if let Some(core) = state.socket(id) {
     if read {
-      let _ = core.shutdown(Shutdown::Read);
-      core.paused.store(true, Ordering::SeqCst);
+      core.discard_reads.store(true, Ordering::SeqCst);
     } else {
       let _ = core.finish_writes();
       flush_later(state, core);

@@ -59,7 +59,9 @@ impl EventLoop {
           }
           None => {}
         }
-        if step.plaintext > 0 {
+        if step.plaintext > 0 && core.discard_reads.load(Ordering::Relaxed) {
+          self.local.data.truncate(start);
+        } else if step.plaintext > 0 {
           self
             .local
             .push(batch::TLS_DATA, id, start as i32, step.plaintext as i32);
@@ -105,6 +107,12 @@ impl EventLoop {
           open.done_reading = true;
           self.local.push(batch::END, id, 0, 0);
           return;
+        }
+        // Dropped: never made part of the batch.
+        Ok(n) if core.discard_reads.load(Ordering::Relaxed) => {
+          if n < READ_SIZE && !drain_fully {
+            return;
+          }
         }
         Ok(n) => {
           // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
