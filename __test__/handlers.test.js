@@ -505,6 +505,96 @@ test('a rejected promise from open is routed to error', async (t) => {
   assert.deepEqual(unhandled, []);
 });
 
+// ---- promise jobs between events ------------------------------------------------------------
+// Bun runs pending promise jobs after each handler. Events of one batch wait for them whenever
+// a handler returned a promise, a connect promise resolved, or an exception is on its way.
+
+test('await connect() resumes before the server greeting reaches data', async (t) => {
+  // Our server greets from open (its accept and the client's connect share a batch), and a
+  // node:net one from its connection callback.
+  const ours = serve(t, { open(s) { s.write('220 hello\r\n'); }, data() {} });
+  const net = require('node:net');
+  const theirs = net.createServer((s) => s.end('220 hello\r\n'));
+  await new Promise((r) => theirs.listen(0, HOST, r));
+  t.after(() => theirs.close());
+  for (let round = 0; round < 20; round++) {
+    const port = round % 2 === 0 ? ours.port : theirs.address().port;
+    const seen = deferred();
+    let ready = false;
+    const sock = await connect({
+      hostname: HOST,
+      port,
+      socket: {
+        data(s, chunk) {
+          seen.resolve({ ready, text: String(chunk) });
+        },
+      },
+    });
+    ready = true; // what an application sets up right after the await
+    const got = await withTimeout(seen.promise, 3000, 'greeting');
+    assert.equal(got.text, '220 hello\r\n');
+    assert.equal(got.ready, true, `round ${round}: data ran before await connect() resumed`);
+    sock.close();
+  }
+});
+
+test('an async data handler can still reply when the request and the FIN arrive together', async (t) => {
+  const net = require('node:net');
+  const writes = [];
+  const events = [];
+  const server = serve(t, {
+    async data(s, chunk) {
+      await null;
+      writes.push({ n: s.write(`re:${chunk}`), state: s.readyState });
+    },
+    end() {
+      events.push('end');
+    },
+  });
+  for (let round = 0; round < 10; round++) {
+    const reply = await withTimeout(
+      new Promise((resolve, reject) => {
+        const c = net.connect(server.port, HOST, () => c.end('ping'));
+        let got = '';
+        c.on('data', (d) => (got += d));
+        c.on('end', () => resolve(got));
+        c.on('error', reject);
+      }),
+      3000,
+      'reply',
+    );
+    assert.equal(reply, 're:ping', `round ${round}: the reply written after await arrives`);
+  }
+  assert.deepEqual(writes.map((w) => w.n), Array(10).fill(7), 'each write took all 7 bytes');
+  assert.ok(writes.every((w) => w.state === 1), 'the socket was still open at the write');
+});
+
+test('a rejected async handler reaches error while the socket is open, before end and close', async (t) => {
+  const net = require('node:net');
+  const order = [];
+  const closed = deferred();
+  const server = serve(t, {
+    async data() {
+      await null;
+      throw new Error('async failure');
+    },
+    error(s, err) {
+      order.push(`error:${err.message}:${s.readyState}`);
+    },
+    end() {
+      order.push('end');
+    },
+    close() {
+      order.push('close');
+      closed.resolve();
+    },
+  });
+  const c = net.connect(server.port, HOST, () => c.end('x'));
+  c.on('error', () => {});
+  await withTimeout(closed.promise, 3000, 'close');
+  assert.deepEqual(order, ['error:async failure:1', 'end', 'close']);
+});
+
 // ---- uncaught exceptions (child processes) ---------------------------------------------------------
 
 const CHILD_PRELUDE = `

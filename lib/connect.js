@@ -5,7 +5,7 @@ const net = require('node:net');
 const binding = require('./binding');
 const registry = require('./registry');
 const { Socket, CONNECTING } = require('./socket');
-const { dispatch } = require('./dispatch');
+const { dispatch, holding } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
 const os = require('node:os');
 const { invalidArgType, outOfRange, systemError } = require('./errors');
@@ -31,7 +31,7 @@ function connect(options) {
   const timeout = connectTimeout(options.timeout);
   const target = endpoint(options);
   const tls = clientContext(options.tls);
-  registry.start(dispatch);
+  registry.start(dispatch, holding);
 
   let socket;
   const promise = new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
 // (from `data[base]` on; a data event's `a` is its bytes' offset from there).
 const registry = require('./registry');
 const { Socket, OPEN } = require('./socket');
-const { uncaught } = require('./handlers');
+const { uncaught, barrier } = require('./handlers');
 
 // Event kinds: the constants of src/batch.rs.
 const EV_OPEN = 1;
@@ -100,15 +100,58 @@ function tlsError(errors, index) {
   return err;
 }
 
+/**
+ * Events waiting behind a barrier (see handlers.js), in order: batches of copied event words with
+ * the data and errors they refer to. While any wait, new batches queue behind them.
+ */
+let waiting = null;
+
 // `events` is one array reused for every batch: its first `count` words are this batch's.
 function dispatch(events, count, data, errors, base) {
-  for (let i = 0; i < count; i += 4) {
+  if (waiting !== null) {
+    waiting.push({ events: events.slice(0, count), data, errors, base });
+    return;
+  }
+  run(events, 0, count, data, errors, base);
+}
+
+/** Dispatches events[from..count); at a barrier, the rest waits for the promise jobs to run. */
+function run(events, from, count, data, errors, base) {
+  for (let i = from; i < count; i += 4) {
     try {
       dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, base, errors);
     } catch (err) {
       uncaught(err);
     }
+    if (barrier.raised) {
+      barrier.raised = false;
+      // The rest of this batch, and any batch polled meanwhile, wait.
+      waiting = i + 4 < count ? [{ events: events.slice(i + 4, count), data, errors, base }] : [];
+      // A microtask queued now runs after the jobs already queued and those they queue in turn
+      // (V8 empties its queue); the tick it queues runs once the queue is empty, before any
+      // timer or I/O: the waiting events follow as soon as the promise jobs are done.
+      queueMicrotask(() => process.nextTick(resume));
+      return;
+    }
   }
 }
 
-module.exports = { dispatch };
+function resume() {
+  const queue = waiting;
+  waiting = null;
+  for (let k = 0; k < queue.length; k++) {
+    const batch = queue[k];
+    run(batch.events, 0, batch.events.length, batch.data, batch.errors, batch.base);
+    if (waiting !== null) {
+      // Another barrier: what this batch left now waits, and the later batches behind it.
+      for (let j = k + 1; j < queue.length; j++) waiting.push(queue[j]);
+      return;
+    }
+  }
+  registry.resumed();
+}
+
+/** True while events wait behind a barrier: the pump stops polling until they are dispatched. */
+const holding = () => waiting !== null;
+
+module.exports = { dispatch, holding };

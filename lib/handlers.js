@@ -2,7 +2,15 @@
 // Calling user handlers: `this` is the socket, a throw or a rejected promise goes to `error`, and a
 // failure of `error` itself becomes an uncaughtException, as it would in Node.
 
+/**
+ * Set when what a handler just did must settle before the next event is dispatched: it returned
+ * a promise, a connect promise was resolved, or an exception is on its way. Bun runs pending
+ * promise jobs after every handler; the dispatcher (dispatch.js) yields to them when this is set.
+ */
+const barrier = { raised: false };
+
 function uncaught(err) {
+  barrier.raised = true;
   process.nextTick(() => {
     throw err;
   });
@@ -24,6 +32,7 @@ function invoke(socket, fn, a, b) {
   try {
     const result = fn.call(socket, socket, a, b);
     if (result != null && typeof result.then === 'function') {
+      barrier.raised = true;
       result.then(undefined, (err) => routeError(socket, err));
     }
     return true;
@@ -33,4 +42,4 @@ function invoke(socket, fn, a, b) {
   }
 }
 
-module.exports = { invoke, routeError, uncaught };
+module.exports = { invoke, routeError, uncaught, barrier };

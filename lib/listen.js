@@ -3,7 +3,7 @@
 const binding = require('./binding');
 const registry = require('./registry');
 const { Listener } = require('./listener');
-const { dispatch } = require('./dispatch');
+const { dispatch, holding } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, validateInteger, endpoint } = require('./options');
 const { systemError } = require('./errors');
 const { serverContext } = require('./tls-options');
@@ -21,7 +21,7 @@ function listen(options) {
   const backlog = validateInteger(options.backlog, 'options.backlog', 0, 0x7fffffff, DEFAULT_BACKLOG);
   const target = endpoint(options);
   const tls = serverContext(options.tls);
-  registry.start(dispatch);
+  registry.start(dispatch, holding);
 
   const result =
     target.unix !== undefined

@@ -25,6 +25,15 @@ function remove(table, entry) {
   if (table[entry._id & INDEX_MASK] === entry) table[entry._id & INDEX_MASK] = undefined;
 }
 let refs = 0;
+/** The pump, when it stopped with more to poll while events waited behind a barrier. */
+let owed = null;
+
+/** Events that waited behind a barrier are dispatched: poll again if the pump stopped for them. */
+function resumed() {
+  const pump = owed;
+  owed = null;
+  if (pump !== null) pump();
+}
 /** How long one turn of Node's event loop may spend on socket events before yielding. */
 const BUDGET_MS = 4;
 let started = false;
@@ -34,13 +43,15 @@ let started = false;
  * batches, one batch per turn of Node's event loop (setImmediate), so timers and other I/O keep
  * running however busy the sockets are.
  */
-function start(dispatch) {
+function start(dispatch, holding) {
   if (started) return;
   const pump = () => {
     // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
     // handles every ready socket of one poll; past that the rest waits for the next turn.
     const until = performance.now() + BUDGET_MS;
     while (binding.poll(dispatch)) {
+      // Events wait behind a barrier (dispatch.js): the next poll is owed until they are out.
+      if (holding()) return void (owed = pump);
       if (performance.now() >= until) return void setImmediate(pump);
     }
   };
@@ -59,4 +70,4 @@ function unref() {
   if (--refs === 0) binding.setRef(false);
 }
 
-module.exports = { sockets, listeners, lookup, store, remove, start, ref, unref };
+module.exports = { sockets, listeners, lookup, store, remove, start, ref, unref, resumed };

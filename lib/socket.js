@@ -4,7 +4,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
-const { invoke, routeError } = require('./handlers');
+const { invoke, routeError, barrier } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { invalidArgType, outOfRange, systemError } = require('./errors');
 
@@ -390,7 +390,11 @@ class Socket {
       this.timeout(this._connectTimeout);
     }
     this._onOpen();
-    if (settle) settle.resolve(this);
+    if (settle) {
+      settle.resolve(this);
+      // `await connect()` resumes before this socket's next event, as in Bun.
+      barrier.raised = true;
+    }
   }
 
   /** `connect({ timeout })`: fails the connect with ETIMEDOUT if it is not open in time. */
@@ -426,7 +430,10 @@ class Socket {
       try {
         const result = onConnectError.call(this, this, err);
         // A rejection of an async connectError is a throw of a handler: `error`, or uncaught.
-        if (result != null && typeof result.then === 'function') result.then(undefined, (e) => routeError(this, e));
+        if (result != null && typeof result.then === 'function') {
+          barrier.raised = true;
+          result.then(undefined, (e) => routeError(this, e));
+        }
       } catch (thrown) {
         if (settle) settle.reject(thrown);
         return;
