@@ -332,3 +332,53 @@ test('TLS: writes come back short while the peer is paused, drain carries the re
   assert.equal(sha256(sides.server.got.bytes()), sha256(toServer), 'client → server byte-exact');
   assert.equal(sha256(sides.client.got.bytes()), sha256(toClient), 'server → client byte-exact');
 });
+
+// After end() nothing more can be written, so no drain invites it; what the short write left and
+// the end() data still all arrive.
+test('a short write, then end(): no drain after end, every byte arrives', async (t) => {
+  const net = require('node:net');
+  let peer;
+  const received = [];
+  const done = deferred();
+  const server = net.createServer((s) => {
+    peer = s;
+    s.pause(); // fill the buffers first
+    s.on('data', (d) => received.push(d));
+    s.on('end', () => done.resolve());
+  });
+  await new Promise((r) => server.listen(0, HOST, r));
+  cleanup(t, () => server.close());
+  const events = [];
+  const closed = deferred();
+  const client = await connect({
+    hostname: HOST,
+    port: server.address().port,
+    socket: {
+      data() {},
+      drain() {
+        events.push('drain');
+      },
+      close() {
+        events.push('close');
+        closed.resolve();
+      },
+    },
+  });
+  const block = crypto.randomBytes(1 << 20);
+  const sent = [];
+  for (let i = 0; i < 64; i++) {
+    const n = client.write(block);
+    sent.push(block.subarray(0, n));
+    if (n < block.length) break;
+  }
+  assert.ok(sent[sent.length - 1].length < block.length, 'a write came back short');
+  const tail = Buffer.from('the end');
+  assert.equal(client.end(tail), tail.length);
+  sent.push(tail);
+  await sleep(20);
+  peer.resume();
+  await withTimeout(done.promise, 10000, 'the peer reads to the end');
+  await withTimeout(closed.promise, 5000, 'close');
+  assert.equal(sha256(Buffer.concat(received)), sha256(Buffer.concat(sent)), 'every accepted byte and the end() data arrive in order');
+  assert.deepEqual(events, ['close'], 'no drain after end()');
+});

@@ -511,9 +511,10 @@ class Socket {
     this._drainArmed = false;
     if (this._state === CLOSED) return;
     if (this._pending && !this._flushPending()) return;
-    if (this._userDrain && this._state !== CLOSED) {
+    if (this._userDrain) {
       this._userDrain = false;
-      const onDrain = this._table().drain;
+      // After end() or shutdown() nothing more can be written: no drain to invite it.
+      const onDrain = this._state === OPEN ? this._table().drain : undefined;
       if (onDrain) invoke(this, onDrain);
     }
   }
