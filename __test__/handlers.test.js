@@ -505,6 +505,21 @@ test('a rejected promise from open is routed to error', async (t) => {
   assert.deepEqual(unhandled, []);
 });
 
+test('handlers get exactly their arguments: open(s), data(s, chunk), end(s), close(s, err)', async (t) => {
+  const argc = {};
+  const closed = deferred();
+  const record = (name) =>
+    function () {
+      argc[name] = arguments.length;
+      if (name === 'close') closed.resolve();
+    };
+  const server = serve(t, { open: record('open'), data: record('data'), end: record('end'), close: record('close') });
+  const c = await dial(t, server.port, { data() {} });
+  c.end('x');
+  await withTimeout(closed.promise, 3000, 'server close');
+  assert.deepEqual(argc, { open: 1, data: 2, end: 1, close: 2 });
+});
+
 // ---- promise jobs between events ------------------------------------------------------------
 // Bun runs pending promise jobs after each handler. Events of one batch wait for them whenever
 // a handler returned a promise, a connect promise resolved, or an exception is on its way.

@@ -30,7 +30,10 @@ function routeError(socket, err) {
 /** Calls `fn(socket, a, b)`; returns false when it threw synchronously. */
 function invoke(socket, fn, a, b) {
   try {
-    const result = fn.call(socket, socket, a, b);
+    // As many arguments as the handler has (open(s), data(s, chunk), handshake(s, ok, err)), as
+    // Bun passes them.
+    const n = arguments.length;
+    const result = n === 2 ? fn.call(socket, socket) : n === 3 ? fn.call(socket, socket, a) : fn.call(socket, socket, a, b);
     if (result != null && typeof result.then === 'function') {
       barrier.raised = true;
       result.then(undefined, (err) => routeError(socket, err));
