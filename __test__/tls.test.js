@@ -498,6 +498,63 @@ test('terminate() on a TLS socket resets the connection: no close_notify, the pe
   assert.deepEqual(nodeSeen, ['error:ECONNRESET']);
 });
 
+// A peer that leaves during the handshake fails it: connectError and the rejection, or
+// handshake(s, false, err) then close(s, err); never a promise that stays pending.
+test('a peer that resets or closes during the handshake fails it (client and server)', { skip }, async (t) => {
+  for (const how of ['reset', 'fin']) {
+    const server = net.createServer((k) => {
+      k.on('error', () => {});
+      k.once('data', () => (how === 'reset' ? k.resetAndDestroy() : k.end()));
+    });
+    await new Promise((r) => server.listen(0, HOST, r));
+    cleanup(t, () => server.close());
+    const port = server.address().port;
+
+    const events = [];
+    const p = connect({ hostname: HOST, port, tls: { ca: fx.ca.cert }, socket: { data() {}, connectError(s, err) { events.push(`connectError:${err.code}`); } } });
+    const err = await withTimeout(p, 5000, `connect (${how})`).then(
+      () => assert.fail('the connect must fail'),
+      (e) => e,
+    );
+    assert.equal(err.code, 'ECONNRESET', `${how}: ${err.message}`);
+    assert.deepEqual(events, ['connectError:ECONNRESET'], how);
+
+    const seen = [];
+    const closed = deferred();
+    await withTimeout(connect({ hostname: HOST, port, tls: { ca: fx.ca.cert }, socket: {
+      data() {},
+      open() { seen.push('open'); },
+      handshake(s, ok, e) { seen.push(`handshake:${ok}:${e && e.code}`); },
+      close(s, e) { seen.push(`close:${e && e.code}`); closed.resolve(); },
+    } }), 5000, 'connect with a handshake handler');
+    await withTimeout(closed.promise, 5000, `close (${how})`);
+    assert.deepEqual(seen, ['open', 'handshake:false:ECONNRESET', 'close:ECONNRESET'], how);
+  }
+
+  // Our TLS server, a client that resets after its ClientHello.
+  const seen = [];
+  const closed = deferred();
+  const server = tlsServer(t, { key: fx.server.key, cert: fx.server.cert }, {
+    open() { seen.push('open'); },
+    handshake(s, ok, e) { seen.push(`handshake:${ok}:${e && e.code}`); },
+    close(s, e) { seen.push(`close:${e && e.code}`); closed.resolve(); },
+  });
+  // A real ClientHello, recorded from node:tls, replayed on a plain socket that resets once our
+  // server has answered it (the handshake waits for the client's Finished then).
+  const hello = await new Promise((resolve) => {
+    const recorder = net.createServer((k) => k.once('data', (d) => { resolve(d); k.destroy(); }));
+    recorder.listen(0, HOST, () => {
+      const c = tls.connect({ host: HOST, port: recorder.address().port, servername: 'localhost' });
+      c.on('error', () => recorder.close());
+    });
+  });
+  const raw = net.connect(server.port, HOST, () => raw.write(hello));
+  raw.on('error', () => {});
+  raw.once('data', () => raw.resetAndDestroy());
+  await withTimeout(closed.promise, 5000, 'server close after the client reset');
+  assert.deepEqual(seen, ['open', 'handshake:false:ECONNRESET', 'close:ECONNRESET']);
+});
+
 test('TLS 1.2 when the peer limits it (node:tls on the other end)', { skip }, async (t) => {
   // Our server, node:tls client with maxVersion TLSv1.2.
   const accepted = acceptQueue();

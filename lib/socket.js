@@ -473,6 +473,15 @@ class Socket {
     this._destroy(err, false); // never opened: no `close`
   }
 
+  /**
+   * The connection ends (FIN or reset) while its TLS handshake is still going: that fails the
+   * handshake (`handshake(s, false, err)`, or `connectError` and the rejection), rather than
+   * ending a socket the application was never given.
+   */
+  _handshakePending() {
+    return this._tls && !this._handshook && this._state !== CLOSED;
+  }
+
   /** A fatal TLS alert, a record that does not decrypt, or the loop failing: `error`, then `close`. */
   _onFatal(err) {
     if (this._state === CLOSED) return;
@@ -492,6 +501,7 @@ class Socket {
   }
 
   _onEnd() {
+    if (this._handshakePending()) return this._onHandshake(false, this._writeError || disconnected(this._client));
     // After a failed write, an EOF is the reset seen from the read side, not the peer's `end`.
     if (this._writeError) return this._destroy(this._writeError, false);
     if (this._holding()) return this._hold('end');
@@ -520,6 +530,7 @@ class Socket {
   }
 
   _onError(errno) {
+    if (this._handshakePending()) return this._onHandshake(false, readError(errno));
     if (this._holding()) return this._hold('error', readError(errno));
     // The error only reaches a `close` handler; without one (a server that lets resets go) it is
     // not made: an Error per reset connection was a tenth of the JS time in a connect storm.
@@ -536,6 +547,13 @@ class Socket {
 }
 
 /** A read the loop saw fail, as `node:net` reports it (without a stack: it would name only us). */
+/** node:tls's error for a peer that left during the handshake. */
+function disconnected(client) {
+  const err = new Error(`${client ? 'Client' : 'Peer'} network socket disconnected before secure TLS connection was established`);
+  err.code = 'ECONNRESET';
+  return err;
+}
+
 function readError(errno) {
   return systemError('read', errno, undefined, undefined, { stack: false });
 }
