@@ -344,3 +344,39 @@ test('connect() with a valid port 0 does not throw (it rejects with ECONNREFUSED
   });
   await assert.rejects(withTimeout(p, 3000, 'connect to port 0'), { code: 'ECONNREFUSED' });
 });
+
+// A view whose byteLength getter lies (a subclass) cannot make write() read outside it: it
+// throws, and the socket stays open and usable.
+test('a typed-array subclass that lies about byteLength: write and end throw RangeError, the socket stays open', async (t) => {
+  class Lying extends Uint8Array {
+    get byteLength() {
+      return 65536;
+    }
+  }
+  const got = [];
+  const server = listen({ hostname: '127.0.0.1', port: 0, socket: { data(s, d) { got.push(Buffer.from(d)); } } });
+  t.after(() => server.stop(true));
+  const client = await connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } });
+  t.after(() => client.close());
+  for (const call of [() => client.write(new Lying(4)), () => client.end(new Lying(4))]) {
+    assert.throws(call, (err) => err instanceof RangeError && err.code === 'ERR_OUT_OF_RANGE');
+    assert.equal(client.readyState, 1);
+  }
+  assert.equal(client.write('ok'), 2);
+  const until = Date.now() + 3000;
+  while (Buffer.concat(got).toString() !== 'ok' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(Buffer.concat(got).toString(), 'ok', 'only the honest write arrives');
+});
+
+// Timeouts too long to ever fire must not wrap around and fire at once.
+test('timeout(1e17) and connect({ timeout: 1e300 }) never fire', async (t) => {
+  const server = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const fired = [];
+  const client = await connect({ hostname: '127.0.0.1', port: server.port, timeout: 1e300, socket: { data() {}, timeout() { fired.push('timeout'); } } });
+  t.after(() => client.close());
+  client.timeout(1e17);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(fired, []);
+  assert.equal(client.readyState, 1);
+});

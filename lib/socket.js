@@ -18,6 +18,15 @@ const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 const ETIMEDOUT = -(require('node:os').constants.errno.ETIMEDOUT);
 const EPIPE = -(require('node:os').constants.errno.EPIPE);
 const ECONNRESET = -(require('node:os').constants.errno.ECONNRESET);
+/** The longest setTimeout() waits; Node fires longer ones at once, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** binding.write's answer for a range outside the view (src/api/socket.rs, OUT_OF_VIEW). */
+const OUT_OF_VIEW = -2147483648;
+
+/** A view whose byteLength or byteOffset getter lied: its bytes are not where it said. */
+function outOfView(view) {
+  return outOfRange('data', `a range within the view's ${view.buffer ? view.buffer.byteLength : 0} bytes`, view.byteLength);
+}
 
 class Socket {
   constructor(id, owner, listener, data, allowHalfOpen, state) {
@@ -103,7 +112,10 @@ class Socket {
       if (length === 0) return 0;
       n = binding.write(this._id, view, offset, length);
     }
-    if (n < 0) return this._writeFailed(n);
+    if (n < 0) {
+      if (n === OUT_OF_VIEW) throw outOfView(view);
+      return this._writeFailed(n);
+    }
     this.bytesWritten += n;
     if (n < length) {
       this._userDrain = true;
@@ -147,6 +159,7 @@ class Socket {
       count = length;
       if (length > 0) {
         const n = binding.write(this._id, view, offset, length);
+        if (n === OUT_OF_VIEW) throw outOfView(view);
         if (n < 0) return this._writeFailed(n);
         this.bytesWritten += n;
         if (n < length) {
@@ -406,7 +419,8 @@ class Socket {
       if (!settle) return;
       const address = settle.addresses ? settle.addresses[settle.addresses.length - 1] : settle.address;
       this._failConnect(systemError('connect', ETIMEDOUT, address, settle.port));
-    }, seconds * 1000);
+      // Longer than a timer can wait (about 24.8 days) is as good as never.
+    }, Math.min(seconds * 1000, MAX_TIMER_MS));
   }
 
   /** Every address failed; the error names the one at `index`, which failed last. */

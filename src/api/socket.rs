@@ -14,13 +14,17 @@ use crate::errors::neg_errno;
 use crate::reactor::Command;
 use crate::socket_core::SocketCore;
 
+/// What `write_bytes` returns for a range outside the view: JS checked the range against the
+/// view's `byteLength`, so only a view that lies about it (a subclass's getter) gets here.
+pub const OUT_OF_VIEW: i32 = i32::MIN;
+
 /// Sends `data[offset..offset + length]` (the `write` call, src/api/raw_calls.rs). Returns the
-/// bytes the kernel took (0 when full), or a negative errno when the connection failed, or -1 for
-/// an unknown socket.
+/// bytes the kernel took (0 when full), or a negative errno when the connection failed, -1 for
+/// an unknown socket, or `OUT_OF_VIEW`.
 pub fn write_bytes(env: &Env, id: u32, data: &[u8], offset: u32, length: u32) -> Result<i32> {
   let start = offset as usize;
   let Some(bytes) = data.get(start..start.saturating_add(length as usize)) else {
-    return Ok(-libc::EINVAL);
+    return Ok(OUT_OF_VIEW);
   };
   send(env, id, bytes)
 }

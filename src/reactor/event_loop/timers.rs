@@ -15,7 +15,11 @@ impl EventLoop {
     if ms == 0 {
       return;
     }
-    let deadline = open.core.last_active_ms.load(Ordering::Relaxed) + ms;
+    let deadline = open
+      .core
+      .last_active_ms
+      .load(Ordering::Relaxed)
+      .saturating_add(ms);
     if !open.timed {
       open.timed = true;
       self.timed.push(id);
@@ -42,7 +46,11 @@ impl EventLoop {
         return false;
       };
       let ms = open.core.timeout_ms.load(Ordering::SeqCst);
-      let deadline = open.core.last_active_ms.load(Ordering::Relaxed) + ms;
+      let deadline = open
+        .core
+        .last_active_ms
+        .load(Ordering::Relaxed)
+        .saturating_add(ms);
       if ms != 0 && now < deadline {
         keep(deadline);
         return true;
