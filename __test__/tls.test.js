@@ -431,6 +431,7 @@ test('TLS getters: authorized, versions, cipher, peer certificate, servername, A
   assert.equal(peer.getServername(), 'localhost', 'server getServername()');
   assert.equal(client.getServername(), 'localhost', 'client getServername() is the serverName it sent, not the address');
 
+  assert.throws(() => client.exportKeyingMaterial(1e9, 'EXPORTER-x'), (err) => err instanceof RangeError && err.code === 'ERR_OUT_OF_RANGE');
   const ekmClient = client.exportKeyingMaterial(32, 'EXPORTER-node-bun-tcp-test');
   const ekmServer = peer.exportKeyingMaterial(32, 'EXPORTER-node-bun-tcp-test');
   assert.ok(Buffer.isBuffer(ekmClient) || ekmClient instanceof Uint8Array, 'keying material is bytes');
@@ -456,6 +457,11 @@ test('TLS getters: authorized, versions, cipher, peer certificate, servername, A
   assert.equal(p.client.getTLSVersion(), null, 'plain client getTLSVersion()');
   assert.equal(pp.getTLSVersion(), null, 'plain server socket getTLSVersion()');
   assert.equal(p.client.authorized, false);
+  assert.throws(() => p.client.exportKeyingMaterial(32, 'EXPORTER-x'), (err) => err.code === 'ERR_TLS_INVALID_STATE', 'plain socket');
+  assert.throws(() => client.upgradeTLS({ socket: { data() {} } }), (err) => err.code === 'ERR_INVALID_STATE', 'upgradeTLS on a TLS socket');
+  client.close();
+  assert.throws(() => p.client.close() || p.client.upgradeTLS({ socket: { data() {} } }), (err) => err.code === 'ERR_SOCKET_CLOSED', 'upgradeTLS on a closed socket');
+  assert.throws(() => client.exportKeyingMaterial(32, 'EXPORTER-x'), (err) => err.code === 'ERR_TLS_INVALID_STATE', 'closed socket');
 });
 
 // SPEC: terminate() resets; the peer's close gets ECONNRESET. Under TLS no close_notify (nor

@@ -16,6 +16,11 @@ const OPENSSL_NAMES = {
   TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
 };
 
+function coded(err, code) {
+  err.code = code;
+  return err;
+}
+
 function install(Socket, { OPEN, CLOSED }) {
   class TlsMethods {
     _tlsState() {
@@ -86,8 +91,15 @@ function install(Socket, { OPEN, CLOSED }) {
       }
       if (typeof label !== 'string') throw invalidArgType('label', 'of type string', label);
       if (context !== undefined && !ArrayBuffer.isView(context)) throw invalidArgType('context', 'a Buffer', context);
-      if (!this._tls || !this._handshook) throw new Error('exportKeyingMaterial: the TLS handshake has not completed');
-      return binding.exportKeyingMaterial(this._id, length, label, context ? Buffer.from(context.buffer, context.byteOffset, context.byteLength) : undefined);
+      if (!this._tls || !this._handshook || this._state === CLOSED) {
+        throw coded(new Error('TLS socket connection must be securely established'), 'ERR_TLS_INVALID_STATE');
+      }
+      try {
+        return binding.exportKeyingMaterial(this._id, length, label, context ? Buffer.from(context.buffer, context.byteOffset, context.byteLength) : undefined);
+      } catch (err) {
+        // The one failure left: more bytes than the suite's HKDF can make (255 hash lengths).
+        throw coded(new RangeError(`exportKeyingMaterial: ${length} bytes is more than this session can export (${err.message})`), 'ERR_OUT_OF_RANGE');
+      }
     }
 
     /** Accepted for Bun parity; verification is fixed by the options the session started with. */
@@ -102,8 +114,8 @@ function install(Socket, { OPEN, CLOSED }) {
     upgradeTLS(options) {
       validateObject(options, 'options');
       const handlers = handlerTable(options.socket, 'options.socket');
-      if (this._state !== OPEN) throw new Error('upgradeTLS: the socket is not open');
-      if (this._tls) throw new Error('upgradeTLS: the socket already speaks TLS');
+      if (this._state !== OPEN) throw coded(new Error('upgradeTLS: the socket is not open'), 'ERR_SOCKET_CLOSED');
+      if (this._tls) throw coded(new Error('upgradeTLS: the socket already speaks TLS'), 'ERR_INVALID_STATE');
       const server = this._listener !== undefined;
       const context = server ? serverContext(options.tls) : clientContext(options.tls === undefined ? true : options.tls);
       if (context === null) throw invalidArgType('options.tls', 'TLS options', options.tls);
