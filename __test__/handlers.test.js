@@ -610,6 +610,37 @@ test('a rejected async handler reaches error while the socket is open, before en
   assert.deepEqual(order, ['error:async failure:1', 'end', 'close']);
 });
 
+// Every batch raising a barrier (an async data handler under a steady stream) must still let
+// Node's event loop turn: timers fire on time.
+test('async handlers under a steady stream do not starve timers', async () => {
+  const code = `
+const { listen, connect } = require(process.env.PKG);
+let events = 0;
+const server = listen({ hostname: '127.0.0.1', port: 0, socket: { async data() { events++; } } });
+const block = Buffer.alloc(16 * 1024, 1);
+let client;
+connect({ hostname: '127.0.0.1', port: server.port, socket: {
+  open(s) { client = s; const go = () => { while (s.write(block) === block.length); }; s.data = go; go(); },
+  drain(s) { s.data(); },
+  data() {},
+} });
+const t0 = Date.now();
+setTimeout(() => {
+  console.log('RESULT ' + JSON.stringify({ late: Date.now() - t0 - 300, events }));
+  client.terminate();
+  server.stop(true);
+}, 300);
+setTimeout(() => { console.log('STARVED'); process.exit(1); }, 8000).unref();
+`;
+  const r = await runChild(code, { timeoutMs: 15000 });
+  assert.ok(!r.timedOut, 'the child hung: ' + r.stdout + r.stderr);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  assert.ok(line, r.stdout + r.stderr);
+  const { late, events } = JSON.parse(line.slice(7));
+  assert.ok(events > 0, 'the stream was flowing');
+  assert.ok(late < 1000, `the 300 ms timer fired ${late} ms late`);
+});
+
 // ---- uncaught exceptions (child processes) ---------------------------------------------------------
 
 const CHILD_PRELUDE = `

@@ -25,14 +25,21 @@ function remove(table, entry) {
   if (table[entry._id & INDEX_MASK] === entry) table[entry._id & INDEX_MASK] = undefined;
 }
 let refs = 0;
-/** The pump, when it stopped with more to poll while events waited behind a barrier. */
+/** The pump and its turn's deadline, when it stopped with more to poll while events waited. */
 let owed = null;
+let owedUntil = 0;
 
-/** Events that waited behind a barrier are dispatched: poll again if the pump stopped for them. */
+/**
+ * Events that waited behind a barrier are dispatched: poll again if the pump stopped for them,
+ * within what is left of its turn's budget, else in the next turn. (Polling afresh each time
+ * would never yield while every batch raises a barrier: timers and I/O would starve.)
+ */
 function resumed() {
   const pump = owed;
+  if (pump === null) return;
   owed = null;
-  if (pump !== null) pump();
+  if (performance.now() < owedUntil) pump(owedUntil);
+  else setImmediate(pump);
 }
 /** How long one turn of Node's event loop may spend on socket events before yielding. */
 const BUDGET_MS = 4;
@@ -45,13 +52,16 @@ let started = false;
  */
 function start(dispatch, holding) {
   if (started) return;
-  const pump = () => {
+  const pump = (until = performance.now() + BUDGET_MS) => {
     // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
     // handles every ready socket of one poll; past that the rest waits for the next turn.
-    const until = performance.now() + BUDGET_MS;
     while (binding.poll(dispatch)) {
       // Events wait behind a barrier (dispatch.js): the next poll is owed until they are out.
-      if (holding()) return void (owed = pump);
+      if (holding()) {
+        owed = pump;
+        owedUntil = until;
+        return;
+      }
       if (performance.now() >= until) return void setImmediate(pump);
     }
   };
