@@ -326,6 +326,32 @@ test("shutdown(true): the peer's FIN still ends the socket (end, then close), wi
   assert.deepEqual(events, ['end', 'close:undefined']);
 });
 
+test('half-open: a reset after the peer ended still closes the socket (no write needed to notice)', async (t) => {
+  const server = serve(t, {
+    open(s) {
+      s.close();
+    },
+    data() {},
+  });
+  const events = [];
+  const closed = deferred();
+  await dial(t, server.port, {
+    data() {},
+    end(s) {
+      // The peer is gone: this write is answered with a reset.
+      events.push(`end:write=${s.write('bye')}`);
+    },
+    close(s, err) {
+      events.push(`close:${err && err.code}`);
+      closed.resolve();
+    },
+  }, { allowHalfOpen: true });
+  await withTimeout(closed.promise, 3000, 'close after the reset');
+  assert.equal(events[0], 'end:write=3');
+  assert.ok(['close:EPIPE', 'close:ECONNRESET'].includes(events[1]), events.join(' '));
+  assert.equal(events.length, 2);
+});
+
 // ---- close / terminate -------------------------------------------------------------------------
 
 test('close(): close handler runs before close() returns, exactly once; peer sees end then close', async (t) => {

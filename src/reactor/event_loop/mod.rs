@@ -15,7 +15,7 @@ use socket2::{SockAddr, Socket};
 use super::{Notify, Shared, WAKER};
 use crate::batch::{self, Batch};
 use crate::clock::now_ms;
-use crate::errors::interrupted;
+use crate::errors::{interrupted, neg_errno};
 use crate::ids::index;
 use crate::listener::ListenerCore;
 use crate::socket_core::SocketCore;
@@ -280,6 +280,14 @@ impl EventLoop {
       Some(Slot::Connecting(_)) => {}
       Some(Slot::Open(open)) => {
         let core = open.core.clone();
+        if event.is_error() && open.done_reading {
+          // Reading is over (the peer's FIN came first, on a half-open socket): no read will
+          // meet this error, so a reset would go unnoticed until the next write. Report it.
+          if let Some(Ok(Some(err))) = core.socket().map(|s| s.take_error()) {
+            core.note_failure(&err);
+            self.local.push(batch::ERROR, id, neg_errno(&err), 0);
+          }
+        }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
           // A short read proves the socket empty unless the peer's FIN or an error is also
           // pending, which no later edge would announce.
