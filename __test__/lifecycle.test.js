@@ -544,6 +544,30 @@ test('socket[Symbol.dispose]() is end(): returns what end() returns, the peer se
   await withTimeout(ended.promise, 3000, 'the peer sees end');
 });
 
+test('reload() on a closed accepted socket changes nothing (its listener keeps its table)', async (t) => {
+  const log = [];
+  let first;
+  const server = serve(t, {
+    open(s) {
+      first = first || s;
+      log.push('v1:open');
+    },
+    data(s, d) {
+      log.push(`v1:data:${d}`);
+    },
+  });
+  const c1 = await dial(t, server.port, { data() {} });
+  await until(() => first !== undefined, 3000, 'accept');
+  first.close();
+  c1.close();
+  assert.equal(first.readyState, -1);
+  first.reload({ socket: { open() { log.push('v2:open'); }, data(s, d) { log.push(`v2:data:${d}`); } } });
+  const c2 = await dial(t, server.port, { data() {} });
+  c2.write('hi');
+  await until(() => log.includes('v1:data:hi') || log.includes('v2:data:hi'), 3000, 'data on the second socket');
+  assert.deepEqual(log, ['v1:open', 'v1:open', 'v1:data:hi']);
+});
+
 // ---- reload --------------------------------------------------------------------------------
 
 for (const shape of ['{ socket }', 'bare table']) {

@@ -312,6 +312,8 @@ class Socket {
 
   reload(options) {
     const table = reloadTable(options);
+    // A closed socket has no listener any more (socket.listener is undefined): a no-op, as Bun.
+    if (this._state === CLOSED) return;
     if (this._owner === this) this._handlers = table;
     else this._owner._handlers = table;
   }
