@@ -738,3 +738,25 @@ test('events still queued for a closed socket never reach a new socket that reus
     if (b) b.close();
   }
 });
+
+// A stopped listener's id slot is reused (with a new generation), so listen/stop cycles do not
+// grow the id tables, and a listener on a reused slot accepts as a fresh one.
+test('listen/stop cycles reuse id slots; a listener on a reused slot accepts', async (t) => {
+  const INDEX = (1 << 22) - 1;
+  const seen = new Set();
+  for (let i = 0; i < 2000; i++) {
+    const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    seen.add(l._id);
+    l.stop();
+    // Let the loop drop it (the slot goes back once every holder let go).
+    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(seen.size, 2000, 'every listener had an id of its own');
+  const { listener, accepted } = echoServer();
+  t.after(() => listener.stop(true));
+  assert.ok((listener._id & INDEX) < 200, `slot ${listener._id & INDEX} after 2000 listen/stop cycles`);
+  const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: listener.port }, 'reused slot');
+  assert.equal(accepted.length, 1);
+  sock.close();
+  await closed;
+});

@@ -25,16 +25,19 @@ pub struct ListenerCore {
   /// `None` once stopped. The loop holds the lock while it accepts, so `stop()` on the JS thread
   /// never closes a descriptor under a running `accept`.
   sock: Mutex<Option<Socket>>,
+  pool: Arc<IdPool>,
 }
 
 impl ListenerCore {
-  /// Listener ids are never handed out again: an accepted socket's `OPEN` event names its
-  /// listener, and may still be on its way to JS after the listener stopped.
-  pub fn new(pool: &IdPool, sock: Socket, tls: Option<Arc<ServerContext>>) -> Self {
+  /// The id's slot goes back to the pool when the last holder lets go, like a socket's: an
+  /// accepted socket's `OPEN` event still on its way to JS names the old id, whose generation
+  /// the slot's next listener does not share, so it never reaches that one.
+  pub fn new(pool: &Arc<IdPool>, sock: Socket, tls: Option<Arc<ServerContext>>) -> Self {
     ListenerCore {
       id: pool.alloc(),
       tls,
       sock: Mutex::new(Some(sock)),
+      pool: pool.clone(),
     }
   }
 
@@ -104,6 +107,12 @@ pub fn bind_unix(path: &str, opts: &ListenOptions) -> io::Result<Socket> {
   sock.bind(&SockAddr::unix(path)?)?;
   sock.listen(opts.backlog)?;
   Ok(sock)
+}
+
+impl Drop for ListenerCore {
+  fn drop(&mut self) {
+    self.pool.free(self.id);
+  }
 }
 
 #[cfg(test)]
