@@ -294,3 +294,14 @@ test('without stream, flush() counts the bytes written since the last flush and 
   assert.equal(sink.flush(), 0);
   assert.equal(Buffer.from(sink.end()).toString(), 'helloabc');
 });
+
+test('a detached ArrayBuffer: ArrayBufferSink.write and tls.key throw ERR_INVALID_ARG_TYPE', () => {
+  const { ArrayBufferSink, listen } = require('..');
+  const ab = new ArrayBuffer(8);
+  structuredClone(ab, { transfer: [ab] });
+  const typeError = (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE';
+  assert.throws(() => new ArrayBufferSink().write(ab), typeError);
+  assert.throws(() => listen({ hostname: '127.0.0.1', port: 0, tls: { key: ab, cert: ab }, socket: { data() {} } }), (err) => typeError(err) && /tls\.key/.test(err.message));
+  const sink = new ArrayBufferSink();
+  assert.equal(sink.write(new ArrayBuffer(0)), 0, 'an empty (not detached) buffer is fine');
+});

@@ -144,4 +144,5 @@ module.exports = {
   validateInteger,
   endpoint,
   writeArgs,
+  isDetached,
 };

@@ -1,7 +1,7 @@
 'use strict';
 // ArrayBufferSink: a growable byte buffer for coalescing many small writes into one.
 const { invalidArgType } = require('./errors');
-const { validateObject } = require('./options');
+const { validateObject, isDetached } = require('./options');
 
 class ArrayBufferSink {
   constructor(options) {
@@ -30,6 +30,9 @@ class ArrayBufferSink {
   /** Appends `chunk` (string or binary); returns its byte length. */
   write(chunk) {
     let bytes;
+    if ((ArrayBuffer.isView(chunk) && isDetached(chunk.buffer)) || (chunk instanceof ArrayBuffer && isDetached(chunk))) {
+      throw invalidArgType('chunk', 'a string, ArrayBuffer or ArrayBufferView (not detached)', chunk);
+    }
     if (typeof chunk === 'string') bytes = Buffer.from(chunk, 'utf8');
     else if (ArrayBuffer.isView(chunk)) bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     else if (chunk instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && chunk instanceof SharedArrayBuffer)) {
