@@ -110,6 +110,12 @@ function isDetached(buffer) {
   }
 }
 
+/** A view over a detached ArrayBuffer, or a detached ArrayBuffer: bytes that are gone. */
+function hasDetachedBytes(value) {
+  if (ArrayBuffer.isView(value)) return isDetached(value.buffer);
+  return value instanceof ArrayBuffer && isDetached(value);
+}
+
 /**
  * Normalises `write`/`end` arguments to a byte view and a range within it. Strings without offsets
  * stay strings (sent without a Buffer in between).
@@ -144,5 +150,5 @@ module.exports = {
   validateInteger,
   endpoint,
   writeArgs,
-  isDetached,
+  hasDetachedBytes,
 };

@@ -1,7 +1,7 @@
 'use strict';
 // ArrayBufferSink: a growable byte buffer for coalescing many small writes into one.
 const { invalidArgType } = require('./errors');
-const { validateObject, isDetached } = require('./options');
+const { validateObject, hasDetachedBytes } = require('./options');
 
 class ArrayBufferSink {
   constructor(options) {
@@ -30,7 +30,7 @@ class ArrayBufferSink {
   /** Appends `chunk` (string or binary); returns its byte length. */
   write(chunk) {
     let bytes;
-    if ((ArrayBuffer.isView(chunk) && isDetached(chunk.buffer)) || (chunk instanceof ArrayBuffer && isDetached(chunk))) {
+    if (hasDetachedBytes(chunk)) {
       throw invalidArgType('chunk', 'a string, ArrayBuffer or ArrayBufferView (not detached)', chunk);
     }
     if (typeof chunk === 'string') bytes = Buffer.from(chunk, 'utf8');

@@ -15,9 +15,10 @@ const ENDED = -2; // this side sent FIN (or will, once `end()` data is out); sti
 const CLOSED = -1;
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
-const ETIMEDOUT = -(require('node:os').constants.errno.ETIMEDOUT);
-const EPIPE = -(require('node:os').constants.errno.EPIPE);
-const ECONNRESET = -(require('node:os').constants.errno.ECONNRESET);
+const ERRNO = require('node:os').constants.errno;
+const ETIMEDOUT = -ERRNO.ETIMEDOUT;
+const EPIPE = -ERRNO.EPIPE;
+const ECONNRESET = -ERRNO.ECONNRESET;
 /** The longest setTimeout() waits; Node fires longer ones at once, with a warning. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** binding.write's answer for a range outside the view (src/api/socket.rs, OUT_OF_VIEW). */

@@ -4,13 +4,13 @@
 const binding = require('./binding');
 const { FileRef } = require('./file');
 const { invalidArgType, outOfRange } = require('./errors');
-const { validateBoolean, validateString, isDetached } = require('./options');
+const { validateBoolean, validateString, hasDetachedBytes } = require('./options');
 
 const INPUT = 'a string, Buffer, TypedArray, ArrayBuffer, file() reference, or an array of those';
 
 function toBuffer(value, name) {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if ((ArrayBuffer.isView(value) && isDetached(value.buffer)) || (value instanceof ArrayBuffer && isDetached(value))) {
+  if (hasDetachedBytes(value)) {
     throw invalidArgType(name, `${INPUT} (not detached)`, value);
   }
   if (Buffer.isBuffer(value)) return value;
