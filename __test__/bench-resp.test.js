@@ -39,3 +39,18 @@ test('unknown commands get -ERR; a protocol error is answered and closes the con
   assert.match(replies(s, '*1\r\n+PING\r\n'), /^-ERR Protocol error/);
   assert.equal(s.closeAfterReply, true);
 });
+
+test('values are binary-safe and any length; inline commands split on runs of spaces', () => {
+  const s = new RespSession();
+  const all = Buffer.alloc(256 * 3);
+  for (let i = 0; i < all.length; i++) all[i] = i & 0xff;
+  const set = Buffer.concat([Buffer.from('*3\r\n$3\r\nset\r\n$1\r\nk\r\n$768\r\n'), all, Buffer.from('\r\n')]);
+  assert.equal(Buffer.from(s.feed(set)).toString('latin1'), '+OK\r\n');
+  const got = Buffer.from(s.feed(Buffer.from(command('GET', 'k'))));
+  assert.deepEqual(got, Buffer.concat([Buffer.from('$768\r\n'), all, Buffer.from('\r\n')]));
+  assert.equal(replies(s, command('SET', 'short', 'v'.repeat(12)), command('get', 'short')), `+OK\r\n$12\r\n${'v'.repeat(12)}\r\n`);
+  assert.equal(replies(s, 'PING   hello\r\n'), '$5\r\nhello\r\n');
+  assert.equal(replies(s, command('PING', 'x'.repeat(40))), `$40\r\n${'x'.repeat(40)}\r\n`);
+  // A command name that only looks like GET once its case is folded byte-wise is not GET.
+  assert.match(replies(s, '*2\r\n$3\r\n\xc7ET\r\n$1\r\nk\r\n'), /^-ERR unknown command/);
+});
