@@ -233,6 +233,12 @@ export interface Socket<Data = undefined> {
   setNoDelay(noDelay?: boolean): boolean;
   /** `initialDelay` in milliseconds. */
   setKeepAlive(enable?: boolean, initialDelay?: number): boolean;
+  /** IP type of service (IPv6: traffic class), 0-255. Returns 0, or a negative errno (as Bun). */
+  setTypeOfService(tos: number): number;
+  /** The type of service, or a negative errno (`-9`, EBADF, once closed). */
+  getTypeOfService(): number;
+  /** The file descriptor; `-1` once closed. */
+  readonly fd: number;
 
   /** Per-connection state; starts as the `data` option (`listener.data` for accepted sockets). */
   data: Data;
@@ -272,6 +278,13 @@ export interface Socket<Data = undefined> {
   [Symbol.dispose](): number;
 }
 
+/** What `listener.getsockname(out)` fills in. */
+export interface SocketAddress {
+  family: 'IPv4' | 'IPv6';
+  address: string;
+  port: number;
+}
+
 export interface SocketListener<Data = undefined> {
   /** Stops accepting; `true` also closes every open socket of this listener. Idempotent. */
   stop(closeActiveConnections?: boolean): void;
@@ -280,6 +293,10 @@ export interface SocketListener<Data = undefined> {
   /** Replaces the handler table for existing and future sockets. */
   reload(options: SocketReloadOptions<Data>): void;
   reload(handlers: SocketHandler<Data>): void;
+  /** The listening socket's file descriptor; `-1` once stopped. */
+  readonly fd: number;
+  /** Fills `out` with the bound address (nothing for unix listeners or once stopped). */
+  getsockname(out: Partial<SocketAddress>): void;
   /** `options.data`; assignable. Each accepted socket starts with it. */
   data: Data;
   /** `stop(true)`. */

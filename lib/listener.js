@@ -5,6 +5,7 @@ const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
 const { reloadTable } = require('./options');
+const { invalidArgType } = require('./errors');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 
@@ -39,6 +40,22 @@ class Listener {
 
   get unix() {
     return this._unix;
+  }
+
+  /** The listening socket's file descriptor (Bun's extra), -1 once stopped. */
+  get fd() {
+    return this._stopped ? -1 : binding.listenerFd(this._id);
+  }
+
+  /** Bun's extra: fills `out` with `{ family, address, port }` (nothing for unix listeners). */
+  getsockname(out) {
+    if (out === null || typeof out !== 'object') throw invalidArgType('out', 'of type object', out);
+    const addr = this._stopped ? null : binding.listenerAddress(this._id);
+    if (addr) {
+      out.family = addr[2];
+      out.address = addr[0];
+      out.port = Number(addr[1]);
+    }
   }
 
   stop(closeActiveConnections = false) {

@@ -19,6 +19,7 @@ const ERRNO = require('node:os').constants.errno;
 const ETIMEDOUT = -ERRNO.ETIMEDOUT;
 const EPIPE = -ERRNO.EPIPE;
 const ECONNRESET = -ERRNO.ECONNRESET;
+const EBADF = -ERRNO.EBADF;
 /** The longest setTimeout() waits; Node fires longer ones at once, with a warning. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** binding.write's answer for a range outside the view (src/api/socket.rs, OUT_OF_VIEW). */
@@ -327,6 +328,26 @@ class Socket {
   setKeepAlive(enable = false, initialDelay = 0) {
     if (this._state === CLOSED) return false;
     return binding.setKeepAlive(this._id, !!enable, Number(initialDelay) || 0);
+  }
+
+  /** Bun's extra: the IP type-of-service byte. 0, or a negative errno (as Bun: -EBADF once closed). */
+  setTypeOfService(tos = 0) {
+    if (typeof tos !== 'number') throw invalidArgType('tos', 'of type number', tos);
+    if (!Number.isInteger(tos)) throw invalidArgType('tos', 'of type integer', tos);
+    if (tos < 0 || tos > 255) throw outOfRange('tos', '>= 0 and <= 255', tos);
+    if (this._state === CLOSED) return EBADF;
+    return binding.setTypeOfService(this._id, tos);
+  }
+
+  getTypeOfService() {
+    if (this._state === CLOSED) return EBADF;
+    return binding.getTypeOfService(this._id);
+  }
+
+  /** The file descriptor (Bun's extra), -1 once closed. */
+  get fd() {
+    if (this._state === CLOSED || this._state === CONNECTING) return -1;
+    return binding.socketFd(this._id);
   }
 
   // ---- addresses ------------------------------------------------------------------------------

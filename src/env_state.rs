@@ -120,6 +120,14 @@ impl EnvState {
     put(&mut self.listeners, core.id, core);
   }
 
+  pub fn listener(&self, id: u32) -> Option<&Arc<ListenerCore>> {
+    self
+      .listeners
+      .get(index(id))?
+      .as_ref()
+      .filter(|c| c.id == id)
+  }
+
   pub fn remove_listener(&mut self, id: u32) -> Option<Arc<ListenerCore>> {
     let entry = self.listeners.get_mut(index(id))?;
     if entry.as_ref()?.id != id {

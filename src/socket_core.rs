@@ -205,6 +205,25 @@ impl SocketCore {
     true
   }
 
+  /// IP_TOS, or the traffic class of an IPv6 socket (what its packets carry).
+  pub fn set_type_of_service(&self, tos: u32) -> io::Result<()> {
+    let sock = self.sock.get().ok_or_else(not_connected)?;
+    match sock.domain()? {
+      socket2::Domain::IPV6 => sock.set_tclass_v6(tos),
+      socket2::Domain::IPV4 => sock.set_tos_v4(tos),
+      _ => Err(io::Error::from_raw_os_error(libc::EINVAL)), // unix sockets, as Bun reports them
+    }
+  }
+
+  pub fn type_of_service(&self) -> io::Result<u32> {
+    let sock = self.sock.get().ok_or_else(not_connected)?;
+    match sock.domain()? {
+      socket2::Domain::IPV6 => sock.tclass_v6(),
+      socket2::Domain::IPV4 => sock.tos_v4(),
+      _ => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+    }
+  }
+
   pub fn peer_addr(&self) -> Option<SockAddr> {
     self.sock.get()?.peer_addr().ok()
   }

@@ -150,6 +150,10 @@ expectType<Equal<typeof unix.hostname, undefined>>(true);
 listen({ unix: '/tmp/x.sock', port: 1, socket: { data() {} } });
 
 // Listener methods.
+const bound: { family?: 'IPv4' | 'IPv6'; address?: string; port?: number } = {};
+inferred.getsockname(bound);
+const listenerFd: number = inferred.fd;
+void listenerFd;
 inferred.stop();
 inferred.stop(true);
 expectType<Equal<ReturnType<typeof inferred.ref>, typeof inferred>>(true);

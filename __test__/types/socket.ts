@@ -84,6 +84,12 @@ async function client(): Promise<void> {
   const keepalive: boolean = socket.setKeepAlive(true, 60_000);
   void nodelay;
   void keepalive;
+  const tosSet: number = socket.setTypeOfService(0x10);
+  const tos: number = socket.getTypeOfService();
+  const fd: number = socket.fd;
+  void tosSet, tos, fd;
+  // @ts-expect-error fd is read-only
+  socket.fd = 3;
   socket.reload({ data(s) { s.data.requests++; } });
   socket.reload({ socket: { binaryType: 'uint8array', data(s, c) { expectType<Equal<typeof c, Uint8Array>>(true); } } });
   // @ts-expect-error reload keeps the socket's Data

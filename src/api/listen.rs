@@ -113,6 +113,21 @@ fn adopt(
   ListenResult { id, port, address }
 }
 
+/// The listening socket's file descriptor (Bun's `listener.fd`), -1 once stopped.
+#[napi]
+pub fn listener_fd(env: Env, id: u32) -> Result<i32> {
+  let state = EnvState::get(&env)?;
+  Ok(state.listener(id).and_then(|c| c.fd()).unwrap_or(-1))
+}
+
+/// `[address, port, family]` the listener is bound to; `null` for unix listeners or once stopped.
+#[napi]
+pub fn listener_address(env: Env, id: u32) -> Result<Option<Vec<String>>> {
+  let state = EnvState::get(&env)?;
+  let addr = state.listener(id).and_then(|c| c.local_addr());
+  Ok(addr.as_ref().and_then(super::socket::describe))
+}
+
 /// Closes the listening socket now: new connects are refused once this returns.
 #[napi]
 pub fn stop_listener(env: Env, id: u32) -> Result<()> {

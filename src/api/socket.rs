@@ -180,6 +180,35 @@ pub fn set_keep_alive(env: Env, id: u32, on: bool, initial_delay_ms: f64) -> Res
   Ok(state.socket(id).is_some_and(|c| c.set_keepalive(on, ms)))
 }
 
+/// The socket's file descriptor (Bun's `socket.fd`), -1 once it is gone.
+#[napi]
+pub fn socket_fd(env: Env, id: u32) -> Result<i32> {
+  let state = EnvState::get(&env)?;
+  Ok(state.socket(id).and_then(|c| c.fd()).unwrap_or(-1))
+}
+
+/// Sets the type of service (0-255, checked by JS): 0, or a negative errno as Bun returns.
+#[napi]
+pub fn set_type_of_service(env: Env, id: u32, tos: u32) -> Result<i32> {
+  let state = EnvState::get(&env)?;
+  Ok(match state.socket(id).map(|c| c.set_type_of_service(tos)) {
+    Some(Ok(())) => 0,
+    Some(Err(e)) => neg_errno(&e),
+    None => -libc::EBADF,
+  })
+}
+
+/// The type of service, or a negative errno.
+#[napi]
+pub fn get_type_of_service(env: Env, id: u32) -> Result<i32> {
+  let state = EnvState::get(&env)?;
+  Ok(match state.socket(id).map(|c| c.type_of_service()) {
+    Some(Ok(tos)) => tos as i32,
+    Some(Err(e)) => neg_errno(&e),
+    None => -libc::EBADF,
+  })
+}
+
 /// `[address, port, family]` of the peer (`peer`) or the local end; `null` for unix sockets.
 #[napi]
 pub fn socket_address(env: Env, id: u32, peer: bool) -> Result<Option<Vec<String>>> {
@@ -195,7 +224,7 @@ pub fn socket_address(env: Env, id: u32, peer: bool) -> Result<Option<Vec<String
   Ok(addr.as_ref().and_then(describe))
 }
 
-fn describe(addr: &SockAddr) -> Option<Vec<String>> {
+pub(crate) fn describe(addr: &SockAddr) -> Option<Vec<String>> {
   let sa = addr.as_socket()?;
   let family = if sa.is_ipv6() { "IPv6" } else { "IPv4" };
   Some(vec![
