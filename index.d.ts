@@ -271,11 +271,30 @@ export interface Socket<Data = undefined> {
   /** RFC 5705 keying material; throws before the TLS handshake has completed. */
   exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer;
   setVerifyMode(requestCert: boolean, rejectUnauthorized: boolean): void;
+  /** Whether the handshake resumed an earlier session (`false` on plain sockets). */
+  isSessionReused(): boolean;
+  /** Client: the key exchange, as `node:tls` gives it; `null` on servers and plain sockets. */
+  getEphemeralKeyInfo(): EphemeralKeyInfo | {} | null;
+  /** Always `[]` on TLS sockets (rustls does not report them); `undefined` on plain ones. */
+  getSharedSigalgs(): string[] | undefined;
+  /** `false`: the record size is fixed when the session is made. */
+  setMaxSendFragment(size: number): boolean;
+  /** A no-op: rustls never renegotiates. */
+  disableRenegotiation(): void;
+  /** Throws `ERR_TLS_RENEGOTIATION_DISABLED` on TLS sockets (no renegotiation in rustls). */
+  renegotiate(): undefined;
   /** STARTTLS: returns `[raw, tls]`; the connection continues under TLS with the new handlers. */
   upgradeTLS<NewData = Data>(options: TLSUpgradeOptions<NewData>): [raw: Socket<Data>, tls: Socket<NewData>];
 
   /** `end()`, and what it returns. */
   [Symbol.dispose](): number;
+}
+
+/** `socket.getEphemeralKeyInfo()` on a TLS client, as `node:tls` reports it. */
+export interface EphemeralKeyInfo {
+  type: 'ECDH';
+  name: string;
+  size: number;
 }
 
 /** What `listener.getsockname(out)` fills in. */

@@ -16,6 +16,14 @@ const OPENSSL_NAMES = {
   TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
 };
 
+/** node:tls's getEphemeralKeyInfo() for the key exchange groups rustls offers, by rustls name. */
+const KEY_EXCHANGE = {
+  X25519: { type: 'ECDH', name: 'X25519', size: 253 },
+  secp256r1: { type: 'ECDH', name: 'prime256v1', size: 256 },
+  secp384r1: { type: 'ECDH', name: 'secp384r1', size: 384 },
+  secp521r1: { type: 'ECDH', name: 'secp521r1', size: 521 },
+};
+
 function coded(err, code) {
   err.code = code;
   return err;
@@ -52,6 +60,44 @@ function install(Socket, { OPEN, CLOSED }) {
       const state = this._tlsState();
       if (!state || !state.cipher) return null;
       return { name: OPENSSL_NAMES[state.cipher] || state.cipher, standardName: state.cipher, version: state.version };
+    }
+
+    /** Whether the handshake resumed an earlier session; false on plain sockets. */
+    isSessionReused() {
+      const state = this._tlsState();
+      return !!(state && state.resumed);
+    }
+
+    /**
+     * The client's key exchange, as node:tls gives it (`{ type, name, size }`; `{}` for a group
+     * OpenSSL would describe otherwise); `null` on servers and plain sockets, as Bun.
+     */
+    getEphemeralKeyInfo() {
+      if (!this._tls || this._listener !== undefined) return null;
+      const state = this._tlsState();
+      if (!state) return null;
+      const known = state.group && KEY_EXCHANGE[state.group];
+      return known ? { ...known } : {};
+    }
+
+    /** rustls does not report the peer's signature algorithms: always empty, as Bun's. */
+    getSharedSigalgs() {
+      return this._tls ? [] : undefined;
+    }
+
+    /** rustls never renegotiates, so there is nothing to disable. */
+    disableRenegotiation() {}
+
+    /** rustls has no renegotiation (nor has TLS 1.3). */
+    renegotiate() {
+      if (!this._tls) return undefined;
+      throw coded(new Error('TLS session renegotiation is not supported'), 'ERR_TLS_RENEGOTIATION_DISABLED');
+    }
+
+    /** The record size is fixed when the session is made: false (not applied), as on plain sockets. */
+    setMaxSendFragment(size) {
+      if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
+      return false;
     }
 
     getPeerCertificate() {

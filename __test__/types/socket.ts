@@ -88,6 +88,13 @@ async function client(): Promise<void> {
   const tos: number = socket.getTypeOfService();
   const fd: number = socket.fd;
   void tosSet, tos, fd;
+  const reused: boolean = socket.isSessionReused();
+  const kx = socket.getEphemeralKeyInfo();
+  if (kx && 'name' in kx) {
+    const size: number = kx.size;
+    void size;
+  }
+  void reused;
   // @ts-expect-error fd is read-only
   socket.fd = 3;
   socket.reload({ data(s) { s.data.requests++; } });

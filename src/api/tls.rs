@@ -127,6 +127,10 @@ pub struct TlsState {
   pub alpn: Option<String>,
   pub servername: Option<String>,
   pub handshaking: bool,
+  /// The handshake resumed an earlier session.
+  pub resumed: bool,
+  /// The key exchange group, as rustls names it (`X25519`, `secp256r1`, `X25519MLKEM768`, ...).
+  pub group: Option<String>,
 }
 
 fn version_name(v: ProtocolVersion) -> String {
@@ -159,6 +163,10 @@ pub fn tls_state(env: Env, id: u32) -> Result<Option<TlsState>> {
       .map(|p| String::from_utf8_lossy(p).into_owned()),
     servername,
     handshaking: conn.is_handshaking(),
+    resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+    group: conn
+      .negotiated_key_exchange_group()
+      .map(|g| format!("{:?}", g.name())),
   }))
 }
 
