@@ -5,6 +5,7 @@ const binding = require('./binding');
 const { invalidArgType } = require('./errors');
 const { validateObject, handlerTable } = require('./options');
 const { serverContext, clientContext } = require('./tls-options');
+const { chainObject } = require('./peer-certificate');
 
 /** OpenSSL's names of the TLS 1.2 suites rustls offers; TLS 1.3 suites have one name only. */
 const OPENSSL_NAMES = {
@@ -100,22 +101,14 @@ function install(Socket, { OPEN, CLOSED }) {
       return false;
     }
 
-    getPeerCertificate() {
+    /**
+     * As node:tls: the peer's certificate (with `detailed === true`, linked to its issuers through
+     * `issuerCertificate`), `{}` when the peer has sent none (yet), `null` on plain or closed sockets.
+     */
+    getPeerCertificate(detailed) {
       if (!this._tls || this._state === CLOSED) return null;
-      const cert = binding.peerCertificate(this._id);
-      if (!cert) return {};
-      return {
-        subject: cert.subject,
-        issuer: cert.issuer,
-        subjectaltname: cert.subjectaltname,
-        valid_from: cert.validFrom,
-        valid_to: cert.validTo,
-        serialNumber: cert.serialNumber,
-        fingerprint: cert.fingerprint,
-        fingerprint256: cert.fingerprint256,
-        fingerprint512: cert.fingerprint512,
-        raw: cert.raw,
-      };
+      const chain = binding.peerCertificate(this._id, detailed === true);
+      return chain ? chainObject(chain) : {};
     }
 
     getServername() {

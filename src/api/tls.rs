@@ -1,15 +1,16 @@
 //! TLS from JS: contexts built from validated options, `upgradeTLS`, and the socket's TLS getters.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Either, Null};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
+use rustls::pki_types::CertificateDer;
 use rustls::{Connection, ProtocolVersion};
 
 use crate::env_state::EnvState;
-use crate::tls::cert_info;
+use crate::tls::cert_chain;
+use crate::tls::cert_info::{self, KeyInfo};
 use crate::tls::config::{self, ClientContext, ServerContext, TlsOptions};
 use crate::tls::session::TlsSession;
 
@@ -170,46 +171,152 @@ pub fn tls_state(env: Env, id: u32) -> Result<Option<TlsState>> {
   }))
 }
 
+/// One certificate as `node:tls` describes it; lib/socket-tls.js builds Node's object from it
+/// (key order, null-prototype names, `infoAccess` split into an object, the issuer links).
 #[napi(object)]
 pub struct PeerCertificate {
-  pub subject: HashMap<String, String>,
-  pub issuer: HashMap<String, String>,
-  pub subjectaltname: Option<String>,
+  /// The subject's entries as `[key, value, key, value, ...]`, in order; absent when Node leaves
+  /// `subject` out.
+  pub subject: Option<Vec<String>>,
+  pub issuer: Option<Vec<String>>,
+  /// Absent without the extension, `null` when it does not parse.
+  pub subjectaltname: Option<Either<String, Null>>,
+  /// Node's C++ form (`OCSP - URI:...` lines), before its JS splits it.
+  pub info_access: Option<Either<String, Null>>,
+  pub ca: bool,
+  pub modulus: Option<String>,
+  pub bits: Option<u32>,
+  pub exponent: Option<String>,
+  pub pubkey: Option<Buffer>,
+  pub asn1_curve: Option<String>,
+  pub nist_curve: Option<String>,
   pub valid_from: String,
   pub valid_to: String,
-  pub serial_number: String,
   pub fingerprint: String,
   pub fingerprint256: String,
   pub fingerprint512: String,
+  pub ext_key_usage: Option<Vec<String>>,
+  pub serial_number: String,
   pub raw: Buffer,
 }
 
+/// `getPeerCertificate(detailed)`: the leaf, and with `detailed` its issuers in order.
+#[napi(object)]
+pub struct PeerCertificateChain {
+  pub certificates: Vec<PeerCertificate>,
+  /// The last certificate is its own issuer (Node's `issuerCertificate` pointing to itself).
+  pub ends_self_issued: bool,
+}
+
+fn field(f: cert_info::Field<String>) -> Option<Either<String, Null>> {
+  match f {
+    cert_info::Field::Absent => None,
+    cert_info::Field::Null => Some(Either::B(Null)),
+    cert_info::Field::Value(v) => Some(Either::A(v)),
+  }
+}
+
+fn flat(entries: Vec<(String, String)>) -> Vec<String> {
+  entries.into_iter().flat_map(|(k, v)| [k, v]).collect()
+}
+
+fn to_js(info: cert_info::CertInfo) -> PeerCertificate {
+  let mut out = PeerCertificate {
+    subject: info.subject.map(flat),
+    issuer: info.issuer.map(flat),
+    subjectaltname: field(info.subjectaltname),
+    info_access: field(info.info_access),
+    ca: info.ca,
+    modulus: None,
+    bits: None,
+    exponent: None,
+    pubkey: None,
+    asn1_curve: None,
+    nist_curve: None,
+    valid_from: info.valid_from,
+    valid_to: info.valid_to,
+    fingerprint: info.fingerprint,
+    fingerprint256: info.fingerprint256,
+    fingerprint512: info.fingerprint512,
+    ext_key_usage: info.ext_key_usage,
+    serial_number: info.serial_number,
+    raw: info.raw.into(),
+  };
+  match info.key {
+    Some(KeyInfo::Rsa {
+      modulus,
+      bits,
+      exponent,
+      pubkey,
+    }) => {
+      out.modulus = Some(modulus);
+      out.bits = Some(bits);
+      out.exponent = Some(exponent);
+      out.pubkey = Some(pubkey.into());
+    }
+    Some(KeyInfo::Ec {
+      bits,
+      pubkey,
+      asn1_curve,
+      nist_curve,
+    }) => {
+      out.bits = Some(bits);
+      out.pubkey = Some(pubkey.into());
+      out.asn1_curve = Some(asn1_curve.to_string());
+      out.nist_curve = nist_curve.map(str::to_string);
+    }
+    None => {}
+  }
+  out
+}
+
+/// The peer's certificate (`detailed`: and its issuers); `null` for plain sockets and when the
+/// peer has sent none (yet).
 #[napi]
-pub fn peer_certificate(env: Env, id: u32) -> Result<Option<PeerCertificate>> {
+pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<PeerCertificateChain>> {
   let state = EnvState::get(&env)?;
   let Some(tls) = state.socket(id).and_then(|c| c.tls()) else {
     return Ok(None);
   };
-  let conn = tls.lock();
-  let Some(info) = conn
-    .peer_certificates()
-    .and_then(|c| c.first())
-    .and_then(cert_info::describe)
-  else {
-    return Ok(None);
+  let peer: Vec<CertificateDer<'static>> = {
+    let conn = tls.lock();
+    match conn.peer_certificates() {
+      Some(certs) if !certs.is_empty() => certs.iter().map(|c| c.clone().into_owned()).collect(),
+      _ => return Ok(None),
+    }
   };
-  Ok(Some(PeerCertificate {
-    subject: info.subject,
-    issuer: info.issuer,
-    subjectaltname: info.subjectaltname,
-    valid_from: info.valid_from,
-    valid_to: info.valid_to,
-    serial_number: info.serial_number,
-    fingerprint: info.fingerprint,
-    fingerprint256: info.fingerprint256,
-    fingerprint512: info.fingerprint512,
-    raw: info.raw.into(),
+  let peer: Vec<&[u8]> = peer.iter().map(|c| c.as_ref()).collect();
+  let chain = if detailed {
+    let trusted: Vec<&[u8]> = tls.trusted().iter().map(|c| c.as_ref()).collect();
+    let now = std::time::SystemTime::now()
+      .duration_since(std::time::UNIX_EPOCH)
+      .map_or(0, |d| d.as_secs() as i64);
+    cert_chain::build(&peer, &trusted, now)
+  } else {
+    cert_chain::Chain {
+      certificates: peer[..1].to_vec(),
+      ends_self_issued: false,
+    }
+  };
+  let mut certificates = Vec::with_capacity(chain.certificates.len());
+  for der in &chain.certificates {
+    match cert_info::describe(der) {
+      Some(info) => certificates.push(to_js(info)),
+      // Only the leaf can fail here (chain building skips what does not parse).
+      None => return Ok(None),
+    }
+  }
+  Ok(Some(PeerCertificateChain {
+    certificates,
+    ends_self_issued: chain.ends_self_issued,
   }))
+}
+
+/// One DER certificate described as `peerCertificate` describes it (for the tests, which compare
+/// it with `node:crypto`'s `X509Certificate#toLegacyObject()`).
+#[napi]
+pub fn describe_certificate(der: Buffer) -> Option<PeerCertificate> {
+  cert_info::describe(&der).map(to_js)
 }
 
 /// RFC 5705 keying material (`exportKeyingMaterial(length, label, context?)`).

@@ -1,110 +1,103 @@
-//! A peer certificate described the way `node:tls`'s `getPeerCertificate()` does.
+//! A peer certificate described the way `node:tls`'s `getPeerCertificate()` does (OpenSSL's
+//! `X509ToObject` in Node's C++): the fields, their formats, and when each is left out.
 
-use std::collections::HashMap;
+use super::cert_ext::Extensions;
+use super::cert_key;
+pub use super::cert_key::KeyInfo;
+use super::cert_names;
 
-use rustls::pki_types::CertificateDer;
-use x509_parser::extensions::GeneralName;
-use x509_parser::x509::X509Name;
+/// A value Node sets, sets to `null` (an extension that does not parse), or leaves out.
+pub enum Field<T> {
+  Absent,
+  Null,
+  Value(T),
+}
 
 pub struct CertInfo {
-  pub subject: HashMap<String, String>,
-  pub issuer: HashMap<String, String>,
-  pub subjectaltname: Option<String>,
+  /// `(key, value)` in order; `None` when Node leaves `subject` out (a value it cannot convert).
+  pub subject: Option<Vec<(String, String)>>,
+  pub issuer: Option<Vec<(String, String)>>,
+  pub subjectaltname: Field<String>,
+  /// Node's C++ string, before its JS side splits it into an object.
+  pub info_access: Field<String>,
+  pub ca: bool,
+  pub key: Option<KeyInfo>,
   pub valid_from: String,
   pub valid_to: String,
-  pub serial_number: String,
   pub fingerprint: String,
   pub fingerprint256: String,
   pub fingerprint512: String,
+  pub ext_key_usage: Option<Vec<String>>,
+  pub serial_number: String,
   pub raw: Vec<u8>,
 }
 
-pub fn describe(cert: &CertificateDer<'_>) -> Option<CertInfo> {
-  let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-  let san = match parsed.subject_alternative_name() {
-    Ok(Some(ext)) => {
-      let parts: Vec<String> = ext
-        .value
-        .general_names
-        .iter()
-        .filter_map(|n| match n {
-          GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
-          GeneralName::IPAddress(ip) => ip_string(ip).map(|ip| format!("IP Address:{ip}")),
-          GeneralName::RFC822Name(e) => Some(format!("email:{e}")),
-          GeneralName::URI(u) => Some(format!("URI:{u}")),
-          _ => None,
-        })
-        .collect();
-      Some(parts.join(", "))
-    }
-    _ => None,
+/// The description of a DER certificate; `None` when it does not parse (OpenSSL, and so Node,
+/// would not have got as far as describing it).
+pub fn describe(der: &[u8]) -> Option<CertInfo> {
+  let (_, parsed) = x509_parser::parse_x509_certificate(der).ok()?;
+  let tbs = &parsed.tbs_certificate;
+  let ext = Extensions::read(tbs.extensions());
+  let printed = |value: Option<&[u8]>, print: fn(&[u8]) -> Option<String>| match value {
+    None => Field::Absent,
+    Some(v) => print(v).map_or(Field::Null, Field::Value),
   };
   Some(CertInfo {
-    subject: name_map(parsed.subject()),
-    issuer: name_map(parsed.issuer()),
-    subjectaltname: san,
-    valid_from: openssl_date(parsed.validity().not_before.timestamp()),
-    valid_to: openssl_date(parsed.validity().not_after.timestamp()),
-    serial_number: serial_hex(parsed.raw_serial()),
-    fingerprint: fingerprint(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert),
-    fingerprint256: fingerprint(&aws_lc_rs::digest::SHA256, cert),
-    fingerprint512: fingerprint(&aws_lc_rs::digest::SHA512, cert),
-    raw: cert.as_ref().to_vec(),
+    subject: cert_names::entries(tbs.subject.as_raw()),
+    issuer: cert_names::entries(tbs.issuer.as_raw()),
+    subjectaltname: printed(ext.subject_alt_name, cert_names::subject_alt_names),
+    info_access: printed(ext.info_access, cert_names::info_access),
+    ca: ext.is_ca(),
+    key: cert_key::describe(tbs.subject_pki.raw),
+    valid_from: openssl_date(tbs.validity.not_before.timestamp()),
+    valid_to: openssl_date(tbs.validity.not_after.timestamp()),
+    fingerprint: fingerprint(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der),
+    fingerprint256: fingerprint(&aws_lc_rs::digest::SHA256, der),
+    fingerprint512: fingerprint(&aws_lc_rs::digest::SHA512, der),
+    ext_key_usage: ext.ext_key_usage,
+    serial_number: serial_hex(tbs.raw_serial()),
+    raw: der.to_vec(),
   })
 }
 
-/// The serial as OpenSSL prints it (and node:tls shows it): upper-case hex of the number, without
-/// the zero byte DER puts before a serial whose top bit is set.
+/// The serial as OpenSSL prints it (`BN_bn2hex`, and so node:tls): upper-case hex of the number
+/// without leading zero bytes, `0` for zero, `-` before a negative one (DER two's complement).
 fn serial_hex(der: &[u8]) -> String {
-  let digits = match der.iter().position(|&b| b != 0) {
-    Some(first) => &der[first..],
-    None => return "00".to_string(),
+  let negative = der.first().is_some_and(|b| b & 0x80 != 0);
+  let magnitude: Vec<u8> = if negative {
+    // Two's complement: invert and add one.
+    let mut m: Vec<u8> = der.iter().map(|b| !b).collect();
+    for byte in m.iter_mut().rev() {
+      let (sum, carry) = byte.overflowing_add(1);
+      *byte = sum;
+      if !carry {
+        break;
+      }
+    }
+    m
+  } else {
+    der.to_vec()
   };
-  digits.iter().map(|b| format!("{b:02X}")).collect()
+  let digits = super::der::strip_zeros(&magnitude);
+  if digits.is_empty() {
+    return "0".to_string();
+  }
+  let hex: String = digits.iter().map(|b| format!("{b:02X}")).collect();
+  if negative {
+    format!("-{hex}")
+  } else {
+    hex
+  }
 }
 
 /// `AB:CD:...`: the digest of the DER certificate, as node:tls's fingerprint fields.
-fn fingerprint(
-  algorithm: &'static aws_lc_rs::digest::Algorithm,
-  cert: &CertificateDer<'_>,
-) -> String {
-  aws_lc_rs::digest::digest(algorithm, cert.as_ref())
+fn fingerprint(algorithm: &'static aws_lc_rs::digest::Algorithm, der: &[u8]) -> String {
+  aws_lc_rs::digest::digest(algorithm, der)
     .as_ref()
     .iter()
     .map(|b| format!("{b:02X}"))
     .collect::<Vec<_>>()
     .join(":")
-}
-
-fn ip_string(bytes: &[u8]) -> Option<String> {
-  match bytes.len() {
-    4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
-    16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?).to_string()),
-    _ => None,
-  }
-}
-
-/// `{ CN: 'localhost', O: 'Acme' }`, as node:tls shows a distinguished name.
-fn name_map(name: &X509Name<'_>) -> HashMap<String, String> {
-  let mut out = HashMap::new();
-  for rdn in name.iter() {
-    for attr in rdn.iter() {
-      let key = match attr.attr_type().to_id_string().as_str() {
-        "2.5.4.3" => "CN".to_string(),
-        "2.5.4.6" => "C".to_string(),
-        "2.5.4.7" => "L".to_string(),
-        "2.5.4.8" => "ST".to_string(),
-        "2.5.4.10" => "O".to_string(),
-        "2.5.4.11" => "OU".to_string(),
-        "1.2.840.113549.1.9.1" => "emailAddress".to_string(),
-        other => other.to_string(),
-      };
-      if let Ok(value) = attr.as_str() {
-        out.insert(key, value.to_string());
-      }
-    }
-  }
-  out
 }
 
 /// `Nov 25 18:20:45 2026 GMT`, OpenSSL's (and so Node's) format.
@@ -151,6 +144,9 @@ mod tests {
     assert_eq!(serial_hex(&[0x00, 0xD3, 0x77, 0xD9]), "D377D9");
     assert_eq!(serial_hex(&[0x01, 0x00]), "0100");
     assert_eq!(serial_hex(&[0x7F]), "7F");
-    assert_eq!(serial_hex(&[0x00]), "00");
+    assert_eq!(serial_hex(&[0x00]), "0");
+    // Negative serials (malformed, but seen): OpenSSL prints the sign and the magnitude.
+    assert_eq!(serial_hex(&[0xFF]), "-01");
+    assert_eq!(serial_hex(&[0xFF, 0x00]), "-0100");
   }
 }

@@ -139,6 +139,7 @@ pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
     let verifier = Arc::new(ClientVerifier {
       inner,
       reject: opts.reject_unauthorized,
+      anchors: pem::certificates(&opts.ca, "tls.ca")?,
     });
     (
       builder

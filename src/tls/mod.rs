@@ -1,8 +1,13 @@
 //! TLS with rustls: option parsing, verification with Node's error codes, the per-connection
 //! session the loop thread pumps, and peer-certificate descriptions.
 
+pub mod cert_chain;
+mod cert_ext;
 pub mod cert_info;
+pub mod cert_key;
+mod cert_names;
 pub mod config;
+mod der;
 pub mod pem;
 pub mod session;
 pub mod verify;

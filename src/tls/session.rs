@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConnection, Connection, ServerConnection};
 use socket2::Socket;
 
@@ -97,6 +97,15 @@ impl TlsSession {
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
       early: Mutex::new(Vec::new()),
+    }
+  }
+
+  /// The certificates given as `ca` (the trust store OpenSSL would search for issuers).
+  pub fn trusted(&self) -> &[CertificateDer<'static>] {
+    match &self.check {
+      PostCheck::Client { verifier, .. } => &verifier.anchors,
+      PostCheck::Server { verifier } => &verifier.anchors,
+      PostCheck::None => &[],
     }
   }
 

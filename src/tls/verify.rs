@@ -252,6 +252,9 @@ impl ServerCertVerifier for ServerVerifier {
 pub struct ClientVerifier {
   pub inner: Arc<dyn ClientCertVerifier>,
   pub reject: bool,
+  /// The certificates given as `ca`: where `getPeerCertificate(true)` looks for the issuers the
+  /// client did not send, as OpenSSL looks in the context's store.
+  pub anchors: Vec<CertificateDer<'static>>,
 }
 
 impl ClientVerifier {
