@@ -8,6 +8,8 @@
 //   otherCa       an unrelated CA
 //   server        leaf from `ca`: DNS:localhost, IP:127.0.0.1, IP:::1 (serverAuth)
 //   serverRsa     the same names with an RSA 2048 key
+//   serverP384    the same names with a P-384 key; two OUs, serverAuth + clientAuth, and an
+//                 authorityInfoAccess (OCSP twice, caIssuers) for getPeerCertificate()'s fields
 //   serverEnc     `server`'s key as encrypted PKCS#8 (aes-256-cbc), passphrase PASSPHRASE
 //   client        leaf from `ca` for mTLS (clientAuth)
 //   otherClient   leaf from `otherCa` for mTLS (clientAuth)
@@ -43,7 +45,7 @@ function generate() {
   const p = (name) => path.join(dir, name);
   const run = (...args) =>
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  const ecKey = (name) => run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', p(name));
+  const ecKey = (name, curve = 'P-256') => run('genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', p(name));
   const rsaKey = (name) => run('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p(name));
   const ext = (name, lines) => fs.writeFileSync(p(name), lines.join('\n') + '\n');
 
@@ -63,6 +65,10 @@ function generate() {
     ]);
   leafExt('server.ext', NAMES, 'serverAuth');
   leafExt('server-rsa.ext', NAMES, 'serverAuth', true);
+  ext('server-p384.ext', [
+    fs.readFileSync(p('server.ext'), 'utf8').replace('serverAuth', 'serverAuth, clientAuth').trim(),
+    'authorityInfoAccess = OCSP;URI:http://ocsp.test/, OCSP;URI:http://ocsp2.test/, caIssuers;URI:http://ca.test/ca.crt',
+  ]);
   leafExt('client.ext', 'DNS:client.test', 'clientAuth');
   leafExt('wrong.ext', 'DNS:example.com', 'serverAuth');
   ext('self.ext', [
@@ -83,9 +89,10 @@ function generate() {
     fs.writeFileSync(p(name), `[req]\ndistinguished_name = dn\n[dn]\n[v3]\n${body}`);
     return p(name);
   }
-  const makeLeaf = (name, cn, caName, extFile, rsa = false) => {
-    (rsa ? rsaKey : ecKey)(`${name}.key`);
-    run('req', '-new', '-key', p(`${name}.key`), '-subj', `/CN=${cn}/O=node-bun-tcp tests`, '-out', p(`${name}.csr`));
+  const makeLeaf = (name, cn, caName, extFile, rsa = false, { curve, subject } = {}) => {
+    if (rsa) rsaKey(`${name}.key`);
+    else ecKey(`${name}.key`, curve);
+    run('req', '-new', '-key', p(`${name}.key`), '-subj', subject || `/CN=${cn}/O=node-bun-tcp tests`, '-out', p(`${name}.csr`));
     run('x509', '-req', '-in', p(`${name}.csr`), '-CA', p(`${caName}.pem`), '-CAkey', p(`${caName}.key`),
       '-set_serial', String(Math.floor(Math.random() * 1e12) + 1), '-days', '825', '-sha256',
       '-extfile', p(extFile), '-out', p(`${name}.pem`));
@@ -95,6 +102,10 @@ function generate() {
   makeCa('other-ca', 'node-bun-tcp Other CA');
   makeLeaf('server', 'localhost', 'ca', 'server.ext');
   makeLeaf('server-rsa', 'localhost', 'ca', 'server-rsa.ext', true);
+  makeLeaf('server-p384', 'localhost', 'ca', 'server-p384.ext', false, {
+    curve: 'P-384',
+    subject: '/C=DE/O=node-bun-tcp tests/OU=One/OU=Two/CN=localhost',
+  });
   makeLeaf('client', 'client.test', 'ca', 'client.ext');
   makeLeaf('other-client', 'other-client.test', 'other-ca', 'client.ext');
   makeLeaf('wrong', 'example.com', 'ca', 'wrong.ext');
@@ -165,6 +176,7 @@ function generate() {
     otherCa: caOnly('other-ca'),
     server: pair('server'),
     serverRsa: pair('server-rsa'),
+    serverP384: pair('server-p384'),
     serverEnc: pair('server', 'server-enc.key'),
     client: pair('client'),
     otherClient: pair('other-client'),
