@@ -172,25 +172,58 @@ export interface CipherNameAndProtocol {
   version: string;
 }
 
-/** `socket.getPeerCertificate()`: the peer's leaf certificate, in `node:tls`'s field names. */
+/**
+ * `socket.getPeerCertificate()`: the peer's certificate as `node:tls` describes it (the same keys,
+ * in the same order, with the same values).
+ */
 export interface PeerCertificate {
-  /** Distinguished-name fields, e.g. `{ CN: 'localhost', O: '...' }`. */
-  subject: Record<string, string>;
-  issuer: Record<string, string>;
-  /** e.g. `'DNS:localhost, IP Address:127.0.0.1'`. */
-  subjectaltname?: string;
+  /**
+   * Distinguished-name fields by OpenSSL's short names, e.g. `{ CN: 'localhost', O: '...' }`; a
+   * field that occurs more than once is an array (`OU: ['One', 'Two']`). A null-prototype object.
+   */
+  subject: Record<string, string | string[]>;
+  issuer: Record<string, string | string[]>;
+  /** e.g. `'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1'`; absent without the extension, `null` when it does not parse. */
+  subjectaltname?: string | null;
+  /** Authority information access, e.g. `{ 'OCSP - URI': ['http://...'], 'CA Issuers - URI': [...] }`; absent without the extension. */
+  infoAccess?: Record<string, string[]> | null;
+  /** Whether the certificate is a CA (basic constraints, and key usage allowing certificate signing). */
+  ca: boolean;
+  /** RSA: the modulus, upper-case hex. */
+  modulus?: string;
+  /** RSA: the modulus's size; EC: the curve's order's. */
+  bits?: number;
+  /** RSA: the public exponent, e.g. `'0x10001'`. */
+  exponent?: string;
+  /** RSA: the DER SubjectPublicKeyInfo; EC: the uncompressed point (`04 || x || y`). */
+  pubkey?: Buffer;
+  /** EC: OpenSSL's name of the curve, e.g. `'prime256v1'`, `'secp384r1'`. */
+  asn1Curve?: string;
+  /** EC: the NIST name of the curve when it has one, e.g. `'P-256'`. */
+  nistCurve?: string;
   valid_from: string;
   valid_to: string;
-  /** Upper-case hex, as OpenSSL prints it. */
-  serialNumber: string;
   /** SHA-1 of the DER, as colon-separated hex. */
   fingerprint: string;
   /** SHA-256 of the DER, as colon-separated hex. */
   fingerprint256: string;
   /** SHA-512 of the DER, as colon-separated hex. */
   fingerprint512: string;
+  /** Extended key usage OIDs, e.g. `['1.3.6.1.5.5.7.3.1']`; absent without the extension. */
+  ext_key_usage?: string[];
+  /** Upper-case hex, as OpenSSL prints it. */
+  serialNumber: string;
   /** The certificate in DER. */
   raw: Buffer;
+}
+
+/**
+ * `socket.getPeerCertificate(true)`: the certificate and, through `issuerCertificate`, its issuers
+ * (from what the peer sent, then from `tls.ca`); a self-issued root is its own `issuerCertificate`.
+ */
+export interface DetailedPeerCertificate extends PeerCertificate {
+  /** Absent when the issuer is not known. */
+  issuerCertificate?: DetailedPeerCertificate;
 }
 
 /** `socket.upgradeTLS()` options: the connection continues under TLS with these handlers. */
@@ -263,8 +296,13 @@ export interface Socket<Data = undefined> {
   getTLSVersion(): string | null;
   /** The negotiated cipher; `null` on plain sockets and before the handshake. */
   getCipher(): CipherNameAndProtocol | null;
-  /** The peer's certificate; `{}` when it sent none, `null` on plain (or closed) sockets. */
-  getPeerCertificate(): PeerCertificate | {} | null;
+  /**
+   * The peer's certificate (with `true`, linked to its issuers); `{}` when it sent none (or not
+   * yet), `null` on plain (or closed) sockets.
+   */
+  getPeerCertificate(detailed: true): DetailedPeerCertificate | {} | null;
+  getPeerCertificate(detailed?: false): PeerCertificate | {} | null;
+  getPeerCertificate(detailed?: boolean): PeerCertificate | {} | null;
   /** Client: the name it asked for (SNI); server: the name the client asked for; `null` on plain sockets. */
   getServername(): string | null;
   setServername(name: string): void;

@@ -1,6 +1,6 @@
 // connect() and the Socket surface, including the TLS methods SPEC lists.
 import { connect, listen } from 'node-bun-tcp';
-import type { Socket, TCPSocketListener, UnixSocketListener, CipherNameAndProtocol, PeerCertificate } from 'node-bun-tcp';
+import type { Socket, TCPSocketListener, UnixSocketListener, CipherNameAndProtocol, PeerCertificate, DetailedPeerCertificate } from 'node-bun-tcp';
 import type * as tls from 'node:tls';
 import { type Equal, expectType } from './util';
 
@@ -132,13 +132,30 @@ async function client(): Promise<void> {
   expectType<Equal<ReturnType<typeof socket.getCipher>, CipherNameAndProtocol | null>>(true);
   expectType<Equal<ReturnType<typeof socket.getPeerCertificate>, PeerCertificate | {} | null>>(true);
   const cert = socket.getPeerCertificate();
+  expectType<Equal<typeof cert, PeerCertificate | {} | null>>(true);
   // @ts-expect-error the certificate may be `{}` (none sent) or null (plain socket): check first
   cert.subject;
   if (cert && 'subject' in cert) {
-    const cn: string | undefined = cert.subject.CN;
+    // A repeated field (two OUs) is an array, as in node:tls.
+    const cn: string | string[] | undefined = cert.subject.CN;
     const der: Buffer = cert.raw;
-    void cn;
-    void der;
+    const bits: number | undefined = cert.bits;
+    const curve: string | undefined = cert.nistCurve;
+    const pubkey: Buffer | undefined = cert.pubkey;
+    const usage: string[] | undefined = cert.ext_key_usage;
+    const ca: boolean = cert.ca;
+    void [cn, der, bits, curve, pubkey, usage, ca];
+    // @ts-expect-error no chain without `true`
+    cert.issuerCertificate;
+  }
+  const detailed = socket.getPeerCertificate(true);
+  expectType<Equal<typeof detailed, DetailedPeerCertificate | {} | null>>(true);
+  if (detailed && 'raw' in detailed) {
+    const issuer: DetailedPeerCertificate | undefined = detailed.issuerCertificate;
+    void issuer;
+    // Ours fits where node:tls's is expected, field names and types.
+    const asNode: Pick<tls.DetailedPeerCertificate, 'fingerprint256' | 'serialNumber' | 'valid_from' | 'ca'> = detailed;
+    void asNode;
   }
   // Our cipher description fits where node:tls's is expected.
   const cipher = socket.getCipher();
