@@ -178,11 +178,12 @@ export interface CipherNameAndProtocol {
  */
 export interface PeerCertificate {
   /**
-   * Distinguished-name fields by OpenSSL's short names, e.g. `{ CN: 'localhost', O: '...' }`; a
-   * field that occurs more than once is an array (`OU: ['One', 'Two']`). A null-prototype object.
+   * Distinguished-name fields by OpenSSL's short names, e.g. `{ CN: 'localhost', O: '...' }`. As in
+   * node:tls, a field that occurs more than once is an array at run time (`OU: ['One', 'Two']`);
+   * typed `string` as `@types/node` types node:tls's, so code written for either compiles.
    */
-  subject: Record<string, string | string[]>;
-  issuer: Record<string, string | string[]>;
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
   /** e.g. `'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1'`; absent without the extension, `null` when it does not parse. */
   subjectaltname?: string | null;
   /** Authority information access, e.g. `{ 'OCSP - URI': ['http://...'], 'CA Issuers - URI': [...] }`; absent without the extension. */

@@ -136,8 +136,10 @@ async function client(): Promise<void> {
   // @ts-expect-error the certificate may be `{}` (none sent) or null (plain socket): check first
   cert.subject;
   if (cert && 'subject' in cert) {
-    // A repeated field (two OUs) is an array, as in node:tls.
-    const cn: string | string[] | undefined = cert.subject.CN;
+    // Typed as @types/node types node:tls's certificate fields.
+    const cn: string | undefined = cert.subject.CN;
+    const cnLower: string | undefined = cert.subject.CN?.toLowerCase();
+    void cnLower;
     const der: Buffer = cert.raw;
     const bits: number | undefined = cert.bits;
     const curve: string | undefined = cert.nistCurve;
