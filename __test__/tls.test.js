@@ -1679,3 +1679,93 @@ test("the peer's end on a TLS socket (allowHalfOpen false): end(s), then close; 
   assert.deepEqual(events, ['end', ['close', undefined]]);
   assert.equal(rx.text(), 'last words', 'the echo of the last words made it out before the close');
 });
+
+// A TLS socket closed (close(), stop(true), or the peer's FIN) while its end() data was still
+// queued: the data, close_notify and FIN must still go out. The session's buffer was full when
+// the loop took the data over, and the loop waited for a writable edge its own flush had used.
+for (const how of ['close()', 'stop(true)', "peer's FIN"]) {
+  test(`TLS: end(8 MiB) then ${how} delivers every byte and the close to a slow reader`, { skip }, async (t) => {
+    const payload = crypto.randomBytes(8 << 20);
+    const server = listen({
+      hostname: HOST,
+      port: 0,
+      tls: { key: fx.server.key, cert: fx.server.cert },
+      socket: {
+        open(s) {
+          assert.equal(s.end(payload), payload.length);
+          if (how === 'close()') s.close();
+          if (how === 'stop(true)') server.stop(true);
+        },
+        data() {},
+      },
+    });
+    cleanup(t, () => server.stop(true));
+    const got = collector();
+    const closed = deferred();
+    await connect({
+      hostname: HOST,
+      port: server.port,
+      tls: { ca: fx.ca.cert, serverName: 'localhost' },
+      socket: {
+        open(s) {
+          // Slow reader: the server's socket and session fill before anything is read.
+          s.pause();
+          setTimeout(() => s.resume(), 300);
+          if (how === "peer's FIN") s.end();
+        },
+        data(_s, chunk) {
+          got.push(chunk);
+        },
+        close(_s, err) {
+          closed.resolve(err);
+        },
+      },
+    });
+    assert.equal(await withTimeout(closed.promise, 10000, 'client close'), undefined);
+    assert.equal(got.length, payload.length);
+    assert.equal(sha256(got.bytes()), sha256(payload));
+  });
+}
+
+test('TLS: a server process that close()s with records still in the session exits only once they are out', { skip }, async (t) => {
+  const { runChild, CHILD_PRELUDE, freePort } = require('./helpers');
+  const port = await freePort();
+  // The child serves one connection: writes until write() comes up short, close()s and stop()s,
+  // and has nothing else to do. What the session holds must still reach the slow client.
+  const child = runChild(
+    `${CHILD_PRELUDE}
+    const payload = crypto.randomBytes(4 << 20);
+    const server = listen({ hostname: HOST, port: Number(process.env.PORT), tls: { key: fs.readFileSync(process.env.KEY), cert: fs.readFileSync(process.env.CERT) }, socket: {
+      open(s) {
+        let off = 0;
+        for (;;) { const n = s.write(payload.subarray(off)); if (n <= 0) break; off += n; }
+        result({ accepted: off, sha: crypto.createHash('sha256').update(payload.subarray(0, off)).digest('hex') });
+        s.close();
+        server.stop();
+      },
+      data() {},
+    } });
+    console.log('LISTENING');`,
+    { env: { PORT: String(port), KEY: fx.server.keyPath, CERT: fx.server.certPath }, timeoutMs: 10000 },
+  );
+  let c;
+  for (let i = 0; i < 200 && !c; i++) {
+    c = await nodeConnect(t, { port, ca: fx.ca.cert, servername: 'localhost' }).catch(() => sleep(10).then(() => null));
+  }
+  assert.ok(c, 'connected to the child');
+  const got = collector();
+  const ended = deferred();
+  c.pause(); // nothing read until the child has written all it can and closed
+  setTimeout(() => c.resume(), 500);
+  c.on('data', (d) => got.push(d));
+  c.on('end', () => ended.resolve('end'));
+  c.on('error', (err) => ended.resolve(err.code));
+  const exited = await child;
+  assert.equal(exited.timedOut, false, exited.stderr);
+  assert.equal(exited.code, 0, exited.stderr);
+  const { accepted, sha } = JSON.parse(exited.stdout.split('RESULT ')[1]);
+  assert.equal(await withTimeout(ended.promise, 5000, 'client end'), 'end');
+  assert.ok(accepted > 0);
+  assert.equal(got.length, accepted, 'every byte write() accepted arrived');
+  assert.equal(sha256(got.bytes()), sha);
+});

@@ -36,7 +36,7 @@ function chunkOf(data, offset, length, binaryType) {
 function accept(id, listenerId) {
   const listener = registry.lookup(listeners, listenerId);
   if (!listener || listener._closeActive) {
-    binding.release(id, false, undefined);
+    registry.release(id, false, undefined);
     return;
   }
   const socket = new Socket(id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);

@@ -72,6 +72,14 @@ function start(dispatch, holding) {
   started = true;
 }
 
+/**
+ * Lets the native side go of socket `id`. What it still sends (`end()` data, a TLS session's
+ * records and close_notify) keeps the process alive until the socket's FLUSHED event.
+ */
+function release(id, reset, pending) {
+  if (binding.release(id, reset, pending)) ref();
+}
+
 function ref() {
   if (refs++ === 0) binding.setRef(true);
 }
@@ -80,4 +88,4 @@ function unref() {
   if (--refs === 0) binding.setRef(false);
 }
 
-module.exports = { sockets, listeners, lookup, store, remove, start, ref, unref, resumed };
+module.exports = { sockets, listeners, lookup, store, remove, start, ref, unref, release, resumed };

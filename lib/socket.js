@@ -247,9 +247,9 @@ class Socket {
       const onClose = this._table().close;
       if (opened && onClose) invoke(this, onClose, err);
     } finally {
-      // Queued `end()` data still goes out; the process stays alive for it until FLUSHED.
-      if (pending && !reset) registry.ref();
-      binding.release(this._id, !!reset, pending || undefined);
+      // Queued `end()` data (and a TLS session's records) still go out; the process stays alive
+      // for them until FLUSHED.
+      registry.release(this._id, !!reset, pending || undefined);
     }
   }
 
@@ -462,7 +462,7 @@ class Socket {
     this._state = CLOSED;
     registry.remove(registry.sockets, this);
     this._setRef(false);
-    binding.release(this._id, false, undefined);
+    registry.release(this._id, false, undefined);
     const onConnectError = this._table().connectError;
     if (onConnectError) {
       try {

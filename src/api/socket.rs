@@ -81,28 +81,31 @@ pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
 }
 
 /// JS is done with the socket. `reset` closes with RST; otherwise `pending` (unsent `end()` data)
-/// goes out first, then FIN.
+/// and, under TLS, the session's records and close_notify go out first, then FIN. True when JS
+/// must keep the process alive for that until the socket's `FLUSHED` event.
 #[napi]
-pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> Result<()> {
+pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> Result<bool> {
   let state = EnvState::get(&env)?;
   let Some(core) = state.remove_socket(id) else {
-    return Ok(());
+    return Ok(false);
   };
   let pending = if reset {
     Vec::new()
   } else {
     pending.map(|p| p.to_vec()).unwrap_or_default()
   };
-  if core.is_broken() {
+  let broken = core.is_broken();
+  if broken {
     // Nothing to say goodbye to.
   } else if reset {
     core.set_reset_on_close();
   } else if pending.is_empty() && core.tls().is_none() {
     let _ = core.shutdown(Shutdown::Write);
   }
+  let hold = !reset && !broken && (!pending.is_empty() || core.tls().is_some());
   drop(core);
-  state.send(Command::Release { id, pending });
-  Ok(())
+  state.send(Command::Release { id, pending, hold });
+  Ok(hold)
 }
 
 /// Test hook: how many times the loop thread has woken this environment's JS thread.

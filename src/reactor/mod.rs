@@ -68,9 +68,12 @@ pub enum Command {
     addrs: Vec<SockAddr>,
   },
   /// JS is done with the socket. `pending` bytes (the rest of `end(data)`) go out before FIN.
+  /// With `hold`, JS keeps the process alive until a `FLUSHED` event for `id`, which comes once
+  /// whatever way the release ends.
   Release {
     id: u32,
     pending: Vec<u8>,
+    hold: bool,
   },
   /// The socket's inactivity timer was armed.
   Watch(u32),

@@ -292,7 +292,11 @@ fn released_end_data_is_sent_before_fin() {
   let id = core.id;
   drop(core);
   let pending = vec![42u8; 4 << 20];
-  h.shared.send(Command::Release { id, pending });
+  h.shared.send(Command::Release {
+    id,
+    pending,
+    hold: true,
+  });
   let mut got = Vec::new();
   client.read_to_end(&mut got).unwrap();
   assert_eq!(got.len(), 4 << 20);
@@ -321,6 +325,7 @@ fn released_sockets_close_and_their_descriptors_register_again() {
     h.shared.send(Command::Release {
       id,
       pending: Vec::new(),
+      hold: false,
     });
     if let Some(core) = held {
       // Until the last holder lets go, the loop must not hear of it any more.

@@ -117,6 +117,11 @@ impl TlsSession {
   /// plaintext accepted and whether records are still waiting for the socket.
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
     let mut conn = self.conn.lock();
+    // Records the session holds go first, making room: so taking nothing means the socket is full
+    // and its writable edge will come (a released socket's end() data waits for exactly that).
+    if conn.wants_write() {
+      flush(&mut conn, sock)?;
+    }
     let n = conn.writer().write(buf)?;
     let done = flush(&mut conn, sock)?;
     Ok((n, !done))

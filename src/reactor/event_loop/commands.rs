@@ -36,7 +36,7 @@ impl EventLoop {
           self.local.push(batch::UNLISTENED, id, 0, 0);
         }
         Command::Connect { core, addrs } => self.start_connect(core, addrs),
-        Command::Release { id, pending } => self.release(id, pending),
+        Command::Release { id, pending, hold } => self.release(id, pending, hold),
         Command::Watch(id) => self.watch(id),
         Command::Read(id) => self.read(id, true),
         Command::Resume => {}
@@ -50,7 +50,7 @@ impl EventLoop {
     true
   }
 
-  pub(super) fn release(&mut self, id: u32, pending: Vec<u8>) {
+  pub(super) fn release(&mut self, id: u32, pending: Vec<u8>, hold: bool) {
     let core = match self.take_slot(id) {
       Some(Slot::Open(open)) => Some(open.core),
       Some(Slot::Connecting(conn)) => {
@@ -66,8 +66,8 @@ impl EventLoop {
       None => None,
     };
     let Some(core) = core else {
-      if !pending.is_empty() {
-        // JS holds the process open for this data: say it is settled.
+      if hold {
+        // JS holds the process open for this goodbye: say it is settled.
         self.local.push(batch::FLUSHED, id, 0, 0);
       }
       return;
@@ -77,6 +77,9 @@ impl EventLoop {
     // the connection is already gone, or `terminate()` resets it: the peer must see the reset).
     if pending.is_empty() && (core.tls().is_none() || core.leaves_silently()) {
       self.forget(core);
+      if hold {
+        self.local.push(batch::FLUSHED, id, 0, 0);
+      }
       return;
     }
     let deadline = now_ms() + LINGER_MS;
@@ -84,7 +87,7 @@ impl EventLoop {
       id,
       Slot::Lingering(Lingering {
         core,
-        holds_ref: !pending.is_empty(),
+        holds_ref: hold,
         pending,
         sent: 0,
         deadline,
