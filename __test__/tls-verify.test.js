@@ -278,6 +278,28 @@ test('a leaf and its intermediate under an untrusted root: the same code as node
   }
 });
 
+test("a self-signed CA:TRUE certificate (openssl req -x509's default): node:tls's code", { skip }, async (t) => {
+  const { execFileSync } = require('node:child_process');
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const crypto = require('node:crypto');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-selfca-'));
+  cleanup(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const keyPath = path.join(dir, 'key.pem');
+  const certPath = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-days', '2',
+    '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  const pair = { key: fs.readFileSync(keyPath, 'utf8'), cert: fs.readFileSync(certPath, 'utf8') };
+  if (!new crypto.X509Certificate(pair.cert).ca) return t.skip('this openssl made a CA:FALSE certificate');
+  const port = await nodeServer(t, pair);
+  const reference = await nodeReference(port, { serverName: 'localhost' });
+  assert.equal(reference, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+  await failsWithoutHandshakeHandler(port, { serverName: 'localhost' }, reference);
+  await usableWhenNotRejecting(t, port, { serverName: 'localhost' }, reference);
+});
+
 test('tls: true verifies against the public roots: the local test CA is not trusted', { skip }, async (t) => {
   const port = await nodeServer(t, fx.server);
   const reference = await nodeReference(port, true);

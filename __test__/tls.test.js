@@ -1769,3 +1769,41 @@ test('TLS: a server process that close()s with records still in the session exit
   assert.equal(got.length, accepted, 'every byte write() accepted arrived');
   assert.equal(sha256(got.bytes()), sha);
 });
+
+test("TLS: a peer's reset mid-stream reaches close as ECONNRESET (not the EPIPE of a later send)", { skip }, async (t) => {
+  const payload = crypto.randomBytes(8 << 20);
+  for (let round = 0; round < 3; round++) {
+    const closed = deferred();
+    let sent = 0;
+    const pump = (s) => {
+      while (sent < payload.length) {
+        const n = s.write(payload.subarray(sent, sent + 65536));
+        if (n <= 0) return;
+        sent += n;
+      }
+    };
+    const server = listen({
+      hostname: HOST,
+      port: 0,
+      tls: { key: fx.server.key, cert: fx.server.cert },
+      socket: { open: pump, drain: pump, data() {}, close: (_s, err) => closed.resolve(err) },
+    });
+    cleanup(t, () => server.stop(true));
+    let got = 0;
+    await connect({
+      hostname: HOST,
+      port: server.port,
+      tls: { ca: fx.ca.cert, serverName: 'localhost' },
+      socket: {
+        data(s, chunk) {
+          got += chunk.length;
+          if (got > 1 << 20) s.terminate();
+        },
+      },
+    });
+    const err = await withTimeout(closed.promise, 5000, 'server close');
+    assert.ok(err, `round ${round}: close has an error`);
+    assert.equal(err.code, 'ECONNRESET', `round ${round}: ${err.message}`);
+    server.stop(true);
+  }
+});

@@ -77,6 +77,11 @@ pub fn node_cert_error(
     Error::InvalidCertificate(cert_err) => match cert_err {
       CertificateError::Other(OtherError(inner)) => match inner.downcast_ref::<NodeTlsError>() {
         Some(e) => e.clone(),
+        // webpki refuses a CA certificate as the leaf (`openssl req -x509` makes them CA:TRUE);
+        // an untrusted self-signed one is what OpenSSL reports first.
+        None if end_entity.is_some_and(self_issued) => {
+          other("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
+        }
         None => other("UNABLE_TO_VERIFY_LEAF_SIGNATURE", &inner.to_string()),
       },
       CertificateError::UnknownIssuer => {
