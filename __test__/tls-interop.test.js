@@ -540,3 +540,53 @@ test('a certificate that does not parse has no description (and nothing panics)'
     if (d) assert.equal(typeof certificateObject(d).fingerprint256, 'string');
   }
 });
+
+test('X.509 v1 certificates (openssl x509 -req without extensions) serve node:tls clients, and our client talks to them', { skip: skipOpenssl }, async (t) => {
+  const { execFileSync } = require('node:child_process');
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-v1-'));
+  cleanup(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = (name) => path.join(dir, name);
+  const run = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', p('v1.key'), '-out', p('v1.csr'));
+  run('x509', '-req', '-in', p('v1.csr'), '-CA', fx.ca.certPath, '-CAkey', fx.ca.keyPath, '-CAcreateserial', '-CAserial', p('ca.srl'), '-days', '2', '-out', p('v1.pem'));
+  const v1 = { key: fs.readFileSync(p('v1.key'), 'utf8'), cert: fs.readFileSync(p('v1.pem'), 'utf8') };
+  assert.equal(new crypto.X509Certificate(v1.cert).toLegacyObject().subjectaltname, undefined, 'a v1 certificate has no extensions');
+
+  // Our server with it: node:tls verifies it against the CA (v1 is fine for OpenSSL) and echoes.
+  const server = listen({ hostname: HOST, port: 0, tls: v1, socket: echoTable() });
+  cleanup(t, () => server.stop(true));
+  const c = await nodeConnect(t, { port: server.port, ca: fx.ca.cert, servername: 'localhost' });
+  assert.equal(c.authorized, true, `node:tls: ${c.authorizationError}`);
+  const echoed = collector();
+  c.on('data', (d) => echoed.push(d));
+  c.write('over a v1 certificate');
+  await echoed.waitForText('over a v1 certificate');
+
+  // Our client against a node:tls server with it: webpki does not verify v1, but with
+  // rejectUnauthorized: false the handshake (its signature check included) completes and works.
+  const nodeServer = tls.createServer(v1, (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  await new Promise((resolve) => nodeServer.listen(0, HOST, resolve));
+  cleanup(t, () => nodeServer.close());
+  const handshake = deferred();
+  const got = collector();
+  const ours = await connect({
+    hostname: HOST,
+    port: nodeServer.address().port,
+    tls: { ca: fx.ca.cert, serverName: 'localhost', rejectUnauthorized: false },
+    socket: {
+      handshake: (_s, ok, err) => handshake.resolve({ ok, code: err && err.code }),
+      data: (_s, d) => got.push(d),
+    },
+  });
+  const verdict = await withTimeout(handshake.promise, 5000, 'handshake');
+  assert.equal(verdict.ok, true);
+  ours.write('back from a v1 server');
+  await got.waitForText('back from a v1 server');
+  ours.end();
+});

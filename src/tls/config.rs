@@ -96,21 +96,33 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
     .zip(chains)
     .enumerate()
     .map(|(i, (key, chain))| {
-      CertifiedKey::from_der(chain, key, &provider)
-        .map(Arc::new)
-        .map_err(|e| match e {
-          rustls::Error::InconsistentKeys(_) => format!(
-            "tls.key: the private key does not match the certificate (tls.cert{})",
+      let signer = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("tls.key{}: unusable private key ({e})", index(i)))?;
+      // rustls's own check (`CertifiedKey::keys_match`) parses the leaf with webpki, which refuses
+      // X.509 v1 certificates (what `openssl x509 -req` makes without extensions); OpenSSL, and
+      // so node:tls and Bun, serve them. Compare the public keys from x509-parser's reading.
+      let leaf = chain.first().map(|c| c.as_ref()).unwrap_or_default();
+      let spki = match x509_parser::parse_x509_certificate(leaf) {
+        Ok((_, cert)) => cert.tbs_certificate.subject_pki.raw.to_vec(),
+        Err(e) => {
+          return Err(format!(
+            "tls.cert{}: the certificate does not parse ({e})",
             index(i)
-          ),
-          rustls::Error::InvalidCertificate(e) => {
-            format!(
-              "tls.cert{}: the certificate does not parse ({e:?})",
-              index(i)
-            )
-          }
-          e => format!("tls.key{}: unusable private key ({e})", index(i)),
-        })
+          ))
+        }
+      };
+      if signer
+        .public_key()
+        .is_some_and(|public| public.as_ref() != spki.as_slice())
+      {
+        return Err(format!(
+          "tls.key: the private key does not match the certificate (tls.cert{})",
+          index(i)
+        ));
+      }
+      Ok(Arc::new(CertifiedKey::new(chain, signer)))
     })
     .collect()
 }

@@ -31,13 +31,36 @@ macro_rules! delegate_signature_checks {
       cert: &CertificateDer<'_>,
       dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-      self.inner.verify_tls13_signature(message, cert, dss)
+      self
+        .inner
+        .verify_tls13_signature(message, cert, dss)
+        .or_else(|e| tls13_signature_of_v1_cert(message, cert, dss, e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
       self.inner.supported_verify_schemes()
     }
   };
+}
+
+/// webpki refuses to parse X.509 v1 certificates, which OpenSSL (and so node:tls) accepts. Their
+/// verdict is reported as any other (they do not verify), but with `rejectUnauthorized: false` the
+/// handshake must still check the peer's signature: with the key x509-parser reads from them.
+fn tls13_signature_of_v1_cert(
+  message: &[u8],
+  cert: &CertificateDer<'_>,
+  dss: &DigitallySignedStruct,
+  err: Error,
+) -> Result<HandshakeSignatureValid, Error> {
+  let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
+    return Err(err);
+  };
+  if parsed.version() != x509_parser::x509::X509Version::V1 {
+    return Err(err);
+  }
+  let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.public_key().raw);
+  let algorithms = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+  rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &algorithms)
 }
 
 /// A verification failure as Node names it (`err.code`, `err.message`).
