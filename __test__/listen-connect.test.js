@@ -356,6 +356,26 @@ describe('connect: host forms', () => {
     }
   });
 
+  test('a unix path that fills sun_path (108 bytes, no NUL) listens and connects, as in node:net; 109 throws EINVAL', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-len-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const full = path.join(dir, 'L'.repeat(108 - dir.length - 1));
+    assert.equal(Buffer.byteLength(full), 108);
+    const { listener } = echoServer({ unix: full });
+    t.after(() => listener.stop(true));
+    assert.ok(fs.statSync(full).isSocket(), 'the socket file has the whole name');
+    const { sock, closed } = await echoOnce({ unix: full });
+    sock.close();
+    await closed;
+    const abstract = '\0' + 'a'.repeat(107);
+    const { listener: abs } = echoServer({ unix: abstract });
+    t.after(() => abs.stop(true));
+    const second = await echoOnce({ unix: abstract });
+    second.sock.close();
+    await second.closed;
+    assert.throws(() => listen({ unix: full + 'x', socket: { data() {} } }), (err) => err.code === 'EINVAL' && err.syscall === 'listen');
+  });
+
   test('a unix path too long for the kernel fails through connectError and the promise (EINVAL), and lets the process exit', async (t) => {
     const { runChild } = require('./helpers');
     const out = await runChild(`

@@ -102,9 +102,37 @@ pub fn bind_tcp(addr: SocketAddr, opts: &ListenOptions) -> io::Result<Socket> {
   Ok(sock)
 }
 
+/// A unix socket address. Unlike `SockAddr::unix`, a path may fill `sun_path` whole (108 bytes on
+/// Linux, without a NUL): the kernel takes it, and so do node:net and Bun.
+pub fn unix_addr(path: &str) -> io::Result<SockAddr> {
+  let bytes = path.as_bytes();
+  // SAFETY: `try_init` hands us zeroed storage as large as any sockaddr; we write a sockaddr_un
+  // (family, then at most `sun_path.len()` bytes inside `sun_path`) and its exact length.
+  let ((), addr) = unsafe {
+    SockAddr::try_init(|storage, len| {
+      let sun = &mut *storage.cast::<libc::sockaddr_un>();
+      if bytes.len() > sun.sun_path.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+      }
+      sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+      std::ptr::copy_nonoverlapping(
+        bytes.as_ptr(),
+        sun.sun_path.as_mut_ptr().cast::<u8>(),
+        bytes.len(),
+      );
+      // A path gets its NUL when there is room; an abstract name (leading NUL) never has one.
+      let nul = usize::from(bytes.first() != Some(&0) && bytes.len() < sun.sun_path.len());
+      let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+      *len = (offset + bytes.len() + nul) as libc::socklen_t;
+      Ok(())
+    })?
+  };
+  Ok(addr)
+}
+
 pub fn bind_unix(path: &str, opts: &ListenOptions) -> io::Result<Socket> {
   let sock = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
-  sock.bind(&SockAddr::unix(path)?)?;
+  sock.bind(&unix_addr(path)?)?;
   sock.listen(opts.backlog)?;
   Ok(sock)
 }

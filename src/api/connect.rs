@@ -64,7 +64,8 @@ pub fn connect_unix(
   tls: Option<&TlsContext>,
   host: Option<String>,
 ) -> Result<u32> {
-  let addr = SockAddr::unix(&path).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+  let addr =
+    crate::listener::unix_addr(&path).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
   let session = match tls {
     Some(ctx) => Some(ctx.session(host.as_deref().unwrap_or("localhost"))?),
     None => None,
