@@ -45,15 +45,20 @@ fn provider() -> Arc<CryptoProvider> {
     .clone()
 }
 
-/// The public roots `tls: true` trusts: Mozilla's set as shipped by webpki-roots, the same set
-/// node:tls bundles, so behaviour does not depend on the machine's store.
+/// The public roots `tls: true` trusts: Mozilla's set as shipped by webpki-root-certs, the same set
+/// node:tls bundles, so behaviour does not depend on the machine's store. Whole certificates, not
+/// just trust anchors: `getPeerCertificate(true)` ends its chain with the root, as Node's does.
+pub fn public_root_certs() -> &'static [CertificateDer<'static>] {
+  webpki_root_certs::TLS_SERVER_ROOT_CERTS
+}
+
 fn public_roots() -> Arc<RootCertStore> {
   static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
   ROOTS
     .get_or_init(|| {
-      Arc::new(RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-      })
+      let mut store = RootCertStore::empty();
+      store.add_parsable_certificates(public_root_certs().iter().cloned());
+      Arc::new(store)
     })
     .clone()
 }
@@ -306,4 +311,16 @@ fn cert_names(cert: &CertificateDer<'_>) -> Vec<String> {
     );
   }
   names
+}
+
+#[cfg(test)]
+mod roots_tests {
+  /// Every public root certificate becomes a trust anchor: switching from webpki-roots' anchors to
+  /// the whole certificates lost none.
+  #[test]
+  fn every_public_root_is_an_anchor() {
+    let store = super::public_roots();
+    assert!(store.len() > 100, "{} roots", store.len());
+    assert_eq!(store.len(), super::public_root_certs().len());
+  }
 }

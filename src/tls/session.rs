@@ -100,12 +100,18 @@ impl TlsSession {
     }
   }
 
-  /// The certificates given as `ca` (the trust store OpenSSL would search for issuers).
+  /// The trust store OpenSSL would search for issuers: the certificates given as `ca`, else the
+  /// public roots.
   pub fn trusted(&self) -> &[CertificateDer<'static>] {
-    match &self.check {
+    let anchors = match &self.check {
       PostCheck::Client { verifier, .. } => &verifier.anchors,
       PostCheck::Server { verifier } => &verifier.anchors,
-      PostCheck::None => &[],
+      PostCheck::None => return &[],
+    };
+    if anchors.is_empty() {
+      super::config::public_root_certs()
+    } else {
+      anchors
     }
   }
 
