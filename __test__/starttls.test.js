@@ -80,3 +80,70 @@ test('both ends upgrade a plain connection with upgradeTLS and echo under TLS', 
   assert.ok(!events.some((e) => e.startsWith('plain')), `no ciphertext reached the raw handlers: ${events}`);
   assert.equal(serverRaw.readyState, -1);
 });
+
+test('an upgradeTLS that throws (a bad serverName) changes nothing: the raw socket keeps its events, and closing it lets the process exit', { skip }, async () => {
+  const { runChild } = require('./helpers');
+  const out = await runChild(`
+    const net = require('node:net');
+    const { connect } = require(process.env.PKG);
+    const peer = net.createServer({ allowHalfOpen: true }, (c) => { c.on('error', () => {}); c.on('data', () => c.write('pong')); });
+    peer.listen(0, '127.0.0.1', async () => {
+      peer.unref();
+      const seen = [];
+      const raw = await connect({ hostname: '127.0.0.1', port: peer.address().port, socket: {
+        data(s, chunk) { seen.push(String(chunk)); s.close(); },
+        close() { console.log('RESULT ' + JSON.stringify({ seen, threw, state })); },
+      } });
+      let threw = null;
+      try { raw.upgradeTLS({ tls: { serverName: 'bad name' }, socket: { data() {} } }); } catch (e) { threw = e.message; }
+      const state = raw.readyState;
+      raw.write('ping');
+    });
+  `, { timeoutMs: 8000 });
+  assert.equal(out.timedOut, false, 'the process exits by itself once the raw socket is closed');
+  const r = JSON.parse(out.stdout.split('RESULT ')[1]);
+  assert.match(r.threw, /serverName/);
+  assert.equal(r.state, 1, 'the raw socket is still open');
+  assert.deepEqual(r.seen, ['pong'], "the raw socket still gets the peer's data");
+});
+
+test('pause() then upgradeTLS(): the TLS socket reads its handshake and opens', { skip }, async (t) => {
+  const tls = require('node:tls');
+  const net = require('node:net');
+  const peer = net.createServer((c) => {
+    c.on('error', () => {});
+    c.once('data', () => {
+      c.write('OK\r\n');
+      const secure = new tls.TLSSocket(c, { isServer: true, key: fx.server.key, cert: fx.server.cert });
+      secure.on('error', () => {});
+      secure.on('data', (d) => secure.write(d));
+    });
+  });
+  await new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  t.after(() => peer.close());
+  const echoed = deferred();
+  const raw = await connect({
+    hostname: '127.0.0.1',
+    port: peer.address().port,
+    socket: {
+      data(s, chunk) {
+        if (!String(chunk).startsWith('OK')) return;
+        s.pause();
+        s.upgradeTLS({
+          tls: { ca: fx.ca.cert, serverName: 'localhost' },
+          socket: {
+            open(secure) {
+              secure.write('under tls');
+            },
+            data(secure, d) {
+              echoed.resolve(String(d));
+              secure.end();
+            },
+          },
+        });
+      },
+    },
+  });
+  raw.write('STARTTLS\r\n');
+  assert.equal(await withTimeout(echoed.promise, 5000, 'echo under TLS'), 'under tls');
+});

@@ -25,6 +25,12 @@ const KEY_EXCHANGE = {
   secp521r1: { type: 'ECDH', name: 'secp521r1', size: 521 },
 };
 
+/** A data chunk of any binaryType as a Buffer over the same bytes. */
+function bytesOf(chunk) {
+  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk);
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
 function coded(err, code) {
   err.code = code;
   return err;
@@ -158,6 +164,9 @@ function install(Socket, { OPEN, CLOSED }) {
       const server = this._listener !== undefined;
       const context = server ? serverContext(options.tls) : clientContext(options.tls === undefined ? true : options.tls);
       if (context === null) throw invalidArgType('options.tls', 'TLS options', options.tls);
+      const serverName = (options.tls && options.tls.serverName) || undefined;
+      // The session first: if it cannot be made (a bad serverName), nothing has changed.
+      binding.upgradeTls(this._id, context, serverName || this._host || 'localhost');
       const upgraded = new Socket(this._id, null, this._listener, 'data' in options ? options.data : this.data, this._allowHalfOpen, OPEN);
       upgraded._handlers = handlers;
       upgraded._tls = true;
@@ -166,12 +175,22 @@ function install(Socket, { OPEN, CLOSED }) {
       upgraded._opened = false;
       upgraded._upgraded = true;
       if (server) upgraded._requestCert = options.tls.requestCert === true;
-      const serverName = (options.tls && options.tls.serverName) || undefined;
       if (!server && serverName !== undefined) upgraded._servername = serverName;
-      binding.upgradeTls(this._id, context, serverName || this._host || 'localhost');
       // The raw socket hands the connection over: no close for it, no more events.
       this._state = CLOSED;
       this._setRef(false);
+      // A paused raw socket: the TLS socket starts reading (its handshake needs it), and what the
+      // raw one held back goes on: bytes to the session (they are the peer's first records), the
+      // peer's end or error to the TLS socket.
+      const held = this._held;
+      this._held = null;
+      if (this._paused) binding.resume(this._id);
+      if (held) {
+        for (const [kind, value] of held) {
+          if (kind === 'data') binding.tlsFeed(this._id, bytesOf(value));
+          else queueMicrotask(() => (kind === 'end' ? upgraded._onEnd() : upgraded._destroy(value, false)));
+        }
+      }
       if (this._listener) {
         this._listener._sockets.delete(this);
         this._listener._sockets.add(upgraded);
