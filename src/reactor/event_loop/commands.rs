@@ -1,6 +1,7 @@
 //! What JS asks of the loop: new listeners and connects, releases (with end() data to send
 //! first), timers, and stopping.
 
+use std::io::Read;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 
@@ -10,6 +11,7 @@ use super::super::Command;
 use super::{EventLoop, Lingering, Slot};
 use crate::batch;
 use crate::clock::now_ms;
+use crate::errors::{interrupted, would_block};
 
 /// How long unsent `end()` data may take to leave once JS has let go of the socket.
 const LINGER_MS: u64 = 30_000;
@@ -82,6 +84,13 @@ impl EventLoop {
       }
       return;
     }
+    // close() during the handshake abandons it (README): close_notify goes at once, and data
+    // queued behind the handshake with it (the session holds it until the handshake is done).
+    let pending = if core.tls().is_some_and(|t| t.is_handshaking()) {
+      Vec::new()
+    } else {
+      pending
+    };
     let deadline = now_ms() + LINGER_MS;
     self.put(
       id,
@@ -92,11 +101,64 @@ impl EventLoop {
         sent: 0,
         deadline,
         notified: false,
+        read_closed: false,
       }),
     );
     self.lingering.push(id);
     self.next_timer_check = Some(self.next_timer_check.map_or(deadline, |t| t.min(deadline)));
-    self.flush_lingering(id);
+    if self.drain_lingering(id) {
+      self.flush_lingering(id);
+    } else {
+      self.drop_lingering(id);
+    }
+  }
+
+  /// Reads and drops what the peer sends to a released socket, until the socket is empty. A peer
+  /// that talks while it waits for our data is not stalled (two released sockets of one process
+  /// would otherwise each wait for the other to read), and the close meets no unread bytes, which
+  /// would make it a reset that throws away what is still unsent. False when the connection is
+  /// gone (reset, fatal TLS error): nothing more can be sent.
+  pub(super) fn drain_lingering(&mut self, id: u32) -> bool {
+    let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
+      return true;
+    };
+    if l.read_closed {
+      return true;
+    }
+    let core = l.core.clone();
+    let Some(sock) = core.socket() else {
+      return true;
+    };
+    let mut scratch = vec![0u8; 64 << 10];
+    loop {
+      if let Some(tls) = core.tls() {
+        let mut plaintext = Vec::new();
+        let step = tls.read(sock, &mut plaintext);
+        if step.io_error.is_some() || step.fatal.is_some() || matches!(step.handshake, Some(Err(_)))
+        {
+          return false;
+        }
+        if step.eof {
+          l.read_closed = true;
+          return true;
+        }
+        if step.would_block || step.drained {
+          return true;
+        }
+        continue;
+      }
+      match (&*sock).read(&mut scratch) {
+        Ok(0) => {
+          l.read_closed = true;
+          return true;
+        }
+        Ok(n) if n < scratch.len() => return true,
+        Ok(_) => {}
+        Err(e) if would_block(&e) => return true,
+        Err(e) if interrupted(&e) => {}
+        Err(_) => return false,
+      }
+    }
   }
 
   pub(super) fn flush_lingering(&mut self, id: u32) {

@@ -62,6 +62,8 @@ struct Lingering {
   holds_ref: bool,
   /// TLS: close_notify is queued.
   notified: bool,
+  /// The peer's FIN came: nothing more to read (and drop).
+  read_closed: bool,
 }
 
 pub struct EventLoop {
@@ -302,7 +304,13 @@ impl EventLoop {
           }
         }
       }
-      Some(Slot::Lingering(_)) => self.flush_lingering(id),
+      Some(Slot::Lingering(_)) => {
+        if self.drain_lingering(id) {
+          self.flush_lingering(id);
+        } else {
+          self.drop_lingering(id);
+        }
+      }
       None => {}
     }
   }

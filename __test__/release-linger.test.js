@@ -1,0 +1,101 @@
+'use strict';
+// A socket JS has let go of (close(), stop(true), the peer's FIN) with end() data or TLS records
+// still to send lingers on the loop thread until they are out. While it lingers it reads and drops
+// what the peer sends: a talking peer neither stalls it nor turns the final close into a reset
+// that throws away the rest, and two lingering ends of one process do not wait for each other.
+// close() during a TLS handshake abandons it at once, whatever end() had queued behind it.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const net = require('node:net');
+const tls = require('node:tls');
+const { connect } = require('..');
+const { HOST, deferred, withTimeout, sha256, cleanup, runChild, CHILD_PRELUDE } = require('./helpers');
+const { fixtures, skipReason } = require('./tls-fixtures');
+
+const fx = fixtures();
+const MiB = 1 << 20;
+
+for (const kind of ['plain', 'TLS']) {
+  const skip = kind === 'TLS' && !fx ? skipReason() : false;
+  test(`${kind}: end(16 MiB) then close() while the peer talks and reads slowly: every byte arrives, no reset`, { skip }, async (t) => {
+    const payload = crypto.randomBytes(16 * MiB);
+    const done = deferred();
+    const onConnection = (c) => {
+      const hash = crypto.createHash('sha256');
+      let got = 0;
+      let error = null;
+      c.pause();
+      setTimeout(() => c.resume(), 600); // a slow reader...
+      setTimeout(() => c.write('still here'), 150); // ...that talks while we linger
+      c.on('data', (d) => {
+        hash.update(d);
+        got += d.length;
+      });
+      c.on('error', (err) => (error = err.code));
+      c.on('close', () => done.resolve({ got, digest: hash.digest('hex'), error }));
+    };
+    const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
+    await new Promise((resolve) => server.listen(0, HOST, resolve));
+    cleanup(t, () => server.close());
+    await connect({
+      hostname: HOST,
+      port: server.address().port,
+      tls: kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined,
+      socket: {
+        open(s) {
+          s.end(payload);
+          s.close();
+        },
+        data() {},
+      },
+    });
+    const r = await withTimeout(done.promise, 15000, 'peer close');
+    assert.equal(r.error, null);
+    assert.equal(r.got, payload.length);
+    assert.equal(r.digest, sha256(payload));
+  });
+
+  test(`${kind}: both ends of one process end(8 MiB) and close(): the process exits at once, not after the 30 s linger`, { skip }, async () => {
+    const out = await runChild(
+      `${CHILD_PRELUDE}
+      const tlsOn = process.env.KIND === 'TLS';
+      const big = Buffer.alloc(8 << 20, 7);
+      const server = listen({ hostname: HOST, port: 0, tls: tlsOn ? { key: fs.readFileSync(process.env.KEY), cert: fs.readFileSync(process.env.CERT) } : undefined, socket: {
+        open(s) { s.end(big); s.close(); server.stop(); },
+        data() {},
+      } });
+      connect({ hostname: HOST, port: server.port, tls: tlsOn ? { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' } : undefined, socket: {
+        open(s) { s.end(big); s.close(); },
+        data() {},
+      } });`,
+      { env: fx ? { KIND: kind, KEY: fx.server.keyPath, CERT: fx.server.certPath, CA: fx.ca.certPath } : { KIND: kind }, timeoutMs: 12000 },
+    );
+    assert.equal(out.timedOut, false);
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.ms < 10000, `exited after ${out.ms} ms`);
+  });
+}
+
+test('TLS: close() during the handshake with 1 MiB of end() data queued abandons it: the process exits at once', { skip: fx ? false : skipReason() }, async () => {
+  const out = await runChild(
+    `${CHILD_PRELUDE}
+    const net = require('node:net');
+    // A peer that accepts TCP and never answers the ClientHello.
+    const peer = net.createServer((c) => { c.unref(); c.on('error', () => {}); });
+    peer.listen(0, HOST, () => {
+      peer.unref();
+      connect({ hostname: HOST, port: peer.address().port, tls: { ca: fs.readFileSync(process.env.CA) }, socket: {
+        open(s) { s.end(Buffer.alloc(1 << 20, 1)); s.close(); },
+        handshake() {},
+        data() {},
+        close() { result({ closed: true }); },
+      } });
+    });`,
+    { env: { CA: fx ? fx.ca.certPath : '' }, timeoutMs: 12000 },
+  );
+  assert.equal(out.timedOut, false);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /"closed":true/);
+  assert.ok(out.ms < 10000, `exited after ${out.ms} ms`);
+});
