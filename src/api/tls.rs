@@ -272,7 +272,8 @@ fn to_js(info: cert_info::CertInfo) -> PeerCertificate {
 
 /// The peer's certificate (`detailed`: and its issuers); `null` for plain sockets and when the
 /// peer has sent none (yet).
-#[napi]
+// Both parse certificates the peer chose: a panic there must throw, not abort the process.
+#[napi(catch_unwind)]
 pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<PeerCertificateChain>> {
   let state = EnvState::get(&env)?;
   let Some(tls) = state.socket(id).and_then(|c| c.tls()) else {
@@ -314,7 +315,7 @@ pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<Peer
 
 /// One DER certificate described as `peerCertificate` describes it (for the tests, which compare
 /// it with `node:crypto`'s `X509Certificate#toLegacyObject()`).
-#[napi]
+#[napi(catch_unwind)]
 pub fn describe_certificate(der: Buffer) -> Option<PeerCertificate> {
   cert_info::describe(&der).map(to_js)
 }

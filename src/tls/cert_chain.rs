@@ -138,6 +138,12 @@ pub fn build<'a>(peer: &[&'a [u8]], store: &[&'a [u8]], now: i64) -> Chain<'a> {
   while let Some(i) = pool.iter().position(|ca| check_issued(ca, &current)) {
     current = pool.remove(i);
     out.push(current.der);
+    // Node's loop checks `i == sk_X509_num(...)` after deleting the issuer it found, so it stops
+    // when that issuer was the last in the list, even if others could go on: a chain sent out of
+    // order ([leaf, root, intermediate]) ends at the intermediate there, and so here.
+    if i == pool.len() {
+      break;
+    }
   }
   // GetLastIssuedCert: issuers from the trust store (each certificate once, as X509_STORE keeps
   // them), preferring one in date, else the one that expired last.
