@@ -99,3 +99,53 @@ test('TLS: close() during the handshake with 1 MiB of end() data queued abandons
   assert.match(out.stdout, /"closed":true/);
   assert.ok(out.ms < 10000, `exited after ${out.ms} ms`);
 });
+
+// What write() or end() accepted is delivered even when nothing keeps the process alive (as
+// node:net's pending writes are): end() data still queued in JS, and an unref'd TLS socket's
+// records its session holds, keep the process until they are out.
+for (const [kind, how] of [['plain', 'end'], ['TLS', 'end'], ['TLS', 'write']]) {
+  const skip = kind === 'TLS' && !fx ? skipReason() : false;
+  test(`${kind}: ${how}(16 MiB) on an unref()ed socket reaches a slow reader before the process exits`, { skip }, async (t) => {
+    const done = deferred();
+    const onConnection = (c) => {
+      const hash = crypto.createHash('sha256');
+      let got = 0;
+      c.pause();
+      setTimeout(() => c.resume(), 800);
+      c.on('data', (d) => {
+        hash.update(d);
+        got += d.length;
+      });
+      c.on('error', () => {});
+      c.on('end', () => c.end());
+      c.on('close', () => done.resolve({ got, digest: hash.digest('hex') }));
+    };
+    const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
+    await new Promise((resolve) => server.listen(0, HOST, resolve));
+    cleanup(t, () => server.close());
+    const child = runChild(
+      `${CHILD_PRELUDE}
+      const payload = Buffer.alloc(16 << 20);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 13)) & 255;
+      connect({ hostname: HOST, port: Number(process.env.PORT), tls: process.env.KIND === 'TLS' ? { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' } : undefined, socket: {
+        open(s) {
+          s.unref();
+          let accepted = payload.length;
+          if (process.env.HOW === 'end') s.end(payload);
+          else { accepted = 0; for (;;) { const n = s.write(payload.subarray(accepted)); if (n <= 0) break; accepted += n; } }
+          result({ accepted, sha: crypto.createHash('sha256').update(payload.subarray(0, accepted)).digest('hex') });
+        },
+        data() {},
+      } });`,
+      { env: { PORT: String(server.address().port), KIND: kind, HOW: how, CA: fx ? fx.ca.certPath : '' }, timeoutMs: 15000 },
+    );
+    const out = await child;
+    assert.equal(out.timedOut, false);
+    assert.equal(out.code, 0, out.stderr);
+    const { accepted, sha } = JSON.parse(out.stdout.split('RESULT ')[1]);
+    const r = await withTimeout(done.promise, 10000, 'peer close');
+    assert.ok(accepted > 0);
+    assert.equal(r.got, accepted, 'every accepted byte arrived');
+    assert.equal(r.digest, sha);
+  });
+}

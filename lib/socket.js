@@ -44,6 +44,10 @@ class Socket {
     registry.ref();
     /** The part of `end(data)` the kernel has not taken yet; FIN follows it. */
     this._pending = null;
+    /** A process ref taken while `_pending` waits (the socket itself may be unref'd). */
+    this._pendingHeld = false;
+    /** A process ref taken while an unref'd TLS socket's session holds records write() accepted. */
+    this._recordsHeld = false;
     this._drainArmed = false;
     this._userDrain = false;
     this._peerEnded = false;
@@ -123,7 +127,41 @@ class Socket {
       this._userDrain = true;
       this._armDrain();
     }
+    if (!this._refd && this._tls) this._holdForRecords();
     return n;
+  }
+
+  /**
+   * What write() accepted is delivered even when nothing else keeps the process alive, as
+   * node:net's pending writes are: queued end() data holds the process (`_setPending`), and so do
+   * the records an unref'd TLS socket's session holds, until the loop has written them (drain).
+   */
+  _setPending(bytes) {
+    this._pending = bytes;
+    if (bytes && !this._pendingHeld) {
+      this._pendingHeld = true;
+      registry.ref();
+    } else if (!bytes && this._pendingHeld) {
+      this._pendingHeld = false;
+      registry.unref();
+    }
+  }
+
+  _holdForRecords() {
+    if (this._recordsHeld || this._state === CLOSED) return;
+    const state = binding.tlsState(this._id);
+    if (!state || !state.pendingRecords) return;
+    this._recordsHeld = true;
+    registry.ref();
+    this._armDrain();
+  }
+
+  _releaseHolds() {
+    this._setPending(null);
+    if (this._recordsHeld) {
+      this._recordsHeld = false;
+      registry.unref();
+    }
   }
 
   _armDrain() {
@@ -136,7 +174,7 @@ class Socket {
   _writeFailed(errno) {
     this._failedWhileOpen = this._state === OPEN;
     this._state = ENDED;
-    this._pending = null;
+    this._setPending(null);
     // EPIPE on a socket this side never shut down is the kernel's second word for a reset whose
     // ECONNRESET the loop's read took first: close gets ECONNRESET, as after any peer reset.
     if (errno === EPIPE && this._failedWhileOpen) errno = ECONNRESET;
@@ -166,13 +204,14 @@ class Socket {
         this.bytesWritten += n;
         if (n < length) {
           // Nothing is dropped: the rest goes out before the FIN.
-          this._pending = Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset + n, length - n));
+          this._setPending(Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset + n, length - n)));
           this._armDrain();
         }
       }
     }
     this._state = ENDED;
     if (!this._pending) binding.shutdown(this._id, false);
+    if (!this._refd && this._tls) this._holdForRecords();
     this._maybeFinish();
     return count;
   }
@@ -191,8 +230,9 @@ class Socket {
       this._armDrain();
       return false;
     }
-    this._pending = null;
+    this._setPending(null);
     binding.shutdown(this._id, false);
+    if (!this._refd && this._tls) this._holdForRecords();
     this._maybeFinish();
     return true;
   }
@@ -241,15 +281,16 @@ class Socket {
     this._setRef(false);
     if (this._listener) this._listener._sockets.delete(this);
     const pending = this._pending;
-    this._pending = null;
+    this._pending = null; // its hold (_pendingHeld) goes after release() took its own
     this._held = null;
     try {
       const onClose = this._table().close;
       if (opened && onClose) invoke(this, onClose, err);
     } finally {
       // Queued `end()` data (and a TLS session's records) still go out; the process stays alive
-      // for them until FLUSHED.
+      // for them until FLUSHED (a hold of its own, taken before ours go).
       registry.release(this._id, !!reset, pending || undefined);
+      this._releaseHolds();
     }
   }
 
@@ -302,6 +343,7 @@ class Socket {
 
   unref() {
     if (this._state !== CLOSED) this._setRef(false);
+    if (this._tls && this._state !== CLOSED) this._holdForRecords();
     return this;
   }
 
@@ -558,6 +600,11 @@ class Socket {
   _onDrain() {
     this._drainArmed = false;
     if (this._state === CLOSED) return;
+    if (this._recordsHeld) {
+      // The session's records are out.
+      this._recordsHeld = false;
+      registry.unref();
+    }
     if (this._pending && !this._flushPending()) return;
     if (this._userDrain) {
       this._userDrain = false;

@@ -132,6 +132,8 @@ pub struct TlsState {
   pub resumed: bool,
   /// The key exchange group, as rustls names it (`X25519`, `secp256r1`, `X25519MLKEM768`, ...).
   pub group: Option<String>,
+  /// Records (of data `write()` accepted) still wait for the socket.
+  pub pending_records: bool,
 }
 
 fn version_name(v: ProtocolVersion) -> String {
@@ -168,6 +170,7 @@ pub fn tls_state(env: Env, id: u32) -> Result<Option<TlsState>> {
     group: conn
       .negotiated_key_exchange_group()
       .map(|g| format!("{:?}", g.name())),
+    pending_records: conn.wants_write(),
   }))
 }
 
