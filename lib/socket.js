@@ -505,6 +505,7 @@ class Socket {
     registry.remove(registry.sockets, this);
     this._setRef(false);
     registry.release(this._id, false, undefined);
+    this._releaseHolds();
     const onConnectError = this._table().connectError;
     if (onConnectError) {
       try {
