@@ -119,6 +119,16 @@ impl EventLoop {
   /// would make it a reset that throws away what is still unsent. False when the connection is
   /// gone (reset, fatal TLS error): nothing more can be sent.
   pub(super) fn drain_lingering(&mut self, id: u32) -> bool {
+    let mut scratch = std::mem::take(&mut self.discard);
+    if scratch.is_empty() {
+      scratch = vec![0u8; 64 << 10];
+    }
+    let alive = self.drain_into(id, &mut scratch);
+    self.discard = scratch;
+    alive
+  }
+
+  fn drain_into(&mut self, id: u32, scratch: &mut [u8]) -> bool {
     let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
       return true;
     };
@@ -129,7 +139,6 @@ impl EventLoop {
     let Some(sock) = core.socket() else {
       return true;
     };
-    let mut scratch = vec![0u8; 64 << 10];
     loop {
       if let Some(tls) = core.tls() {
         let mut plaintext = Vec::new();
@@ -147,7 +156,7 @@ impl EventLoop {
         }
         continue;
       }
-      match (&*sock).read(&mut scratch) {
+      match (&*sock).read(scratch) {
         Ok(0) => {
           l.read_closed = true;
           return true;

@@ -91,6 +91,8 @@ pub struct EventLoop {
   notify_due: bool,
   /// The last turn's poll came back full: turn again before sleeping.
   more_ready: bool,
+  /// Where released sockets' incoming bytes are read to be dropped (made on first use).
+  discard: Vec<u8>,
 }
 
 impl EventLoop {
@@ -111,6 +113,7 @@ impl EventLoop {
       lingering: Vec::new(),
       notify_due: false,
       more_ready: false,
+      discard: Vec::new(),
     }
   }
 
