@@ -405,3 +405,40 @@ test('ESM: the package resolves by path through its exports map', async () => {
   assertCleanExit(r);
   assert.match(r.stdout, /ok function/);
 });
+
+test("a unix listener still listening when its process (or worker) exits removes its socket file, as node:net's; never another listener's", async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-sockfile-'));
+  try {
+    const r = await runChild(
+      `const { listen } = require(process.env.PKG);
+       const fs = require('node:fs');
+       const { Worker } = require('node:worker_threads');
+       const dir = process.env.DIR;
+       // Left listening (unref'd) at exit.
+       listen({ unix: dir + '/left.sock', socket: { data() {} } }).unref();
+       // Stopped, then the path bound again by a second listener, left listening too.
+       const first = listen({ unix: dir + '/reused.sock', socket: { data() {} } });
+       first.stop();
+       listen({ unix: dir + '/reused.sock', socket: { data() {} } }).unref();
+       // Its file replaced by someone else's: that one stays.
+       listen({ unix: dir + '/replaced.sock', socket: { data() {} } }).unref();
+       fs.unlinkSync(dir + '/replaced.sock');
+       fs.writeFileSync(dir + '/replaced.sock', 'not a socket');
+       // A worker that exits with its listener open.
+       const w = new Worker("require(process.env.PKG).listen({ unix: process.env.DIR + '/worker.sock', socket: { data() {} } }).unref();", { eval: true });
+       w.on('exit', () => console.log('worker file after its exit: ' + fs.existsSync(dir + '/worker.sock')));
+       console.log('files while listening: ' + ['left', 'reused'].map((n) => fs.existsSync(dir + '/' + n + '.sock')).join(','));`,
+      { timeoutMs: 8000, env: { DIR: dir } },
+    );
+    assertCleanExit(r, { maxMs: 6000 });
+    assert.match(r.stdout, /files while listening: true,true/);
+    assert.match(r.stdout, /worker file after its exit: false/);
+    assert.deepEqual(fs.readdirSync(dir), ['replaced.sock'], 'no socket file is left behind, and the file that replaced one stays');
+    assert.equal(fs.readFileSync(path.join(dir, 'replaced.sock'), 'utf8'), 'not a socket');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

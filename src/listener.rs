@@ -26,6 +26,10 @@ pub struct ListenerCore {
   /// never closes a descriptor under a running `accept`.
   sock: Mutex<Option<Socket>>,
   pool: Arc<IdPool>,
+  /// A unix listener's socket file, as bound (device, inode): removed if the listener is still
+  /// listening when it goes away with its environment (a process that exits without `stop()`), as
+  /// libuv removes node:net's. `stop()` removes it itself (lib/listener.js).
+  socket_file: Option<(std::path::PathBuf, u64, u64)>,
 }
 
 impl ListenerCore {
@@ -38,7 +42,19 @@ impl ListenerCore {
       tls,
       sock: Mutex::new(Some(sock)),
       pool: pool.clone(),
+      socket_file: None,
     }
+  }
+
+  /// Remembers the socket file a unix listener bound at `path` (none for an abstract name).
+  pub fn with_socket_file(mut self, path: &str) -> Self {
+    if !path.is_empty() && !path.starts_with('\0') {
+      if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        self.socket_file = Some((path.into(), meta.dev(), meta.ino()));
+      }
+    }
+    self
   }
 
   pub fn fd(&self) -> Option<RawFd> {
@@ -140,6 +156,14 @@ pub fn bind_unix(path: &str, opts: &ListenOptions) -> io::Result<Socket> {
 impl Drop for ListenerCore {
   fn drop(&mut self) {
     self.pool.free(self.id);
+    // Still listening: its environment is going away. Only the file this listener bound (the same
+    // inode) goes, never one a later listener made at the same path.
+    if let (Some(_), Some((path, dev, ino))) = (self.sock.get_mut().take(), &self.socket_file) {
+      use std::os::unix::fs::MetadataExt;
+      if std::fs::metadata(path).is_ok_and(|m| m.dev() == *dev && m.ino() == *ino) {
+        let _ = std::fs::remove_file(path);
+      }
+    }
   }
 }
 

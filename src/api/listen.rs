@@ -57,7 +57,7 @@ pub fn listen_tcp(
   };
   for addr in addrs {
     match bind_tcp(addr, &opts) {
-      Ok(sock) => return Ok(adopt(state, sock, addr.ip().to_string(), tls)),
+      Ok(sock) => return Ok(adopt(state, sock, addr.ip().to_string(), tls, false)),
       Err(e) => {
         failure = ListenResult {
           id: neg_errno(&e),
@@ -86,7 +86,7 @@ pub fn listen_unix(
     ipv6_only: false,
   };
   match bind_unix(&path, &opts) {
-    Ok(sock) => Ok(adopt(state, sock, path, tls)),
+    Ok(sock) => Ok(adopt(state, sock, path, tls, true)),
     Err(e) => Ok(ListenResult {
       id: neg_errno(&e),
       port: 0,
@@ -100,13 +100,18 @@ fn adopt(
   sock: Socket,
   address: String,
   tls: Option<Arc<ServerContext>>,
+  unix: bool,
 ) -> ListenResult {
   let port = sock
     .local_addr()
     .ok()
     .and_then(|a| a.as_socket())
     .map_or(0, |a| a.port() as u32);
-  let core = Arc::new(ListenerCore::new(&state.shared.ids, sock, tls));
+  let mut core = ListenerCore::new(&state.shared.ids, sock, tls);
+  if unix {
+    core = core.with_socket_file(&address);
+  }
+  let core = Arc::new(core);
   let id = core.id as i32;
   state.insert_listener(core.clone());
   state.send(Command::Listen(core));
