@@ -27,7 +27,8 @@ for (const kind of ['plain', 'TLS']) {
       let error = null;
       c.pause();
       setTimeout(() => c.resume(), 600); // a slow reader...
-      setTimeout(() => c.write('still here'), 150); // ...that talks while we linger
+      const talk = setInterval(() => c.write('still here '.repeat(9)), 5); // ...that talks on
+      c.on('close', () => clearInterval(talk));
       c.on('data', (d) => {
         hash.update(d);
         got += d.length;
@@ -55,6 +56,59 @@ for (const kind of ['plain', 'TLS']) {
     assert.equal(r.got, payload.length);
     assert.equal(r.digest, sha256(payload));
   });
+
+  for (const [what, size] of [['end(64 KiB)', 64 << 10], ['write() until short', 0]]) {
+    test(`${kind}: ${what} then close() while the peer keeps talking: what was accepted arrives, then end`, { skip }, async (t) => {
+      const done = deferred();
+      const onConnection = (c) => {
+        const hash = crypto.createHash('sha256');
+        let got = 0;
+        let error = null;
+        c.pause();
+        setTimeout(() => c.resume(), 300);
+        const talk = setInterval(() => c.write('x'.repeat(100)), 5);
+        c.on('data', (d) => {
+          hash.update(d);
+          got += d.length;
+        });
+        c.on('error', (err) => (error = err.code));
+        c.on('end', () => c.end());
+        c.on('close', () => {
+          clearInterval(talk);
+          done.resolve({ got, digest: hash.digest('hex'), error });
+        });
+      };
+      const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
+      await new Promise((resolve) => server.listen(0, HOST, resolve));
+      cleanup(t, () => server.close());
+      const payload = crypto.randomBytes(size || 32 * MiB);
+      let accepted = 0;
+      await connect({
+        hostname: HOST,
+        port: server.address().port,
+        tls: kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined,
+        socket: {
+          open(s) {
+            if (size) {
+              accepted = s.end(payload);
+            } else {
+              for (;;) {
+                const n = s.write(payload.subarray(accepted));
+                if (n <= 0) break;
+                accepted += n;
+              }
+            }
+            s.close();
+          },
+          data() {},
+        },
+      });
+      const r = await withTimeout(done.promise, 15000, 'peer close');
+      assert.equal(r.error, null);
+      assert.equal(r.got, accepted);
+      assert.equal(r.digest, sha256(payload.subarray(0, accepted)));
+    });
+  }
 
   test(`${kind}: both ends of one process end(8 MiB) and close(): the process exits at once, not after the 30 s linger`, { skip }, async () => {
     const out = await runChild(
@@ -149,3 +203,87 @@ for (const [kind, how] of [['plain', 'end'], ['TLS', 'end'], ['TLS', 'write']]) 
     assert.equal(r.digest, sha);
   });
 }
+
+test('TLS: a paused, unref()ed socket whose peer resets lets the process exit, though its session held records', { skip: fx ? false : skipReason() }, async (t) => {
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert }, (c) => {
+    c.pause(); // never reads...
+    c.on('error', () => {});
+    setTimeout(() => c.destroy(), 500); // ...then closes with unread data: a reset
+  });
+  await new Promise((resolve) => server.listen(0, HOST, resolve));
+  cleanup(t, () => server.close());
+  const out = await runChild(
+    `${CHILD_PRELUDE}
+    connect({ hostname: HOST, port: Number(process.env.PORT), tls: { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' }, socket: {
+      open(s) {
+        s.pause();
+        s.unref();
+        const big = Buffer.alloc(16 << 20, 1);
+        let total = 0;
+        for (let n; (n = s.write(big)) > 0; ) total += n;
+        result({ total });
+      },
+      data() {},
+    } });`,
+    { env: { PORT: String(server.address().port), CA: fx ? fx.ca.certPath : '' }, timeoutMs: 8000 },
+  );
+  assert.equal(out.timedOut, false, 'the process exits once the reset is known');
+  assert.equal(out.code, 0, out.stderr);
+});
+
+test('TLS: records a write left in the session while the previous drain was on its way still hold an unref()ed process', { skip: fx ? false : skipReason() }, async (t) => {
+  const done = deferred();
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert }, (c) => {
+    const hash = crypto.createHash('sha256');
+    let got = 0;
+    c.pause();
+    setTimeout(() => c.resume(), 1500);
+    c.on('data', (d) => {
+      hash.update(d);
+      got += d.length;
+    });
+    c.on('error', () => {});
+    c.on('end', () => done.resolve({ got, digest: hash.digest('hex') }));
+  });
+  await new Promise((resolve) => server.listen(0, HOST, resolve));
+  cleanup(t, () => server.close());
+  const out = await runChild(
+    `${CHILD_PRELUDE}
+    const binding = require(process.env.PKG + '/lib/binding.js');
+    const chunk = Buffer.alloc(16 << 10);
+    const sent = crypto.createHash('sha256');
+    let total = 0;
+    connect({ hostname: HOST, port: Number(process.env.PORT), tls: { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' }, socket: {
+      open(s) {
+        s.unref();
+        // Write until the session holds records (a hold and an internal drain)...
+        const fill = () => {
+          for (let i = 0; i < 4096; i++) {
+            chunk.fill(i & 255);
+            const n = s.write(chunk);
+            if (n > 0) { sent.update(chunk.subarray(0, n)); total += n; }
+            if (n < chunk.length || binding.tlsPendingRecords(s._id)) return;
+          }
+        };
+        fill();
+        setTimeout(() => {
+          // ...then keep JS busy while the loop flushes them and queues the drain, and write
+          // again before that drain is handled.
+          const until = Date.now() + 500;
+          while (Date.now() < until);
+          fill();
+          s.end();
+          result({ total, sha: sent.digest('hex') });
+        }, 10);
+      },
+      data() {},
+    } });`,
+    { env: { PORT: String(server.address().port), CA: fx ? fx.ca.certPath : '' }, timeoutMs: 15000 },
+  );
+  assert.equal(out.timedOut, false);
+  assert.equal(out.code, 0, out.stderr);
+  const { total, sha } = JSON.parse(out.stdout.split('RESULT ')[1]);
+  const r = await withTimeout(done.promise, 10000, 'peer end');
+  assert.equal(r.got, total);
+  assert.equal(r.digest, sha);
+});

@@ -300,6 +300,33 @@ test("a self-signed CA:TRUE certificate (openssl req -x509's default): node:tls'
   await usableWhenNotRejecting(t, port, { serverName: 'localhost' }, reference);
 });
 
+test("mTLS: a client's self-signed CA:TRUE certificate given to the server as its ca is trusted, as node:tls trusts it", { skip }, async (t) => {
+  const { execFileSync } = require('node:child_process');
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-selfca-'));
+  cleanup(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-subj', '/CN=client', '-days', '2', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const client = { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+  const verdict = deferred();
+  const server = listen({
+    hostname: HOST,
+    port: 0,
+    tls: { key: fx.server.key, cert: fx.server.cert, ca: client.cert, requestCert: true },
+    socket: {
+      data() {},
+      handshake: (s, ok, err) => verdict.resolve({ ok, authorized: s.authorized, code: err && err.code }),
+    },
+  });
+  cleanup(t, () => server.stop(true));
+  const c = tls.connect({ host: HOST, port: server.port, ca: fx.ca.cert, servername: 'localhost', key: client.key, cert: client.cert });
+  c.on('error', () => {});
+  cleanup(t, () => c.destroy());
+  assert.deepEqual(await withTimeout(verdict.promise, 5000, 'server handshake'), { ok: true, authorized: true, code: null });
+});
+
 test('tls: true verifies against the public roots: the local test CA is not trusted', { skip }, async (t) => {
   const port = await nodeServer(t, fx.server);
   const reference = await nodeReference(port, true);

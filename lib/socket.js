@@ -149,8 +149,7 @@ class Socket {
 
   _holdForRecords() {
     if (this._recordsHeld || this._state === CLOSED) return;
-    const state = binding.tlsState(this._id);
-    if (!state || !state.pendingRecords) return;
+    if (!binding.tlsPendingRecords(this._id)) return;
     this._recordsHeld = true;
     registry.ref();
     this._armDrain();
@@ -602,9 +601,11 @@ class Socket {
     this._drainArmed = false;
     if (this._state === CLOSED) return;
     if (this._recordsHeld) {
-      // The session's records are out.
+      // The records of the writes before this drain was armed are out; later writes (while the
+      // event was on its way) may have left more.
       this._recordsHeld = false;
       registry.unref();
+      if (!this._refd) this._holdForRecords();
     }
     if (this._pending && !this._flushPending()) return;
     if (this._userDrain) {
@@ -616,6 +617,8 @@ class Socket {
   }
 
   _onError(errno) {
+    // Nothing queued can go any more: the process need not wait for it (even while paused).
+    if (this._pendingHeld || this._recordsHeld) this._releaseHolds();
     if (this._handshakePending()) return this._onHandshake(false, readError(errno));
     if (this._holding()) return this._hold('error', readError(errno));
     // The error only reaches a `close` handler; without one (a server that lets resets go) it is

@@ -132,8 +132,6 @@ pub struct TlsState {
   pub resumed: bool,
   /// The key exchange group, as rustls names it (`X25519`, `secp256r1`, `X25519MLKEM768`, ...).
   pub group: Option<String>,
-  /// Records (of data `write()` accepted) still wait for the socket.
-  pub pending_records: bool,
 }
 
 fn version_name(v: ProtocolVersion) -> String {
@@ -170,7 +168,6 @@ pub fn tls_state(env: Env, id: u32) -> Result<Option<TlsState>> {
     group: conn
       .negotiated_key_exchange_group()
       .map(|g| format!("{:?}", g.name())),
-    pending_records: conn.wants_write(),
   }))
 }
 
@@ -275,6 +272,18 @@ fn to_js(info: cert_info::CertInfo) -> PeerCertificate {
 
 /// The peer's certificate (`detailed`: and its issuers); `null` for plain sockets and when the
 /// peer has sent none (yet).
+/// Whether the session holds records (of data `write()` accepted) that wait for the socket.
+#[napi]
+pub fn tls_pending_records(env: Env, id: u32) -> Result<bool> {
+  let state = EnvState::get(&env)?;
+  Ok(
+    state
+      .socket(id)
+      .and_then(|c| c.tls())
+      .is_some_and(|t| t.wants_write()),
+  )
+}
+
 // Both parse certificates the peer chose: a panic there must throw, not abort the process.
 #[napi(catch_unwind)]
 pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<PeerCertificateChain>> {

@@ -285,7 +285,49 @@ pub struct ClientVerifier {
   pub anchors: Vec<CertificateDer<'static>>,
 }
 
+/// A certificate passed as `ca` is trusted as it is, as OpenSSL trusts a self-signed certificate
+/// given as its own CA (webpki refuses a CA certificate, or any trust anchor, used as the leaf);
+/// it must still be in date.
+fn trusted_as_given(
+  anchors: &[CertificateDer<'static>],
+  end_entity: &CertificateDer<'_>,
+) -> Result<(), Error> {
+  if !anchors.iter().any(|a| a.as_ref() == end_entity.as_ref()) {
+    return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer));
+  }
+  let in_date = x509_parser::parse_x509_certificate(end_entity.as_ref())
+    .map(|(_, c)| c.validity().is_valid())
+    .unwrap_or(false);
+  if in_date {
+    Ok(())
+  } else {
+    Err(Error::InvalidCertificate(CertificateError::Expired))
+  }
+}
+
 impl ClientVerifier {
+  fn verify(
+    &self,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+  ) -> Result<ClientCertVerified, Error> {
+    let result = self
+      .inner
+      .verify_client_cert(end_entity, intermediates, now);
+    match result {
+      Err(_)
+        if self
+          .anchors
+          .iter()
+          .any(|a| a.as_ref() == end_entity.as_ref()) =>
+      {
+        trusted_as_given(&self.anchors, end_entity).map(|()| ClientCertVerified::assertion())
+      }
+      other => other,
+    }
+  }
+
   pub fn check(&self, chain: Option<&[CertificateDer<'_>]>) -> Option<NodeTlsError> {
     let Some((end_entity, intermediates)) = chain.and_then(|c| c.split_first()) else {
       return Some(node_cert_error(
@@ -296,8 +338,7 @@ impl ClientVerifier {
       ));
     };
     self
-      .inner
-      .verify_client_cert(end_entity, intermediates, UnixTime::now())
+      .verify(end_entity, intermediates, UnixTime::now())
       .err()
       .map(|e| node_cert_error(&e, Some(end_entity), intermediates, None))
   }
@@ -322,10 +363,7 @@ impl ClientCertVerifier for ClientVerifier {
     intermediates: &[CertificateDer<'_>],
     now: UnixTime,
   ) -> Result<ClientCertVerified, Error> {
-    match self
-      .inner
-      .verify_client_cert(end_entity, intermediates, now)
-    {
+    match self.verify(end_entity, intermediates, now) {
       Ok(ok) => Ok(ok),
       Err(_) if !self.reject => Ok(ClientCertVerified::assertion()),
       Err(e) => Err(wrap(e, end_entity, intermediates, None)),

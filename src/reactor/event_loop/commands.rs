@@ -53,8 +53,12 @@ impl EventLoop {
   }
 
   pub(super) fn release(&mut self, id: u32, pending: Vec<u8>, hold: bool) {
+    let mut read_done = false;
     let core = match self.take_slot(id) {
-      Some(Slot::Open(open)) => Some(open.core),
+      Some(Slot::Open(open)) => {
+        read_done = open.done_reading;
+        Some(open.core)
+      }
       Some(Slot::Connecting(conn)) => {
         if let Some(sock) = conn.sock {
           self.deregister(sock.as_raw_fd());
@@ -75,9 +79,13 @@ impl EventLoop {
       return;
     };
     self.throttled.retain(|t| *t != id);
-    // TLS says goodbye with close_notify, which may have to wait for the socket like data (unless
-    // the connection is already gone, or `terminate()` resets it: the peer must see the reset).
-    if pending.is_empty() && (core.tls().is_none() || core.leaves_silently()) {
+    // A released socket lingers until its goodbye is out and cannot be undone: `end()` data, TLS
+    // records and close_notify sent, then FIN, and the peer's FIN read or all we sent acknowledged
+    // (closing with unread input, which the peer may still send, is a reset that throws away what
+    // is unsent: nginx's lingering close). Not when the connection is already gone, or
+    // `terminate()` resets it (the peer must see the reset), nor for a plain socket whose peer's
+    // FIN was read (JS sent ours): nothing can come any more.
+    if core.leaves_silently() || (pending.is_empty() && core.tls().is_none() && read_done) {
       self.forget(core);
       if hold {
         self.local.push(batch::FLUSHED, id, 0, 0);
@@ -101,7 +109,11 @@ impl EventLoop {
         sent: 0,
         deadline,
         notified: false,
-        read_closed: false,
+        read_closed: read_done,
+        fin_sent: false,
+        recheck_ms: 0,
+        heard_ms: now_ms(),
+        dropped_input: false,
       }),
     );
     self.lingering.push(id);
@@ -143,6 +155,10 @@ impl EventLoop {
       if let Some(tls) = core.tls() {
         let mut plaintext = Vec::new();
         let step = tls.read(sock, &mut plaintext);
+        if step.plaintext > 0 {
+          l.heard_ms = now_ms();
+          l.dropped_input = true;
+        }
         if step.io_error.is_some() || step.fatal.is_some() || matches!(step.handshake, Some(Err(_)))
         {
           return false;
@@ -161,8 +177,15 @@ impl EventLoop {
           l.read_closed = true;
           return true;
         }
-        Ok(n) if n < scratch.len() => return true,
-        Ok(_) => {}
+        Ok(n) if n < scratch.len() => {
+          l.heard_ms = now_ms();
+          l.dropped_input = true;
+          return true;
+        }
+        Ok(_) => {
+          l.heard_ms = now_ms();
+          l.dropped_input = true;
+        }
         Err(e) if would_block(&e) => return true,
         Err(e) if interrupted(&e) => {}
         Err(_) => return false,
@@ -174,6 +197,12 @@ impl EventLoop {
     let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
       return;
     };
+    if l.fin_sent {
+      if !settled(l) {
+        return;
+      }
+      return self.drop_lingering(id);
+    }
     loop {
       if l.sent < l.pending.len() {
         match l.core.send(&l.pending[l.sent..]) {
@@ -197,13 +226,41 @@ impl EventLoop {
         }
       }
       let _ = l.core.shutdown(Shutdown::Write);
-      break;
+      l.fin_sent = true;
+      if settled(l) {
+        break;
+      }
+      // Acknowledgements raise no event: look again shortly (see run_timers).
+      l.recheck_ms = 1;
+      let at = now_ms() + 1;
+      self.next_timer_check = Some(self.next_timer_check.map_or(at, |t| t.min(at)));
+      return;
     }
     self.drop_lingering(id);
   }
 
+  /// A lingering socket whose FIN is out may close: its peer's FIN came, or the peer acknowledged
+  /// everything we sent.
+  pub(super) fn recheck_lingering(&mut self, id: u32) -> Option<u64> {
+    let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
+      return None;
+    };
+    if !l.fin_sent {
+      return None;
+    }
+    if settled(l) {
+      self.drop_lingering(id);
+      return None;
+    }
+    l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
+    Some(now_ms() + l.recheck_ms)
+  }
+
   pub(super) fn drop_lingering(&mut self, id: u32) {
     if let Some(Slot::Lingering(l)) = self.take_slot(id) {
+      if l.dropped_input && !l.read_closed {
+        l.core.set_reset_on_close();
+      }
       self.forget(l.core);
       if l.holds_ref {
         self.local.push(batch::FLUSHED, id, 0, 0);
@@ -211,4 +268,26 @@ impl EventLoop {
     }
     self.lingering.retain(|l| *l != id);
   }
+}
+
+/// How long a peer that has everything we sent must have been quiet before we close on it (one
+/// that still talks would get a reset for its next bytes; nginx's lingering_timeout, shorter).
+const QUIET_MS: u64 = 200;
+
+/// See `flush_lingering`: the peer's FIN was read, or it acknowledged everything we sent and has
+/// been quiet a while.
+fn settled(l: &Lingering) -> bool {
+  if l.read_closed {
+    return true;
+  }
+  if now_ms().saturating_sub(l.heard_ms) < QUIET_MS {
+    return false;
+  }
+  let Some(fd) = l.core.fd() else {
+    return true;
+  };
+  let mut unacked: libc::c_int = 0;
+  // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int: the bytes sent and not yet acknowledged.
+  let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut unacked) };
+  rc != 0 || unacked == 0
 }

@@ -152,7 +152,23 @@ impl EventLoop {
         }
       }
       Ok(false) => core.flush_wanted.store(true, Ordering::SeqCst),
-      Err(_) => {} // the next read reports the failure
+      Err(e) => {
+        core.note_failure(&e);
+        // The next read reports the failure, but a paused socket does not read: tell JS now,
+        // which also lets go of what it held the process for (records that will never go).
+        if core.paused.load(Ordering::SeqCst) {
+          if let Some(Slot::Open(open)) = slot_in(&mut self.slots, core.id) {
+            if !open.done_reading {
+              open.done_reading = true;
+              let errno = match e.raw_os_error() {
+                Some(libc::EPIPE) => -libc::ECONNRESET,
+                _ => neg_errno(&e),
+              };
+              self.local.push(batch::ERROR, core.id, errno, 0);
+            }
+          }
+        }
+      }
     }
   }
 

@@ -72,17 +72,26 @@ impl EventLoop {
       self.local.push(batch::TIMEOUT, id, 0, 0);
     }
     let mut expired = Vec::new();
+    let mut waiting = Vec::new();
     for &id in &self.lingering {
       if let Some(Slot::Lingering(l)) = self.slot(id) {
         if now >= l.deadline {
           expired.push(id);
         } else {
           keep(l.deadline);
+          if l.fin_sent {
+            waiting.push(id);
+          }
         }
       }
     }
     for id in expired {
       self.drop_lingering(id);
+    }
+    for id in waiting {
+      if let Some(at) = self.recheck_lingering(id) {
+        keep(at);
+      }
     }
     self.next_timer_check = next;
   }
