@@ -16,32 +16,45 @@ const { fixtures, skipReason } = require('./tls-fixtures');
 const fx = fixtures();
 const MiB = 1 << 20;
 
+/**
+ * A node:net or node:tls peer for one connection: it reads only after `readAfterMs`, sends `talk`
+ * every 5 ms meanwhile if given (until it closes), ends when we end, and resolves `closed` with
+ * what it got: `{ got, digest, error }`.
+ */
+async function slowPeer(t, kind, { readAfterMs, talk = null }) {
+  const closed = deferred();
+  const onConnection = (c) => {
+    const hash = crypto.createHash('sha256');
+    let got = 0;
+    let error = null;
+    c.pause();
+    setTimeout(() => c.resume(), readAfterMs);
+    const talking = talk && setInterval(() => c.write(talk), 5);
+    c.on('data', (d) => {
+      hash.update(d);
+      got += d.length;
+    });
+    c.on('error', (err) => (error = err.code));
+    c.on('end', () => c.end());
+    c.on('close', () => {
+      clearInterval(talking);
+      closed.resolve({ got, digest: hash.digest('hex'), error });
+    });
+  };
+  const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
+  await new Promise((resolve) => server.listen(0, HOST, resolve));
+  cleanup(t, () => server.close());
+  return { port: server.address().port, closed: closed.promise };
+}
+
 for (const kind of ['plain', 'TLS']) {
   const skip = kind === 'TLS' && !fx ? skipReason() : false;
   test(`${kind}: end(16 MiB) then close() while the peer talks and reads slowly: every byte arrives, no reset`, { skip }, async (t) => {
     const payload = crypto.randomBytes(16 * MiB);
-    const done = deferred();
-    const onConnection = (c) => {
-      const hash = crypto.createHash('sha256');
-      let got = 0;
-      let error = null;
-      c.pause();
-      setTimeout(() => c.resume(), 600); // a slow reader...
-      const talk = setInterval(() => c.write('still here '.repeat(9)), 5); // ...that talks on
-      c.on('close', () => clearInterval(talk));
-      c.on('data', (d) => {
-        hash.update(d);
-        got += d.length;
-      });
-      c.on('error', (err) => (error = err.code));
-      c.on('close', () => done.resolve({ got, digest: hash.digest('hex'), error }));
-    };
-    const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
-    await new Promise((resolve) => server.listen(0, HOST, resolve));
-    cleanup(t, () => server.close());
+    const peer = await slowPeer(t, kind, { readAfterMs: 600, talk: 'still here '.repeat(9) });
     await connect({
       hostname: HOST,
-      port: server.address().port,
+      port: peer.port,
       tls: kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined,
       socket: {
         open(s) {
@@ -51,7 +64,7 @@ for (const kind of ['plain', 'TLS']) {
         data() {},
       },
     });
-    const r = await withTimeout(done.promise, 15000, 'peer close');
+    const r = await withTimeout(peer.closed, 15000, 'peer close');
     assert.equal(r.error, null);
     assert.equal(r.got, payload.length);
     assert.equal(r.digest, sha256(payload));
@@ -59,33 +72,12 @@ for (const kind of ['plain', 'TLS']) {
 
   for (const [what, size] of [['end(64 KiB)', 64 << 10], ['write() until short', 0]]) {
     test(`${kind}: ${what} then close() while the peer keeps talking: what was accepted arrives, then end`, { skip }, async (t) => {
-      const done = deferred();
-      const onConnection = (c) => {
-        const hash = crypto.createHash('sha256');
-        let got = 0;
-        let error = null;
-        c.pause();
-        setTimeout(() => c.resume(), 300);
-        const talk = setInterval(() => c.write('x'.repeat(100)), 5);
-        c.on('data', (d) => {
-          hash.update(d);
-          got += d.length;
-        });
-        c.on('error', (err) => (error = err.code));
-        c.on('end', () => c.end());
-        c.on('close', () => {
-          clearInterval(talk);
-          done.resolve({ got, digest: hash.digest('hex'), error });
-        });
-      };
-      const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
-      await new Promise((resolve) => server.listen(0, HOST, resolve));
-      cleanup(t, () => server.close());
+      const peer = await slowPeer(t, kind, { readAfterMs: 300, talk: 'x'.repeat(100) });
       const payload = crypto.randomBytes(size || 32 * MiB);
       let accepted = 0;
       await connect({
         hostname: HOST,
-        port: server.address().port,
+        port: peer.port,
         tls: kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined,
         socket: {
           open(s) {
@@ -103,7 +95,7 @@ for (const kind of ['plain', 'TLS']) {
           data() {},
         },
       });
-      const r = await withTimeout(done.promise, 15000, 'peer close');
+      const r = await withTimeout(peer.closed, 15000, 'peer close');
       assert.equal(r.error, null);
       assert.equal(r.got, accepted);
       assert.equal(r.digest, sha256(payload.subarray(0, accepted)));
@@ -160,23 +152,7 @@ test('TLS: close() during the handshake with 1 MiB of end() data queued abandons
 for (const [kind, how] of [['plain', 'end'], ['TLS', 'end'], ['TLS', 'write']]) {
   const skip = kind === 'TLS' && !fx ? skipReason() : false;
   test(`${kind}: ${how}(16 MiB) on an unref()ed socket reaches a slow reader before the process exits`, { skip }, async (t) => {
-    const done = deferred();
-    const onConnection = (c) => {
-      const hash = crypto.createHash('sha256');
-      let got = 0;
-      c.pause();
-      setTimeout(() => c.resume(), 800);
-      c.on('data', (d) => {
-        hash.update(d);
-        got += d.length;
-      });
-      c.on('error', () => {});
-      c.on('end', () => c.end());
-      c.on('close', () => done.resolve({ got, digest: hash.digest('hex') }));
-    };
-    const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
-    await new Promise((resolve) => server.listen(0, HOST, resolve));
-    cleanup(t, () => server.close());
+    const peer = await slowPeer(t, kind, { readAfterMs: 800 });
     const child = runChild(
       `${CHILD_PRELUDE}
       const payload = Buffer.alloc(16 << 20);
@@ -191,13 +167,13 @@ for (const [kind, how] of [['plain', 'end'], ['TLS', 'end'], ['TLS', 'write']]) 
         },
         data() {},
       } });`,
-      { env: { PORT: String(server.address().port), KIND: kind, HOW: how, CA: fx ? fx.ca.certPath : '' }, timeoutMs: 15000 },
+      { env: { PORT: String(peer.port), KIND: kind, HOW: how, CA: fx ? fx.ca.certPath : '' }, timeoutMs: 15000 },
     );
     const out = await child;
     assert.equal(out.timedOut, false);
     assert.equal(out.code, 0, out.stderr);
     const { accepted, sha } = JSON.parse(out.stdout.split('RESULT ')[1]);
-    const r = await withTimeout(done.promise, 10000, 'peer close');
+    const r = await withTimeout(peer.closed, 10000, 'peer close');
     assert.ok(accepted > 0);
     assert.equal(r.got, accepted, 'every accepted byte arrived');
     assert.equal(r.digest, sha);
@@ -232,21 +208,7 @@ test('TLS: a paused, unref()ed socket whose peer resets lets the process exit, t
 });
 
 test('TLS: records a write left in the session while the previous drain was on its way still hold an unref()ed process', { skip: fx ? false : skipReason() }, async (t) => {
-  const done = deferred();
-  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert }, (c) => {
-    const hash = crypto.createHash('sha256');
-    let got = 0;
-    c.pause();
-    setTimeout(() => c.resume(), 1500);
-    c.on('data', (d) => {
-      hash.update(d);
-      got += d.length;
-    });
-    c.on('error', () => {});
-    c.on('end', () => done.resolve({ got, digest: hash.digest('hex') }));
-  });
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  cleanup(t, () => server.close());
+  const peer = await slowPeer(t, 'TLS', { readAfterMs: 1500 });
   const out = await runChild(
     `${CHILD_PRELUDE}
     const binding = require(process.env.PKG + '/lib/binding.js');
@@ -278,12 +240,12 @@ test('TLS: records a write left in the session while the previous drain was on i
       },
       data() {},
     } });`,
-    { env: { PORT: String(server.address().port), CA: fx ? fx.ca.certPath : '' }, timeoutMs: 15000 },
+    { env: { PORT: String(peer.port), CA: fx ? fx.ca.certPath : '' }, timeoutMs: 15000 },
   );
   assert.equal(out.timedOut, false);
   assert.equal(out.code, 0, out.stderr);
   const { total, sha } = JSON.parse(out.stdout.split('RESULT ')[1]);
-  const r = await withTimeout(done.promise, 10000, 'peer end');
+  const r = await withTimeout(peer.closed, 10000, 'peer close');
   assert.equal(r.got, total);
   assert.equal(r.digest, sha);
 });
