@@ -249,3 +249,42 @@ test('TLS: records a write left in the session while the previous drain was on i
   assert.equal(r.got, total);
   assert.equal(r.digest, sha);
 });
+
+test('a half-open peer that keeps writing after our close() learns within seconds that the connection is gone', async (t) => {
+  const { listen } = require('..');
+  const server = listen({ hostname: HOST, port: 0, socket: { open: (s) => s.close(), data() {} } });
+  cleanup(t, () => server.stop(true));
+  const started = Date.now();
+  const gone = deferred();
+  const c = net.connect({ host: HOST, port: server.port, allowHalfOpen: true });
+  cleanup(t, () => c.destroy());
+  let talk;
+  c.on('end', () => (talk = setInterval(() => c.write('more'), 50)));
+  c.on('error', (err) => gone.resolve(err.code));
+  c.on('close', () => gone.resolve('close'));
+  const how = await withTimeout(gone.promise, 10000, 'the peer learning the connection is gone');
+  clearInterval(talk);
+  assert.ok(['EPIPE', 'ECONNRESET', 'close'].includes(how), how);
+  assert.ok(Date.now() - started < 6000, `after ${Date.now() - started} ms`);
+});
+
+test('TLS: close() towards a half-open peer that streams at us lets the process exit once our goodbye is acknowledged', { skip: fx ? false : skipReason() }, async (t) => {
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert, allowHalfOpen: true }, (c) => {
+    c.on('error', () => {});
+    const stream = setInterval(() => c.write(Buffer.alloc(1024)), 5);
+    c.on('close', () => clearInterval(stream));
+  });
+  await new Promise((resolve) => server.listen(0, HOST, resolve));
+  cleanup(t, () => server.close());
+  const out = await runChild(
+    `${CHILD_PRELUDE}
+    connect({ hostname: HOST, port: Number(process.env.PORT), tls: { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' }, socket: {
+      open(s) { setTimeout(() => { s.close(); result({ closed: Date.now() }); }, 100); },
+      data() {},
+    } });`,
+    { env: { PORT: String(server.address().port), CA: fx ? fx.ca.certPath : '' }, timeoutMs: 20000 },
+  );
+  assert.equal(out.timedOut, false);
+  assert.equal(out.code, 0, out.stderr);
+  assert.ok(out.ms < 8000, `exited after ${out.ms} ms (the linger limit is 30 s)`);
+});

@@ -114,6 +114,7 @@ impl EventLoop {
         recheck_ms: 0,
         heard_ms: now_ms(),
         dropped_input: false,
+        acked_at: None,
       }),
     );
     self.lingering.push(id);
@@ -167,7 +168,9 @@ impl EventLoop {
           l.read_closed = true;
           return true;
         }
-        if step.would_block || step.drained {
+        // Until the socket says it is empty: a FIN that came with the last bytes raises no
+        // event of its own (edge-triggered), and a released socket must see it.
+        if step.would_block {
           return true;
         }
         continue;
@@ -175,11 +178,6 @@ impl EventLoop {
       match (&*sock).read(scratch) {
         Ok(0) => {
           l.read_closed = true;
-          return true;
-        }
-        Ok(n) if n < scratch.len() => {
-          l.heard_ms = now_ms();
-          l.dropped_input = true;
           return true;
         }
         Ok(_) => {
@@ -197,63 +195,84 @@ impl EventLoop {
     let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
       return;
     };
-    if l.fin_sent {
-      if !settled(l) {
-        return;
+    if !l.fin_sent {
+      let failed = loop {
+        if l.sent < l.pending.len() {
+          match l.core.send(&l.pending[l.sent..]) {
+            Ok(0) => return, // wait for writable
+            Ok(n) => {
+              l.sent += n;
+              continue;
+            }
+            Err(_) => break true,
+          }
+        }
+        if let (Some(tls), Some(sock)) = (l.core.tls(), l.core.socket()) {
+          let flushed = if l.notified {
+            tls.flush(sock)
+          } else {
+            l.notified = true;
+            tls.close_notify(sock)
+          };
+          match flushed {
+            Ok(true) => {}
+            Ok(false) => return, // wait for writable
+            Err(_) => break true,
+          }
+        }
+        let _ = l.core.shutdown(Shutdown::Write);
+        l.fin_sent = true;
+        l.recheck_ms = 0;
+        break false;
+      };
+      if failed {
+        return self.drop_lingering(id);
       }
-      return self.drop_lingering(id);
     }
-    loop {
-      if l.sent < l.pending.len() {
-        match l.core.send(&l.pending[l.sent..]) {
-          Ok(0) => return, // wait for writable
-          Ok(n) => l.sent += n,
-          Err(_) => break,
-        }
-        continue;
-      }
-      if let (Some(tls), Some(sock)) = (l.core.tls(), l.core.socket()) {
-        let flushed = if l.notified {
-          tls.flush(sock)
-        } else {
-          l.notified = true;
-          tls.close_notify(sock)
-        };
-        match flushed {
-          Ok(true) => {}
-          Ok(false) => return, // wait for writable
-          Err(_) => break,
-        }
-      }
-      let _ = l.core.shutdown(Shutdown::Write);
-      l.fin_sent = true;
-      if settled(l) {
-        break;
-      }
-      // Acknowledgements raise no event: look again shortly (see run_timers).
-      l.recheck_ms = 1;
-      let at = now_ms() + 1;
+    if let Some(at) = self.after_fin(id) {
       self.next_timer_check = Some(self.next_timer_check.map_or(at, |t| t.min(at)));
-      return;
     }
-    self.drop_lingering(id);
   }
 
-  /// A lingering socket whose FIN is out may close: its peer's FIN came, or the peer acknowledged
-  /// everything we sent.
+  /// A lingering socket whose FIN is out (see `release`): once the peer has acknowledged
+  /// everything, the process need not wait for it any more (FLUSHED); it closes when the peer's
+  /// FIN is read, or it has acknowledged everything and been quiet a while (or talked on for
+  /// `ACKED_MAX_MS`: a half-open peer must learn soon that the connection is gone). Returns when
+  /// to look again (acknowledgements raise no event).
   pub(super) fn recheck_lingering(&mut self, id: u32) -> Option<u64> {
+    match self.slot(id) {
+      Some(Slot::Lingering(l)) if l.fin_sent => self.after_fin(id),
+      _ => None,
+    }
+  }
+
+  fn after_fin(&mut self, id: u32) -> Option<u64> {
     let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
       return None;
     };
-    if !l.fin_sent {
-      return None;
+    let now = now_ms();
+    let acked = l.read_closed || nothing_unacked(l);
+    l.acked_at = if acked {
+      l.acked_at.or(Some(now))
+    } else {
+      None
+    };
+    let release_hold = acked && l.holds_ref;
+    l.holds_ref &= !release_hold;
+    let settled = l.read_closed
+      || l.acked_at.is_some_and(|at| {
+        now.saturating_sub(l.heard_ms) >= QUIET_MS || now.saturating_sub(at) >= ACKED_MAX_MS
+      });
+    l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
+    let next = now + l.recheck_ms;
+    if release_hold {
+      self.local.push(batch::FLUSHED, id, 0, 0);
     }
-    if settled(l) {
+    if settled {
       self.drop_lingering(id);
       return None;
     }
-    l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
-    Some(now_ms() + l.recheck_ms)
+    Some(next)
   }
 
   pub(super) fn drop_lingering(&mut self, id: u32) {
@@ -273,16 +292,11 @@ impl EventLoop {
 /// How long a peer that has everything we sent must have been quiet before we close on it (one
 /// that still talks would get a reset for its next bytes; nginx's lingering_timeout, shorter).
 const QUIET_MS: u64 = 200;
+/// How long a peer that has everything we sent may talk on before we close on it anyway.
+const ACKED_MAX_MS: u64 = 2_000;
 
-/// See `flush_lingering`: the peer's FIN was read, or it acknowledged everything we sent and has
-/// been quiet a while.
-fn settled(l: &Lingering) -> bool {
-  if l.read_closed {
-    return true;
-  }
-  if now_ms().saturating_sub(l.heard_ms) < QUIET_MS {
-    return false;
-  }
+/// Whether the peer has acknowledged everything we sent (SIOCOUTQ is 0), or the socket is gone.
+fn nothing_unacked(l: &Lingering) -> bool {
   let Some(fd) = l.core.fd() else {
     return true;
   };

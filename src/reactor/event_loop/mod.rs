@@ -73,6 +73,8 @@ struct Lingering {
   /// Bytes the peer sent after the release were dropped: if it has not ended when we close, it
   /// gets a reset, as the kernel would have answered them (it must not take them as read).
   dropped_input: bool,
+  /// Since when the peer has acknowledged everything we sent.
+  acked_at: Option<u64>,
 }
 
 pub struct EventLoop {
