@@ -15,6 +15,8 @@ const { fixtures, skipReason } = require('./tls-fixtures');
 
 const fx = fixtures();
 const MiB = 1 << 20;
+/** Our client's TLS options against the peers below (none for plain). */
+const ourTls = (kind) => (kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined);
 
 /**
  * A node:net or node:tls peer for one connection: it reads only after `readAfterMs`, sends `talk`
@@ -55,7 +57,7 @@ for (const kind of ['plain', 'TLS']) {
     await connect({
       hostname: HOST,
       port: peer.port,
-      tls: kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined,
+      tls: ourTls(kind),
       socket: {
         open(s) {
           s.end(payload);
@@ -78,7 +80,7 @@ for (const kind of ['plain', 'TLS']) {
       await connect({
         hostname: HOST,
         port: peer.port,
-        tls: kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined,
+        tls: ourTls(kind),
         socket: {
           open(s) {
             if (size) {

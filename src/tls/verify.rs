@@ -215,21 +215,10 @@ impl ServerVerifier {
     let result = self
       .inner
       .verify_server_cert(end_entity, intermediates, name, ocsp, now);
-    if result.is_err()
-      && self
-        .anchors
-        .iter()
-        .any(|a| a.as_ref() == end_entity.as_ref())
-    {
+    if result.is_err() && is_given(&self.anchors, end_entity) {
       let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
       rustls::client::verify_server_name(&parsed, name)?;
-      let in_date = x509_parser::parse_x509_certificate(end_entity.as_ref())
-        .map(|(_, c)| c.validity().is_valid())
-        .unwrap_or(false);
-      if !in_date {
-        return Err(Error::InvalidCertificate(CertificateError::Expired));
-      }
-      return Ok(ServerCertVerified::assertion());
+      return in_date(end_entity).map(|()| ServerCertVerified::assertion());
     }
     result
   }
@@ -285,20 +274,18 @@ pub struct ClientVerifier {
   pub anchors: Vec<CertificateDer<'static>>,
 }
 
-/// A certificate passed as `ca` is trusted as it is, as OpenSSL trusts a self-signed certificate
-/// given as its own CA (webpki refuses a CA certificate, or any trust anchor, used as the leaf);
-/// it must still be in date.
-fn trusted_as_given(
-  anchors: &[CertificateDer<'static>],
-  end_entity: &CertificateDer<'_>,
-) -> Result<(), Error> {
-  if !anchors.iter().any(|a| a.as_ref() == end_entity.as_ref()) {
-    return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer));
-  }
-  let in_date = x509_parser::parse_x509_certificate(end_entity.as_ref())
+/// Whether `end_entity` is one of the certificates given as `ca`: those are trusted as they are,
+/// as OpenSSL trusts a self-signed certificate given as its own CA (webpki refuses a CA
+/// certificate, or any trust anchor, used as the leaf). They must still be in date (`in_date`).
+fn is_given(anchors: &[CertificateDer<'static>], end_entity: &CertificateDer<'_>) -> bool {
+  anchors.iter().any(|a| a.as_ref() == end_entity.as_ref())
+}
+
+fn in_date(cert: &CertificateDer<'_>) -> Result<(), Error> {
+  let valid = x509_parser::parse_x509_certificate(cert.as_ref())
     .map(|(_, c)| c.validity().is_valid())
     .unwrap_or(false);
-  if in_date {
+  if valid {
     Ok(())
   } else {
     Err(Error::InvalidCertificate(CertificateError::Expired))
@@ -316,13 +303,8 @@ impl ClientVerifier {
       .inner
       .verify_client_cert(end_entity, intermediates, now);
     match result {
-      Err(_)
-        if self
-          .anchors
-          .iter()
-          .any(|a| a.as_ref() == end_entity.as_ref()) =>
-      {
-        trusted_as_given(&self.anchors, end_entity).map(|()| ClientCertVerified::assertion())
+      Err(_) if is_given(&self.anchors, end_entity) => {
+        in_date(end_entity).map(|()| ClientCertVerified::assertion())
       }
       other => other,
     }

@@ -152,9 +152,10 @@ impl EventLoop {
     let Some(sock) = core.socket() else {
       return true;
     };
+    let mut plaintext = Vec::new();
     loop {
       if let Some(tls) = core.tls() {
-        let mut plaintext = Vec::new();
+        plaintext.clear();
         let step = tls.read(sock, &mut plaintext);
         if step.plaintext > 0 {
           l.heard_ms = now_ms();
