@@ -309,6 +309,10 @@ export interface Socket<Data = undefined> {
   setServername(name: string): void;
   /** RFC 5705 keying material; throws before the TLS handshake has completed. */
   exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer;
+  /**
+   * Server sockets, in `open` (with a `handshake` handler, before the handshake starts): whether
+   * this connection asks for a client certificate and requires a trusted one. Later it is recorded only.
+   */
   setVerifyMode(requestCert: boolean, rejectUnauthorized: boolean): void;
   /** Whether the handshake resumed an earlier session (`false` on plain sockets). */
   isSessionReused(): boolean;

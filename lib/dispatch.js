@@ -3,7 +3,7 @@
 // queued since the last call: `events` holds [kind, id, a, b] quadruples, `data` the bytes read
 // (from `data[base]` on; a data event's `a` is its bytes' offset from there).
 const registry = require('./registry');
-const { Socket, OPEN } = require('./socket');
+const { Socket, OPEN, CLOSED } = require('./socket');
 const { uncaught, barrier } = require('./handlers');
 
 // Event kinds: the constants of src/batch.rs.
@@ -44,6 +44,9 @@ function accept(id, listenerId) {
   socket._tls = listener._tls;
   // Under TLS without a `handshake` handler, `open` waits for the handshake.
   if (!socket._tls || listener._handlers.handshake) socket._onOpen();
+  // With one, the handshake waited for `open` (listen.js): it may start now, unless `open`
+  // paused the socket or closed it.
+  if (socket._tls && !socket._paused && socket._state !== CLOSED) binding.resume(id);
 }
 
 function dispatchOne(kind, id, a, b, data, base, errors) {

@@ -23,10 +23,13 @@ function listen(options) {
   const tls = serverContext(options.tls);
   registry.start(dispatch, holding);
 
+  // With a `handshake` handler, `open` runs before the handshake, which waits for it (so that
+  // `setVerifyMode` there still applies).
+  const flags = { backlog, reusePort, ipv6Only, openFirst: tls !== null && !!handlers.handshake };
   const result =
     target.unix !== undefined
-      ? binding.listenUnix(target.unix, backlog, tls)
-      : binding.listenTcp(target.hostname, target.port, backlog, reusePort, ipv6Only, tls);
+      ? binding.listenUnix(target.unix, flags, tls)
+      : binding.listenTcp(target.hostname, target.port, flags, tls);
   if (result.id < 0) {
     const port = target.unix !== undefined ? undefined : target.port;
     throw systemError('listen', result.id, result.address, port, { describe: true });

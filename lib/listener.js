@@ -95,7 +95,12 @@ class Listener {
   }
 
   reload(options) {
-    this._handlers = reloadTable(options);
+    this._setHandlers(reloadTable(options));
+  }
+
+  _setHandlers(table) {
+    this._handlers = table;
+    if (this._tls && !this._stopped) binding.setListenerOpenFirst(this._id, !!table.handshake);
   }
 
   [dispose]() {

@@ -147,9 +147,16 @@ function install(Socket, { OPEN, CLOSED }) {
       }
     }
 
-    /** Accepted for Bun parity; verification is fixed by the options the session started with. */
+    /**
+     * Server side, before the handshake starts (in `open`, with a `handshake` handler in the
+     * table): the handshake asks for a client certificate (`requestCert`) and fails without a
+     * trusted one (`rejectUnauthorized`), as `listen`'s TLS options with these values would. Later,
+     * and on clients, it is recorded only, as the session has already started.
+     */
     setVerifyMode(requestCert, rejectUnauthorized) {
       this._verifyMode = { requestCert: !!requestCert, rejectUnauthorized: !!rejectUnauthorized };
+      if (!this._tls || this._client || this._state === CLOSED) return;
+      if (binding.tlsSetVerifyMode(this._id, !!requestCert, !!rejectUnauthorized)) this._requestCert = !!requestCert;
     }
 
     /**

@@ -358,7 +358,7 @@ class Socket {
     // A closed socket has no listener any more (socket.listener is undefined): a no-op, as Bun.
     if (this._state === CLOSED) return;
     if (this._owner === this) this._handlers = table;
-    else this._owner._handlers = table;
+    else this._owner._setHandlers(table);
   }
 
   setNoDelay(noDelay = true) {

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -22,6 +23,10 @@ pub struct ListenerCore {
   pub id: u32,
   /// Every accepted connection speaks TLS with this configuration.
   pub tls: Option<Arc<ServerContext>>,
+  /// TLS: an accepted connection does not read (so its handshake does not start) until JS has run
+  /// its `open` handler, where `setVerifyMode` may still choose how the handshake goes. Set while
+  /// the table has a `handshake` handler (without one, `open` follows the handshake).
+  pub open_first: AtomicBool,
   /// `None` once stopped. The loop holds the lock while it accepts, so `stop()` on the JS thread
   /// never closes a descriptor under a running `accept`.
   sock: Mutex<Option<Socket>>,
@@ -40,6 +45,7 @@ impl ListenerCore {
     ListenerCore {
       id: pool.alloc(),
       tls,
+      open_first: AtomicBool::new(false),
       sock: Mutex::new(Some(sock)),
       pool: pool.clone(),
       socket_file: None,

@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mio::unix::SourceFd;
@@ -22,23 +23,33 @@ pub struct ListenResult {
   pub address: String,
 }
 
+/// The socket options of `listen` (`reusePort` and `ipv6Only` apply to TCP only).
+#[napi(object)]
+pub struct ListenFlags {
+  pub backlog: i32,
+  pub reuse_port: bool,
+  pub ipv6_only: bool,
+  /// TLS: accepted connections wait for JS's `open` before their handshake (see
+  /// `ListenerCore::open_first`).
+  pub open_first: bool,
+}
+
 /// Binds and listens on the first address of `host` that works.
 #[napi]
 pub fn listen_tcp(
   env: Env,
   host: String,
   port: u32,
-  backlog: i32,
-  reuse_port: bool,
-  ipv6_only: bool,
+  flags: ListenFlags,
   tls: Option<&TlsContext>,
 ) -> Result<ListenResult> {
   let tls = tls.and_then(|t| t.server().cloned());
   let state = EnvState::get(&env)?;
+  let open_first = flags.open_first;
   let opts = ListenOptions {
-    backlog,
-    reuse_port,
-    ipv6_only,
+    backlog: flags.backlog,
+    reuse_port: flags.reuse_port,
+    ipv6_only: flags.ipv6_only,
   };
   let addrs = match resolve_listen_host(&host, port as u16) {
     Ok(addrs) => addrs,
@@ -57,7 +68,10 @@ pub fn listen_tcp(
   };
   for addr in addrs {
     match bind_tcp(addr, &opts) {
-      Ok(sock) => return Ok(adopt(state, sock, addr.ip().to_string(), tls, false)),
+      Ok(sock) => {
+        let address = addr.ip().to_string();
+        return Ok(adopt(state, sock, address, tls, false, open_first));
+      }
       Err(e) => {
         failure = ListenResult {
           id: neg_errno(&e),
@@ -75,18 +89,19 @@ pub fn listen_tcp(
 pub fn listen_unix(
   env: Env,
   path: String,
-  backlog: i32,
+  flags: ListenFlags,
   tls: Option<&TlsContext>,
 ) -> Result<ListenResult> {
   let tls = tls.and_then(|t| t.server().cloned());
   let state = EnvState::get(&env)?;
+  let open_first = flags.open_first;
   let opts = ListenOptions {
-    backlog,
+    backlog: flags.backlog,
     reuse_port: false,
     ipv6_only: false,
   };
   match bind_unix(&path, &opts) {
-    Ok(sock) => Ok(adopt(state, sock, path, tls, true)),
+    Ok(sock) => Ok(adopt(state, sock, path, tls, true, open_first)),
     Err(e) => Ok(ListenResult {
       id: neg_errno(&e),
       port: 0,
@@ -101,6 +116,7 @@ fn adopt(
   address: String,
   tls: Option<Arc<ServerContext>>,
   unix: bool,
+  open_first: bool,
 ) -> ListenResult {
   let port = sock
     .local_addr()
@@ -108,6 +124,7 @@ fn adopt(
     .and_then(|a| a.as_socket())
     .map_or(0, |a| a.port() as u32);
   let mut core = ListenerCore::new(&state.shared.ids, sock, tls);
+  core.open_first = AtomicBool::new(open_first);
   if unix {
     core = core.with_socket_file(&address);
   }
@@ -116,6 +133,17 @@ fn adopt(
   state.insert_listener(core.clone());
   state.send(Command::Listen(core));
   ListenResult { id, port, address }
+}
+
+/// TLS listeners: whether accepted connections wait for JS's `open` before their handshake (the
+/// handler table has a `handshake` handler). Set again on `reload`.
+#[napi]
+pub fn set_listener_open_first(env: Env, id: u32, on: bool) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  if let Some(core) = state.listener(id) {
+    core.open_first.store(on, Ordering::SeqCst);
+  }
+  Ok(())
 }
 
 /// The listening socket's file descriptor (Bun's `listener.fd`), -1 once stopped.

@@ -299,8 +299,13 @@ pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<Peer
     }
   };
   let peer: Vec<&[u8]> = peer.iter().map(|c| c.as_ref()).collect();
+  let anchors = if detailed {
+    tls.trusted()
+  } else {
+    Default::default()
+  };
   let chain = if detailed {
-    let trusted: Vec<&[u8]> = tls.trusted().iter().map(|c| c.as_ref()).collect();
+    let trusted: Vec<&[u8]> = anchors.iter().map(|c| c.as_ref()).collect();
     let now = std::time::SystemTime::now()
       .duration_since(std::time::UNIX_EPOCH)
       .map_or(0, |d| d.as_secs() as i64);
@@ -351,4 +356,19 @@ pub fn export_keying_material(
     .export_keying_material(&mut out, label.as_bytes(), context.as_deref())
     .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
   Ok(out.into())
+}
+
+/// `socket.setVerifyMode(requestCert, rejectUnauthorized)` on a server socket whose handshake has
+/// not started (its `open` handler, with a `handshake` handler in the table): the handshake then
+/// asks for, and checks, a client certificate as `listen`'s options with these values would.
+/// False when it is too late, or on a client.
+#[napi]
+pub fn tls_set_verify_mode(env: Env, id: u32, request_cert: bool, reject: bool) -> Result<bool> {
+  let state = EnvState::get(&env)?;
+  Ok(
+    state
+      .socket(id)
+      .and_then(|c| c.tls())
+      .is_some_and(|tls| tls.set_verify_mode(request_cert, reject)),
+  )
 }

@@ -3,6 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use parking_lot::Mutex;
+
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
@@ -28,8 +30,24 @@ pub struct TlsOptions {
 
 pub struct ServerContext {
   pub config: Arc<ServerConfig>,
-  /// Set with `requestCert`: re-run after the handshake to report `authorized`.
+  /// Client certificates are checked by this (the listener asked for them).
   pub verifier: Option<Arc<ClientVerifier>>,
+  /// What a configuration with another client-certificate policy (`setVerifyMode`) is built from.
+  parts: ServerParts,
+  /// Those configurations, built on first use: indexed by `variant_index`.
+  variants: Mutex<[Option<ServerVariant>; 3]>,
+}
+
+/// A server configuration and the verifier of its client certificates (none when it asks none).
+pub type ServerVariant = (Arc<ServerConfig>, Option<Arc<ClientVerifier>>);
+
+struct ServerParts {
+  resolver: Arc<CertResolver>,
+  /// The `ca` option as given (none: the public roots), read when a policy asks for certificates.
+  ca: Vec<Vec<u8>>,
+  alpn: Vec<Vec<u8>>,
+  request_cert: bool,
+  reject_unauthorized: bool,
 }
 
 pub struct ClientContext {
@@ -63,14 +81,15 @@ fn public_roots() -> Arc<RootCertStore> {
     .clone()
 }
 
-fn roots(ca: &[Vec<u8>]) -> Result<Arc<RootCertStore>, String> {
-  if ca.is_empty() {
+/// The trust store of the certificates given as `ca`; the public roots when none were.
+fn root_store(anchors: &[CertificateDer<'static>]) -> Result<Arc<RootCertStore>, String> {
+  if anchors.is_empty() {
     return Ok(public_roots());
   }
   let mut store = RootCertStore::empty();
-  for cert in pem::certificates(ca, "tls.ca")? {
+  for cert in anchors {
     store
-      .add(cert)
+      .add(cert.clone())
       .map_err(|e| format!("tls.ca: not a usable CA certificate ({e})"))?;
   }
   Ok(Arc::new(store))
@@ -145,47 +164,86 @@ pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
     return Err("tls.key and tls.cert are required for a TLS server".into());
   }
   let keys = certified_keys(opts)?;
-  let resolver = Arc::new(CertResolver::new(keys, opts.server_name.clone()));
-  let builder = ServerConfig::builder_with_provider(provider())
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?;
-  let (mut config, verifier) = if opts.request_cert {
-    let inner = WebPkiClientVerifier::builder_with_provider(roots(&opts.ca)?, provider())
-      .build()
-      .map_err(|e| format!("tls.ca: {e}"))?;
-    let verifier = Arc::new(ClientVerifier {
-      inner,
-      reject: opts.reject_unauthorized,
-      anchors: pem::certificates(&opts.ca, "tls.ca")?,
-    });
-    (
-      builder
-        .with_client_cert_verifier(verifier.clone())
-        .with_cert_resolver(resolver),
-      Some(verifier),
-    )
-  } else {
-    (
-      builder.with_no_client_auth().with_cert_resolver(resolver),
-      None,
-    )
+  let parts = ServerParts {
+    resolver: Arc::new(CertResolver::new(keys, opts.server_name.clone())),
+    ca: opts.ca.clone(),
+    alpn: opts.alpn.clone(),
+    request_cert: opts.request_cert,
+    reject_unauthorized: opts.reject_unauthorized,
   };
-  config.alpn_protocols = opts.alpn.clone();
+  let (config, verifier) = parts.build(opts.request_cert, opts.reject_unauthorized)?;
   Ok(ServerContext {
-    config: Arc::new(config),
+    config,
     verifier,
+    parts,
+    variants: Mutex::new([None, None, None]),
   })
 }
 
+impl ServerParts {
+  fn build(&self, request_cert: bool, reject: bool) -> Result<ServerVariant, String> {
+    let builder = ServerConfig::builder_with_provider(provider())
+      .with_safe_default_protocol_versions()
+      .map_err(|e| e.to_string())?;
+    let (mut config, verifier) = if request_cert {
+      let anchors = pem::certificates(&self.ca, "tls.ca")?;
+      let inner = WebPkiClientVerifier::builder_with_provider(root_store(&anchors)?, provider())
+        .build()
+        .map_err(|e| format!("tls.ca: {e}"))?;
+      let verifier = Arc::new(ClientVerifier {
+        inner,
+        reject,
+        anchors,
+      });
+      (
+        builder
+          .with_client_cert_verifier(verifier.clone())
+          .with_cert_resolver(self.resolver.clone()),
+        Some(verifier),
+      )
+    } else {
+      (
+        builder
+          .with_no_client_auth()
+          .with_cert_resolver(self.resolver.clone()),
+        None,
+      )
+    };
+    config.alpn_protocols = self.alpn.clone();
+    Ok((Arc::new(config), verifier))
+  }
+}
+
+impl ServerContext {
+  /// The configuration for another client-certificate policy (`socket.setVerifyMode`): the
+  /// listener's own when it is the same, else one built once per policy. A policy that asks for
+  /// certificates checks them against the listener's `ca` (the public roots without one).
+  pub fn variant(&self, request_cert: bool, reject: bool) -> Result<ServerVariant, String> {
+    let reject = request_cert && reject;
+    let own_reject = self.parts.request_cert && self.parts.reject_unauthorized;
+    if request_cert == self.parts.request_cert && reject == own_reject {
+      return Ok((self.config.clone(), self.verifier.clone()));
+    }
+    let index = match (request_cert, reject) {
+      (false, _) => 0,
+      (true, false) => 1,
+      (true, true) => 2,
+    };
+    let mut variants = self.variants.lock();
+    if let Some(built) = &variants[index] {
+      return Ok(built.clone());
+    }
+    let built = self.parts.build(request_cert, reject)?;
+    variants[index] = Some(built.clone());
+    Ok(built)
+  }
+}
+
 pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
-  let inner = WebPkiServerVerifier::builder_with_provider(roots(&opts.ca)?, provider())
+  let anchors = pem::certificates(&opts.ca, "tls.ca")?;
+  let inner = WebPkiServerVerifier::builder_with_provider(root_store(&anchors)?, provider())
     .build()
     .map_err(|e| format!("tls.ca: {e}"))?;
-  let anchors = if opts.ca.is_empty() {
-    Vec::new()
-  } else {
-    pem::certificates(&opts.ca, "tls.ca")?
-  };
   let verifier = Arc::new(ServerVerifier {
     inner,
     reject: opts.reject_unauthorized,

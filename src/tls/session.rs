@@ -2,6 +2,7 @@
 //! (decrypting reads, the handshake), as in rustls's mio examples: `read_tls` →
 //! `process_new_packets` → read plaintext; `write_tls` whenever records wait.
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +30,13 @@ enum PostCheck {
 
 pub struct TlsSession {
   conn: Mutex<Connection>,
-  check: PostCheck,
+  /// Behind its own lock: `setVerifyMode` may replace it (with the connection) before the
+  /// handshake starts.
+  check: Mutex<PostCheck>,
+  /// A server session's configuration, for `setVerifyMode`.
+  server: Option<Arc<ServerContext>>,
+  /// The connection has taken ciphertext or plaintext: too late to start it over.
+  started: AtomicBool,
   /// The loop has reported the handshake's end to JS.
   pub handshake_reported: AtomicBool,
   /// `end()`/`shutdown()` asked for FIN, which waits until every record is out.
@@ -59,15 +66,33 @@ pub struct ReadStep {
 }
 
 impl TlsSession {
-  pub fn server(ctx: &ServerContext) -> Result<Self, String> {
+  pub fn server(ctx: &Arc<ServerContext>) -> Result<Self, String> {
     let conn = ServerConnection::new(ctx.config.clone()).map_err(|e| e.to_string())?;
-    let check = match &ctx.verifier {
-      Some(verifier) => PostCheck::Server {
-        verifier: verifier.clone(),
-      },
-      None => PostCheck::None,
+    let mut session = Self::new(Connection::Server(conn), server_check(&ctx.verifier));
+    session.server = Some(ctx.clone());
+    Ok(session)
+  }
+
+  /// `setVerifyMode` on a server socket: starts the connection over with the listener's
+  /// configuration for that client-certificate policy. Only possible before the connection has
+  /// taken any bytes (the client's hello, or a write); false when it is too late or not a server.
+  pub fn set_verify_mode(&self, request_cert: bool, reject: bool) -> bool {
+    let Some(ctx) = &self.server else {
+      return false;
     };
-    Ok(Self::new(Connection::Server(conn), check))
+    let mut conn = self.conn.lock();
+    if self.started.load(Ordering::SeqCst) {
+      return false;
+    }
+    let Ok((config, verifier)) = ctx.variant(request_cert, reject) else {
+      return false;
+    };
+    let Ok(fresh) = ServerConnection::new(config) else {
+      return false;
+    };
+    *conn = Connection::Server(fresh);
+    *self.check.lock() = server_check(&verifier);
+    true
   }
 
   /// `host` names the server unless the context has a `serverName`.
@@ -92,7 +117,9 @@ impl TlsSession {
   fn new(conn: Connection, check: PostCheck) -> Self {
     TlsSession {
       conn: Mutex::new(conn),
-      check,
+      check: Mutex::new(check),
+      server: None,
+      started: AtomicBool::new(false),
       handshake_reported: AtomicBool::new(false),
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
@@ -102,16 +129,17 @@ impl TlsSession {
 
   /// The trust store OpenSSL would search for issuers: the certificates given as `ca`, else the
   /// public roots.
-  pub fn trusted(&self) -> &[CertificateDer<'static>] {
-    let anchors = match &self.check {
+  pub fn trusted(&self) -> Cow<'static, [CertificateDer<'static>]> {
+    let check = self.check.lock();
+    let anchors = match &*check {
       PostCheck::Client { verifier, .. } => &verifier.anchors,
       PostCheck::Server { verifier } => &verifier.anchors,
-      PostCheck::None => return &[],
+      PostCheck::None => return Cow::Borrowed(&[]),
     };
     if anchors.is_empty() {
-      super::config::public_root_certs()
+      Cow::Borrowed(super::config::public_root_certs())
     } else {
-      anchors
+      Cow::Owned(anchors.clone())
     }
   }
 
@@ -123,6 +151,7 @@ impl TlsSession {
   /// plaintext accepted and whether records are still waiting for the socket.
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
     let mut conn = self.conn.lock();
+    self.mark_started();
     // Records the session holds go first, making room: so taking nothing means the socket is full
     // and its writable edge will come (a released socket's end() data waits for exactly that).
     if conn.wants_write() {
@@ -131,6 +160,13 @@ impl TlsSession {
     let n = conn.writer().write(buf)?;
     let done = flush(&mut conn, sock)?;
     Ok((n, !done))
+  }
+
+  /// Under the connection's lock, so `set_verify_mode` sees it or runs first.
+  fn mark_started(&self) {
+    if !self.started.load(Ordering::Relaxed) {
+      self.started.store(true, Ordering::SeqCst);
+    }
   }
 
   /// Pushes waiting records; true when none is left.
@@ -194,7 +230,7 @@ impl TlsSession {
     drop(early);
     match source {
       Ok(0) => step.eof = true,
-      Ok(_) => {}
+      Ok(_) => self.mark_started(),
       Err(e) if would_block(&e) => step.would_block = true,
       Err(e) if interrupted(&e) => {}
       Err(e) => {
@@ -261,13 +297,22 @@ impl TlsSession {
   }
 
   fn authorization_error(&self, conn: &Connection) -> Option<NodeTlsError> {
-    match &self.check {
+    match &*self.check.lock() {
       PostCheck::None => None,
       PostCheck::Client { verifier, name } => {
         verifier.check(conn.peer_certificates().unwrap_or(&[]), name)
       }
       PostCheck::Server { verifier } => verifier.check(conn.peer_certificates()),
     }
+  }
+}
+
+fn server_check(verifier: &Option<Arc<ClientVerifier>>) -> PostCheck {
+  match verifier {
+    Some(verifier) => PostCheck::Server {
+      verifier: verifier.clone(),
+    },
+    None => PostCheck::None,
   }
 }
 

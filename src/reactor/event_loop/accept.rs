@@ -1,6 +1,7 @@
 //! Accepting: every pending connection of a listener, each registered and announced to JS.
 
 use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use mio::Interest;
@@ -56,6 +57,10 @@ impl EventLoop {
           core.set_tls(session);
         }
         Err(_) => return,
+      }
+      if listener.open_first.load(Ordering::SeqCst) {
+        // JS resumes it once `open` ran (lib/dispatch.js).
+        core.paused.store(true, Ordering::SeqCst);
       }
     }
     let id = core.id;

@@ -1,0 +1,206 @@
+'use strict';
+// socket.setVerifyMode(requestCert, rejectUnauthorized) on server sockets, as Bun applies it: in
+// `open` (with a `handshake` handler in the table, `open` runs before the handshake, which waits
+// for it), it decides whether this connection's handshake asks for a client certificate and fails
+// without a trusted one, as listen's TLS options with the same values would. The peers are
+// node:tls clients.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const tls = require('node:tls');
+const { listen, connect } = require('..');
+const { HOST, deferred, withTimeout, cleanup } = require('./helpers');
+const { fixtures, skipReason } = require('./tls-fixtures');
+
+const fx = fixtures();
+const skip = fx ? false : skipReason();
+
+/**
+ * A TLS echo server whose `open` calls `setVerifyMode(...mode)` (when `mode` is given); resolves
+ * `handshakes` entries { ok, code, authorized, cn } as the server's handshakes end.
+ */
+function server(t, tlsOptions, mode, extra = {}) {
+  const handshakes = [];
+  let notify = null;
+  const l = listen({
+    hostname: HOST,
+    port: 0,
+    tls: { key: fx.server.key, cert: fx.server.cert, ...tlsOptions },
+    socket: {
+      open(s) {
+        if (mode) s.setVerifyMode(...mode);
+      },
+      data(s, chunk) {
+        s.write(chunk);
+      },
+      handshake(s, ok, err) {
+        const peer = s.getPeerCertificate();
+        handshakes.push({ ok, code: err ? err.code : null, authorized: s.authorized, cn: peer && peer.subject ? peer.subject.CN : undefined });
+        if (notify) notify();
+      },
+      ...extra,
+    },
+  });
+  cleanup(t, () => l.stop(true));
+  const next = async () => {
+    while (handshakes.length === 0) {
+      const d = deferred();
+      notify = d.resolve;
+      await withTimeout(d.promise, 5000, 'server handshake');
+    }
+    return handshakes.shift();
+  };
+  return { l, next };
+}
+
+/** A node:tls client: resolves { ok: true, c } after an echo round trip, or { ok: false, code }. */
+function client(t, port, options = {}) {
+  return withTimeout(
+    new Promise((resolve) => {
+      const c = tls.connect({ host: HOST, port, ca: fx.ca.cert, servername: 'localhost', ...options });
+      cleanup(t, () => c.destroy());
+      c.on('error', (err) => resolve({ ok: false, code: err.code }));
+      c.once('secureConnect', () => {
+        c.write('ping');
+        c.once('data', (d) => resolve({ ok: d.toString() === 'ping', c }));
+      });
+      c.once('close', () => resolve({ ok: false, code: 'closed' }));
+    }),
+    5000,
+    'node:tls client',
+  );
+}
+
+const withCert = { key: fx && fx.client.key, cert: fx && fx.client.cert };
+const withOtherCert = { key: fx && fx.otherClient.key, cert: fx && fx.otherClient.cert };
+
+test('setVerifyMode(true, true) in open: a trusted client certificate is asked for and required', { skip }, async (t) => {
+  const { l, next } = server(t, { ca: fx.ca.cert }, [true, true]);
+
+  const good = await client(t, l.port, withCert);
+  assert.equal(good.ok, true, 'the client with a certificate from the ca echoes');
+  assert.deepEqual(await next(), { ok: true, code: null, authorized: true, cn: 'client.test' });
+
+  const none = await client(t, l.port);
+  assert.equal(none.ok, false, 'a client without a certificate is refused');
+  const refused = await next();
+  assert.equal(refused.ok, false);
+  assert.equal(refused.authorized, false);
+  assert.ok(refused.code, 'the server handshake fails with a code');
+
+  const other = await client(t, l.port, withOtherCert);
+  assert.equal(other.ok, false, 'a certificate from another CA is refused');
+  assert.equal((await next()).ok, false);
+});
+
+test('setVerifyMode(true, false) in open: the certificate is asked for, its absence or distrust only unauthorizes', { skip }, async (t) => {
+  const { l, next } = server(t, { ca: fx.ca.cert }, [true, false]);
+
+  assert.equal((await client(t, l.port, withCert)).ok, true);
+  assert.deepEqual(await next(), { ok: true, code: null, authorized: true, cn: 'client.test' });
+
+  assert.equal((await client(t, l.port, withOtherCert)).ok, true);
+  const other = await next();
+  assert.equal(other.ok, true);
+  assert.equal(other.authorized, false);
+  assert.ok(other.code, 'the authorization error is reported');
+  assert.equal(other.cn, 'other-client.test', 'the server sees the untrusted certificate');
+
+  assert.equal((await client(t, l.port)).ok, true);
+  const none = await next();
+  assert.equal(none.ok, true);
+  assert.equal(none.authorized, false);
+});
+
+test('setVerifyMode(false, false) in open turns off the listener\'s requestCert for that connection', { skip }, async (t) => {
+  const { l, next } = server(t, { ca: fx.ca.cert, requestCert: true, rejectUnauthorized: true }, [false, false]);
+  const none = await client(t, l.port);
+  assert.equal(none.ok, true, 'no certificate is required any more');
+  const hs = await next();
+  assert.equal(hs.ok, true);
+  assert.equal(hs.authorized, false, 'nothing was asked, so nothing is authorized');
+  assert.equal(hs.cn, undefined, 'and no certificate was sent');
+});
+
+test('without setVerifyMode the listener\'s options apply unchanged (requestCert off: no certificate is seen)', { skip }, async (t) => {
+  const { l, next } = server(t, { ca: fx.ca.cert }, null);
+  assert.equal((await client(t, l.port, withCert)).ok, true);
+  assert.deepEqual(await next(), { ok: true, code: null, authorized: false, cn: undefined });
+});
+
+test('setVerifyMode after the handshake started is recorded only: the connection goes on', { skip }, async (t) => {
+  let opened = null;
+  // No handshake handler: open follows the handshake, so the call comes too late to matter.
+  const l = listen({
+    hostname: HOST,
+    port: 0,
+    tls: { key: fx.server.key, cert: fx.server.cert, ca: fx.ca.cert },
+    socket: {
+      open(s) {
+        opened = s.setVerifyMode(true, true);
+      },
+      data(s, chunk) {
+        s.write(chunk);
+      },
+    },
+  });
+  cleanup(t, () => l.stop(true));
+  assert.equal((await client(t, l.port)).ok, true, 'echo works without a client certificate');
+  assert.equal(opened, undefined, 'returns undefined, as Bun');
+});
+
+test('a socket paused in open keeps its handshake waiting until resume()', { skip }, async (t) => {
+  let paused = null;
+  const { l, next } = server(t, {}, null, {
+    open(s) {
+      s.pause();
+      paused = s;
+    },
+  });
+  let settled = false;
+  const result = client(t, l.port).then((r) => {
+    settled = true;
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(paused, 'open ran');
+  assert.equal(settled, false, 'no handshake while paused');
+  paused.resume();
+  assert.equal((await result).ok, true);
+  assert.equal((await next()).ok, true);
+});
+
+test('many handshakes at once with a handshake handler all finish, before and after reload()', { skip }, async (t) => {
+  const { l, next } = server(t, {}, null);
+  const round = async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, () => client(t, l.port)));
+    assert.deepEqual(results.map((r) => r.ok), results.map(() => true));
+    for (let i = 0; i < 40; i++) assert.equal((await next()).ok, true);
+  };
+  await round();
+  // Without a handshake handler open waits for the handshake, which then must not wait for open.
+  l.reload({ socket: { data: (s, chunk) => s.write(chunk) } });
+  const plain = await Promise.all(Array.from({ length: 20 }, () => client(t, l.port)));
+  assert.deepEqual(plain.map((r) => r.ok), plain.map(() => true));
+});
+
+test('on clients and plain sockets setVerifyMode is a harmless no-op returning undefined', { skip }, async (t) => {
+  const echo = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data: (s, c) => s.write(c) } });
+  cleanup(t, () => echo.stop(true));
+  const got = deferred();
+  const s = await connect({
+    hostname: 'localhost',
+    port: echo.port,
+    tls: { ca: fx.ca.cert },
+    socket: { data: (_s, chunk) => got.resolve(Buffer.from(chunk).toString()) },
+  });
+  cleanup(t, () => s.terminate());
+  assert.equal(s.setVerifyMode(true, true), undefined);
+  s.write('still here');
+  assert.equal(await withTimeout(got.promise, 5000, 'echo'), 'still here');
+
+  const plain = listen({ hostname: HOST, port: 0, socket: { data: (s, c) => s.write(c) } });
+  cleanup(t, () => plain.stop(true));
+  const p = await connect({ hostname: HOST, port: plain.port, socket: { data() {} } });
+  cleanup(t, () => p.terminate());
+  assert.equal(p.setVerifyMode(true, true), undefined);
+});
