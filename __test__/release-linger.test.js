@@ -290,3 +290,35 @@ test('TLS: close() towards a half-open peer that streams at us lets the process 
   assert.equal(out.code, 0, out.stderr);
   assert.ok(out.ms < 8000, `exited after ${out.ms} ms (the linger limit is 30 s)`);
 });
+
+const python = ['python3', 'python'].find((p) => require('node:child_process').spawnSync(p, ['-c', 'pass']).status === 0);
+
+test("a peer's last bytes and FIN in one segment, after our close(): the connection ends with FIN, not a reset", { skip: !python && 'python3 is needed for a peer that sends data and FIN in one segment' }, async (t) => {
+  const { listen } = require('..');
+  const server = listen({ hostname: HOST, port: 0, socket: { open: (s) => s.close(), data() {} } });
+  cleanup(t, () => server.stop(true));
+  // Waits for our FIN, then sends its last bytes with its FIN on the same segment (TCP_CORK holds
+  // the data until shutdown() puts the FIN on it), and looks 600 ms later (past the quiet period
+  // after which a socket that dropped input from a peer that never ended resets) at how it ended.
+  const script = [
+    'import socket, sys, time',
+    `s = socket.create_connection(("${HOST}", ${server.port}))`,
+    'while s.recv(65536): pass',
+    's.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)',
+    's.sendall(b"x" * 1000)',
+    's.shutdown(socket.SHUT_WR)',
+    'time.sleep(0.6)',
+    'try:',
+    '    print("clean" if s.recv(1) == b"" else "data")',
+    'except ConnectionResetError:',
+    '    print("reset")',
+  ].join('\n');
+  const out = await withTimeout(
+    new Promise((resolve, reject) => {
+      require('node:child_process').execFile(python, ['-c', script], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+    }),
+    10000,
+    'python peer',
+  );
+  assert.equal(out, 'clean');
+});
