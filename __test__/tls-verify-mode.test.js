@@ -6,6 +6,7 @@
 // node:tls clients.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const tls = require('node:tls');
 const { listen, connect } = require('..');
 const { HOST, deferred, withTimeout, cleanup } = require('./helpers');
@@ -203,4 +204,98 @@ test('on clients and plain sockets setVerifyMode is a harmless no-op returning u
   const p = await connect({ hostname: HOST, port: plain.port, socket: { data() {} } });
   cleanup(t, () => p.terminate());
   assert.equal(p.setVerifyMode(true, true), undefined);
+});
+
+test('a write in open before setVerifyMode still lets it apply, and the written bytes still arrive', { skip }, async (t) => {
+  const { l, next } = server(t, { ca: fx.ca.cert }, null, {
+    open(s) {
+      s.write('220 hello\n');
+      s.setVerifyMode(true, true);
+    },
+  });
+  const none = await client(t, l.port);
+  assert.equal(none.ok, false, 'a client without a certificate is refused');
+  assert.equal((await next()).ok, false);
+
+  const got = deferred();
+  const c = tls.connect({ host: HOST, port: l.port, ca: fx.ca.cert, servername: 'localhost', ...withCert });
+  cleanup(t, () => c.destroy());
+  c.on('error', got.reject);
+  c.once('data', (d) => got.resolve(d.toString()));
+  assert.equal(await withTimeout(got.promise, 5000, 'greeting'), '220 hello\n');
+  assert.equal((await next()).authorized, true);
+});
+
+test('setVerifyMode takes booleans only on TLS sockets (TypeError ERR_INVALID_ARG_TYPE), as Bun rejects others', { skip }, async (t) => {
+  const thrown = deferred();
+  const { l } = server(t, {}, null, {
+    open(s) {
+      const codes = [[], [true], ['yes', 0], [1, 1], ['false', 'false']].map((args) => {
+        try {
+          s.setVerifyMode(...args);
+          return 'no throw';
+        } catch (err) {
+          return `${err.name} ${err.code}`;
+        }
+      });
+      thrown.resolve(codes);
+    },
+  });
+  assert.equal((await client(t, l.port)).ok, true, 'the connection goes on with the listener\'s options');
+  assert.deepEqual(await thrown.promise, Array(5).fill('TypeError ERR_INVALID_ARG_TYPE'));
+});
+
+test('a tls.ca that holds no certificate throws at listen, also without requestCert (setVerifyMode needs it)', { skip }, () => {
+  for (const ca of ['this is not PEM', fx.client.key]) {
+    assert.throws(() => {
+      const l = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert, ca }, socket: { data() {} } });
+      l.stop(true); // not reached when it throws, as it must
+    }, /tls\.ca/);
+  }
+});
+
+test('reload() between accept and handshake: open runs once, before handshake, and close follows', { skip }, async (t) => {
+  // addHandshake: the table gains a handshake handler after the accept (open was left for the end
+  // of the handshake); else open, run at the accept, reloads to a table without one.
+  for (const addHandshake of [true, false]) {
+    const seen = [];
+    const closed = deferred();
+    const base = {
+      open: () => seen.push('open'),
+      data(s, chunk) {
+        s.write(chunk);
+      },
+      close() {
+        seen.push('close');
+        closed.resolve();
+      },
+    };
+    const withHs = { ...base, handshake: () => seen.push('handshake') };
+    const l = listen({
+      hostname: HOST,
+      port: 0,
+      tls: { key: fx.server.key, cert: fx.server.cert },
+      socket: addHandshake
+        ? base
+        : {
+            ...withHs,
+            open() {
+              seen.push('open');
+              l.reload({ socket: base });
+            },
+          },
+    });
+    cleanup(t, () => l.stop(true));
+    // TCP first; the TLS handshake starts over it once the table has changed.
+    const raw = net.connect(l.port, HOST);
+    cleanup(t, () => raw.destroy());
+    await new Promise((resolve) => raw.once('connect', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (addHandshake) l.reload({ socket: withHs });
+    const r = await client(t, l.port, { socket: raw });
+    assert.equal(r.ok, true);
+    r.c.end();
+    await withTimeout(closed.promise, 5000, 'server close');
+    assert.deepEqual(seen, addHandshake ? ['open', 'handshake', 'close'] : ['open', 'close']);
+  }
 });

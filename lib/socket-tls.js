@@ -154,9 +154,15 @@ function install(Socket, { OPEN, CLOSED }) {
      * and on clients, it is recorded only, as the session has already started.
      */
     setVerifyMode(requestCert, rejectUnauthorized) {
-      this._verifyMode = { requestCert: !!requestCert, rejectUnauthorized: !!rejectUnauthorized };
-      if (!this._tls || this._client || this._state === CLOSED) return;
-      if (binding.tlsSetVerifyMode(this._id, !!requestCert, !!rejectUnauthorized)) this._requestCert = !!requestCert;
+      if (!this._tls) return; // as Bun: nothing to set on a plain socket
+      // Booleans only, as Bun: now that the call takes effect, 'false' must not mean true.
+      if (typeof requestCert !== 'boolean') throw invalidArgType('requestCert', 'of type boolean', requestCert);
+      if (typeof rejectUnauthorized !== 'boolean') {
+        throw invalidArgType('rejectUnauthorized', 'of type boolean', rejectUnauthorized);
+      }
+      this._verifyMode = { requestCert, rejectUnauthorized };
+      if (this._client || this._state === CLOSED) return;
+      if (binding.tlsSetVerifyMode(this._id, requestCert, rejectUnauthorized)) this._requestCert = requestCert;
     }
 
     /**

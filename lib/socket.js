@@ -537,13 +537,19 @@ class Socket {
     this._authError = err;
     const onHandshake = this._table().handshake;
     if (onHandshake) {
+      // A reload() since the accept added the handler: `open`, left for the end of the handshake
+      // then, runs first.
+      if (!this._client && !this._opened && this._state !== CLOSED) {
+        this._onOpen();
+        if (this._state === CLOSED) return;
+      }
       invoke(this, onHandshake, ok, err);
       if (!ok) this._destroy(err, false);
       return;
     }
     if (ok) {
       if (this._client) this._onConnected();
-      else this._onOpen();
+      else if (!this._opened) this._onOpen(); // ran at the accept, if a reload() removed the handler since
       return;
     }
     if (this._settle) return this._failConnect(err);

@@ -361,14 +361,13 @@ pub fn export_keying_material(
 /// `socket.setVerifyMode(requestCert, rejectUnauthorized)` on a server socket whose handshake has
 /// not started (its `open` handler, with a `handshake` handler in the table): the handshake then
 /// asks for, and checks, a client certificate as `listen`'s options with these values would.
-/// False when it is too late, or on a client.
+/// False when it is too late, or on a client; throws when the configuration cannot be made (the
+/// connection must not go on with the old one).
 #[napi]
 pub fn tls_set_verify_mode(env: Env, id: u32, request_cert: bool, reject: bool) -> Result<bool> {
   let state = EnvState::get(&env)?;
-  Ok(
-    state
-      .socket(id)
-      .and_then(|c| c.tls())
-      .is_some_and(|tls| tls.set_verify_mode(request_cert, reject)),
-  )
+  match state.socket(id).and_then(|c| c.tls()) {
+    Some(tls) => tls.set_verify_mode(request_cert, reject).map_err(invalid),
+    None => Ok(false),
+  }
 }

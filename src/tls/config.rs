@@ -164,6 +164,9 @@ pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
     return Err("tls.key and tls.cert are required for a TLS server".into());
   }
   let keys = certified_keys(opts)?;
+  // Read now even when no certificate is asked for: a `ca` that does not parse is an error at
+  // `listen` (as in Bun), not when `setVerifyMode` needs it.
+  pem::certificates(&opts.ca, "tls.ca")?;
   let parts = ServerParts {
     resolver: Arc::new(CertResolver::new(keys, opts.server_name.clone())),
     ca: opts.ca.clone(),

@@ -35,8 +35,11 @@ pub struct TlsSession {
   check: Mutex<PostCheck>,
   /// A server session's configuration, for `setVerifyMode`.
   server: Option<Arc<ServerContext>>,
-  /// The connection has taken ciphertext or plaintext: too late to start it over.
+  /// The connection has taken ciphertext (the client's hello): too late to start it over.
   started: AtomicBool,
+  /// A server session's plaintext written before that (held by the session until the handshake
+  /// is done): what a connection started over must be given again.
+  written_early: Mutex<Vec<u8>>,
   /// The loop has reported the handshake's end to JS.
   pub handshake_reported: AtomicBool,
   /// `end()`/`shutdown()` asked for FIN, which waits until every record is out.
@@ -76,23 +79,24 @@ impl TlsSession {
   /// `setVerifyMode` on a server socket: starts the connection over with the listener's
   /// configuration for that client-certificate policy. Only possible before the connection has
   /// taken any bytes (the client's hello, or a write); false when it is too late or not a server.
-  pub fn set_verify_mode(&self, request_cert: bool, reject: bool) -> bool {
+  /// An error when the configuration cannot be made: the caller must not go on with the old one.
+  pub fn set_verify_mode(&self, request_cert: bool, reject: bool) -> Result<bool, String> {
     let Some(ctx) = &self.server else {
-      return false;
+      return Ok(false);
     };
     let mut conn = self.conn.lock();
     if self.started.load(Ordering::SeqCst) {
-      return false;
+      return Ok(false);
     }
-    let Ok((config, verifier)) = ctx.variant(request_cert, reject) else {
-      return false;
-    };
-    let Ok(fresh) = ServerConnection::new(config) else {
-      return false;
-    };
+    let (config, verifier) = ctx.variant(request_cert, reject)?;
+    let mut fresh = ServerConnection::new(config).map_err(|e| e.to_string())?;
+    fresh
+      .writer()
+      .write_all(&self.written_early.lock())
+      .map_err(|e| e.to_string())?;
     *conn = Connection::Server(fresh);
     *self.check.lock() = server_check(&verifier);
-    true
+    Ok(true)
   }
 
   /// `host` names the server unless the context has a `serverName`.
@@ -120,6 +124,7 @@ impl TlsSession {
       check: Mutex::new(check),
       server: None,
       started: AtomicBool::new(false),
+      written_early: Mutex::new(Vec::new()),
       handshake_reported: AtomicBool::new(false),
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
@@ -151,13 +156,15 @@ impl TlsSession {
   /// plaintext accepted and whether records are still waiting for the socket.
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
     let mut conn = self.conn.lock();
-    self.mark_started();
     // Records the session holds go first, making room: so taking nothing means the socket is full
     // and its writable edge will come (a released socket's end() data waits for exactly that).
     if conn.wants_write() {
       flush(&mut conn, sock)?;
     }
     let n = conn.writer().write(buf)?;
+    if self.server.is_some() && !self.started.load(Ordering::Relaxed) {
+      self.written_early.lock().extend_from_slice(&buf[..n]);
+    }
     let done = flush(&mut conn, sock)?;
     Ok((n, !done))
   }
@@ -166,6 +173,9 @@ impl TlsSession {
   fn mark_started(&self) {
     if !self.started.load(Ordering::Relaxed) {
       self.started.store(true, Ordering::SeqCst);
+      if self.server.is_some() {
+        *self.written_early.lock() = Vec::new();
+      }
     }
   }
 
