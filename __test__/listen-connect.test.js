@@ -780,3 +780,50 @@ test('listen/stop cycles reuse id slots; a listener on a reused slot accepts', a
   sock.close();
   await closed;
 });
+
+test('listen on a name that does not resolve throws ENOTFOUND as node:net reports it', () => {
+  assert.throws(() => listen({ hostname: 'no.such.host.invalid', port: 0, socket: { data() {} } }), (err) => {
+    assert.equal(err.code, 'ENOTFOUND');
+    assert.equal(err.errno, -3008);
+    assert.equal(err.syscall, 'getaddrinfo');
+    assert.equal(err.hostname, 'no.such.host.invalid');
+    assert.equal(err.message, 'getaddrinfo ENOTFOUND no.such.host.invalid');
+    return true;
+  });
+});
+
+test('stop() from a handler: connections accepted but not yet opened are reset, no open runs after it', async () => {
+  let opens = 0;
+  let opensAfterStop = 0;
+  const server = listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      open(s) {
+        if (server._stopped) opensAfterStop++;
+        if (++opens === 5) server.stop();
+        s.write('hi');
+      },
+      data() {},
+    },
+  });
+  const outcomes = await withTimeout(
+    Promise.all(
+      Array.from({ length: 200 }, () => new Promise((resolve) => {
+        const c = net.connect(server.port, '127.0.0.1');
+        c.on('data', () => {
+          c.destroy();
+          resolve('served');
+        });
+        c.on('error', (err) => resolve(err.code));
+        c.on('close', () => resolve('closed'));
+      })),
+    ),
+    T,
+    'every client settled',
+  );
+  server.stop(true);
+  assert.equal(opensAfterStop, 0, 'no open after stop()');
+  assert.equal(outcomes.filter((o) => o === 'served').length, opens);
+  assert.ok(outcomes.every((o) => o === 'served' || o === 'ECONNRESET' || o === 'ECONNREFUSED'), JSON.stringify([...new Set(outcomes)]));
+});

@@ -35,8 +35,11 @@ function chunkOf(data, offset, length, binaryType) {
 
 function accept(id, listenerId) {
   const listener = registry.lookup(listeners, listenerId);
-  if (!listener || listener._closeActive) {
-    registry.release(id, false, undefined);
+  // Accepted by the loop, but the listener stopped before JS saw the connection (a handler of
+  // this batch called stop()): it is reset, as the kernel resets those still in the backlog when
+  // node:net's or Bun's listener closes; stop(true) closes it gracefully, as its open sockets.
+  if (!listener || listener._closeActive || listener._stopped) {
+    registry.release(id, !!listener && !listener._closeActive, undefined);
     return;
   }
   const socket = new Socket(id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);

@@ -9,6 +9,17 @@ const { systemError } = require('./errors');
 const { serverContext } = require('./tls-options');
 
 const DEFAULT_BACKLOG = 511; // as node:net
+const UV_EAI_NONAME = -3008;
+
+/** A hostname that does not resolve, as node:net's listen reports it (dns.lookup's error). */
+function notFound(hostname) {
+  const err = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+  err.errno = UV_EAI_NONAME;
+  err.code = 'ENOTFOUND';
+  err.syscall = 'getaddrinfo';
+  err.hostname = hostname;
+  return err;
+}
 
 function listen(options) {
   validateObject(options, 'options');
@@ -30,6 +41,7 @@ function listen(options) {
     target.unix !== undefined
       ? binding.listenUnix(target.unix, flags, tls)
       : binding.listenTcp(target.hostname, target.port, flags, tls);
+  if (result.id === UV_EAI_NONAME) throw notFound(target.hostname);
   if (result.id < 0) {
     const port = target.unix !== undefined ? undefined : target.port;
     throw systemError('listen', result.id, result.address, port, { describe: true });
