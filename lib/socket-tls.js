@@ -208,7 +208,11 @@ function install(Socket, { OPEN, CLOSED }) {
         this._listener._sockets.delete(this);
         this._listener._sockets.add(upgraded);
       }
-      if (handlers.handshake) queueMicrotask(() => upgraded._onOpen());
+      if (handlers.handshake) {
+        queueMicrotask(() => {
+          if (!upgraded._opened && upgraded._state !== CLOSED) upgraded._onOpen();
+        });
+      }
       return [this, upgraded];
     }
   }

@@ -34,7 +34,7 @@ pub struct ServerContext {
   pub verifier: Option<Arc<ClientVerifier>>,
   /// What a configuration with another client-certificate policy (`setVerifyMode`) is built from.
   parts: ServerParts,
-  /// Those configurations, built on first use: indexed by `variant_index`.
+  /// Those configurations, built on first use: no certificate asked, asked, required.
   variants: Mutex<[Option<ServerVariant>; 3]>,
 }
 
