@@ -121,6 +121,24 @@ function generate() {
   makeLeaf('chained', 'localhost', 'inter', 'server.ext');
   fs.writeFileSync(p('chained-full.pem'), fs.readFileSync(p('chained.pem'), 'utf8') + fs.readFileSync(p('inter.pem'), 'utf8'));
 
+  // Names only in the subject's CN, as quick test certificates are made: a leaf under `ca` with v3
+  // extensions but no subjectAltName, a self-signed one from `req -x509` with the default config,
+  // and a v1 leaf (`x509 -req` without extensions; OpenSSL 3.2 and later make v3 there, so
+  // `v1Leaf.isV1` says which it got).
+  ext('cn-only.ext', ['basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = serverAuth']);
+  makeLeaf('cn-only', 'localhost', 'ca', 'cn-only.ext');
+  ecKey('self-nosan.key');
+  run('req', '-new', '-x509', '-key', p('self-nosan.key'), '-subj', '/CN=localhost', '-days', '825', '-out', p('self-nosan.pem'));
+  ecKey('v1.key');
+  run('req', '-new', '-key', p('v1.key'), '-subj', '/CN=localhost/O=node-bun-tcp tests', '-out', p('v1.csr'));
+  run('x509', '-req', '-in', p('v1.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-set_serial', '4242', '-days', '825',
+    '-sha256', '-out', p('v1.pem'));
+  ecKey('v1-client.key');
+  run('req', '-new', '-key', p('v1-client.key'), '-subj', '/CN=v1-client.test', '-out', p('v1-client.csr'));
+  run('x509', '-req', '-in', p('v1-client.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-set_serial', '4243',
+    '-days', '825', '-sha256', '-out', p('v1-client.pem'));
+  const isV1 = /Version: 1 \(0x0\)/.test(run('x509', '-in', p('v1.pem'), '-noout', '-text'));
+
   // Self-signed leaf.
   ecKey('self.key');
   run('req', '-new', '-x509', '-key', p('self.key'), '-subj', '/CN=localhost/O=node-bun-tcp tests', '-days', '825',
@@ -183,6 +201,10 @@ function generate() {
     expired: pair('expired'),
     selfSigned: pair('self'),
     wrongName: pair('wrong'),
+    cnOnly: pair('cn-only'),
+    selfNoSan: pair('self-nosan'),
+    v1Leaf: { ...pair('v1'), isV1 },
+    v1Client: pair('v1-client'),
     // Leaf from an intermediate CA: `cert` is leaf + intermediate, `leafOnly` just the leaf.
     chained: { ...pair('chained'), cert: read('chained-full.pem'), certPath: p('chained-full.pem'), leafOnly: read('chained.pem') },
   };

@@ -433,3 +433,79 @@ test('our server with an expired certificate is refused by node:tls with CERT_HA
   cleanup(t, () => server.stop(true));
   assert.equal(await nodeReference(server.port, { ca: fx.ca.cert }), 'CERT_HAS_EXPIRED');
 });
+
+/** Our client's verdict without a handshake handler: 'OK' (authorized), or the rejection's code. */
+async function ourVerdict(port, clientTls, hostname = 'localhost') {
+  try {
+    const s = await withTimeout(connect({ hostname, port, tls: clientTls, socket: { data() {}, connectError() {} } }), 5000, 'connect');
+    const verdict = s.authorized ? 'OK' : `unauthorized ${s.getAuthorizationError() && s.getAuthorizationError().code}`;
+    s.terminate();
+    return verdict;
+  } catch (err) {
+    return err.code;
+  }
+}
+
+test('names only in the CN (no subjectAltName): matched by the CN, as node:tls checks them', { skip }, async (t) => {
+  for (const [name, pair, ca] of [
+    ['a CA-signed v3 leaf', fx.cnOnly, fx.ca.cert],
+    ['a self-signed cert from openssl req -x509 -subj /CN=localhost, as its own ca', fx.selfNoSan, fx.selfNoSan.cert],
+  ]) {
+    const port = await nodeServer(t, pair);
+    for (const serverName of ['localhost', 'other.test']) {
+      const clientTls = { ca, serverName };
+      const reference = await nodeReference(port, clientTls, 'localhost');
+      assert.equal(await ourVerdict(port, clientTls), reference, `${name}, name ${serverName}`);
+    }
+    assert.equal(await nodeReference(port, { ca, serverName: 'localhost' }), 'OK', 'node:tls accepts it');
+  }
+});
+
+test('an X.509 v1 server certificate under a trusted CA is accepted, with the codes node:tls gives otherwise', { skip: skip || (!fx.v1Leaf.isV1 && 'this openssl makes v3 certificates with x509 -req') }, async (t) => {
+  for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+    const port = await nodeServer(t, fx.v1Leaf, { maxVersion });
+    for (const clientTls of [
+      { ca: fx.ca.cert, serverName: 'localhost' },
+      { ca: fx.ca.cert, serverName: 'other.test' },
+      { ca: fx.otherCa.cert, serverName: 'localhost' },
+    ]) {
+      const reference = await nodeReference(port, clientTls, 'localhost');
+      assert.equal(await ourVerdict(port, clientTls), reference, `${maxVersion} ${JSON.stringify(clientTls.serverName)} ${clientTls.ca === fx.ca.cert ? 'ca' : 'other ca'}`);
+    }
+    assert.equal(await nodeReference(port, { ca: fx.ca.cert, serverName: 'localhost' }), 'OK');
+  }
+});
+
+test('mTLS: an X.509 v1 client certificate from the ca is trusted, as a node:tls server trusts it', { skip: skip || (!fx.v1Leaf.isV1 && 'this openssl makes v3 certificates with x509 -req') }, async (t) => {
+  for (const [ca, want] of [[fx.ca.cert, { ok: true, authorized: true, code: null }], [fx.otherCa.cert, { ok: false }]]) {
+    const verdict = deferred();
+    const server = listen({
+      hostname: HOST,
+      port: 0,
+      tls: { key: fx.server.key, cert: fx.server.cert, ca, requestCert: true },
+      socket: {
+        data() {},
+        handshake: (s, ok, err) => verdict.resolve(ok ? { ok, authorized: s.authorized, code: err && err.code } : { ok }),
+      },
+    });
+    cleanup(t, () => server.stop(true));
+    const c = tls.connect({ host: HOST, port: server.port, ca: fx.ca.cert, servername: 'localhost', key: fx.v1Client.key, cert: fx.v1Client.cert });
+    c.on('error', () => {});
+    cleanup(t, () => c.destroy());
+    assert.deepEqual(await withTimeout(verdict.promise, 5000, 'server handshake'), want);
+  }
+});
+
+test('tls: true also trusts the certificates of NODE_EXTRA_CA_CERTS, as node:tls does', { skip }, async (t) => {
+  const port = await nodeServer(t, fx.server);
+  const { runChild } = require('./helpers');
+  const code = `
+    const { connect } = require(process.env.PKG);
+    connect({ hostname: 'localhost', port: ${port}, tls: true, socket: { data() {}, connectError() {} } })
+      .then((s) => { console.log(s.authorized ? 'OK' : 'unauthorized'); s.terminate(); }, (err) => console.log(err.code));
+  `;
+  const withExtra = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: fx.ca.certPath } });
+  assert.equal(withExtra.stdout.trim(), 'OK', withExtra.stderr);
+  const without = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: '' } });
+  assert.notEqual(without.stdout.trim(), 'OK', 'without it the test CA is not trusted');
+});

@@ -64,10 +64,37 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The public roots `tls: true` trusts: Mozilla's set as shipped by webpki-root-certs, the same set
-/// node:tls bundles, so behaviour does not depend on the machine's store. Whole certificates, not
-/// just trust anchors: `getPeerCertificate(true)` ends its chain with the root, as Node's does.
+/// node:tls bundles, so behaviour does not depend on the machine's store, plus the certificates of
+/// the file `NODE_EXTRA_CA_CERTS` names, as node:tls and Bun add them. Whole certificates, not just
+/// trust anchors: `getPeerCertificate(true)` ends its chain with the root, as Node's does.
 pub fn public_root_certs() -> &'static [CertificateDer<'static>] {
-  webpki_root_certs::TLS_SERVER_ROOT_CERTS
+  static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+  ROOTS.get_or_init(|| {
+    let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
+    roots.extend(extra_ca_certs());
+    roots
+  })
+}
+
+/// The certificates of `NODE_EXTRA_CA_CERTS`, read once. As in Node, a file that cannot be read or
+/// parsed is ignored with a warning; the bundled roots still apply.
+fn extra_ca_certs() -> Vec<CertificateDer<'static>> {
+  let Some(path) = std::env::var_os("NODE_EXTRA_CA_CERTS").filter(|p| !p.is_empty()) else {
+    return Vec::new();
+  };
+  let loaded = std::fs::read(&path)
+    .map_err(|e| e.to_string())
+    .and_then(|pem| pem::certificates(&[pem], "NODE_EXTRA_CA_CERTS"));
+  match loaded {
+    Ok(certs) => certs,
+    Err(e) => {
+      eprintln!(
+        "node-bun-tcp: ignoring extra certs from `{}`, load failed: {e}",
+        path.to_string_lossy()
+      );
+      Vec::new()
+    }
+  }
 }
 
 fn public_roots() -> Arc<RootCertStore> {

@@ -8,8 +8,10 @@ pub mod cert_key;
 mod cert_names;
 pub mod config;
 mod der;
+mod identity;
 pub mod pem;
 pub mod session;
+mod v1_certs;
 pub mod verify;
 
 #[cfg(test)]

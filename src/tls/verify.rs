@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::identity::common_name_matches;
+use super::v1_certs;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -22,7 +24,16 @@ macro_rules! delegate_signature_checks {
       cert: &CertificateDer<'_>,
       dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-      self.inner.verify_tls12_signature(message, cert, dss)
+      self
+        .inner
+        .verify_tls12_signature(message, cert, dss)
+        .or_else(|e| {
+          if !v1_certs::is_v1(cert) {
+            return Err(e);
+          }
+          v1_certs::verify_tls12_signature(message, cert, dss, &algorithms())
+            .map(|()| HandshakeSignatureValid::assertion())
+        })
     }
 
     fn verify_tls13_signature(
@@ -59,8 +70,21 @@ fn tls13_signature_of_v1_cert(
     return Err(err);
   }
   let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.public_key().raw);
-  let algorithms = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-  rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &algorithms)
+  rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &algorithms())
+}
+
+/// The signature algorithms our provider verifies with.
+fn algorithms() -> rustls::crypto::WebPkiSupportedAlgorithms {
+  rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms
+}
+
+/// The certificates a chain may end at: those given as `ca`, else the public roots.
+fn trust_set<'a>(anchors: &'a [CertificateDer<'static>]) -> &'a [CertificateDer<'static>] {
+  if anchors.is_empty() {
+    super::config::public_root_certs()
+  } else {
+    anchors
+  }
 }
 
 /// A verification failure as Node names it (`err.code`, `err.message`).
@@ -183,6 +207,15 @@ fn wrap(
   Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(node))))
 }
 
+fn is_name_error(err: &Error) -> bool {
+  matches!(
+    err,
+    Error::InvalidCertificate(
+      CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+    )
+  )
+}
+
 fn host_of(name: &ServerName<'_>) -> String {
   match name {
     ServerName::DnsName(d) => d.as_ref().to_string(),
@@ -215,12 +248,30 @@ impl ServerVerifier {
     let result = self
       .inner
       .verify_server_cert(end_entity, intermediates, name, ocsp, now);
-    if result.is_err() && is_given(&self.anchors, end_entity) {
-      let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
-      rustls::client::verify_server_name(&parsed, name)?;
-      return in_date(end_entity).map(|()| ServerCertVerified::assertion());
+    match result {
+      // webpki checks the chain before the name: only the name failed.
+      Err(e) if is_name_error(&e) && common_name_matches(end_entity, name) => {
+        Ok(ServerCertVerified::assertion())
+      }
+      Err(_) if v1_certs::is_v1(end_entity) => {
+        v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())?;
+        // Without extensions, the common name is all a v1 certificate names.
+        if common_name_matches(end_entity, name) {
+          Ok(ServerCertVerified::assertion())
+        } else {
+          Err(Error::InvalidCertificate(CertificateError::NotValidForName))
+        }
+      }
+      Err(_) if is_given(&self.anchors, end_entity) => {
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        match rustls::client::verify_server_name(&parsed, name) {
+          Err(e) if !(is_name_error(&e) && common_name_matches(end_entity, name)) => return Err(e),
+          _ => {}
+        }
+        in_date(end_entity).map(|()| ServerCertVerified::assertion())
+      }
+      other => other,
     }
-    result
   }
 
   /// The chain's verdict, as Node would report it.
@@ -303,6 +354,10 @@ impl ClientVerifier {
       .inner
       .verify_client_cert(end_entity, intermediates, now);
     match result {
+      Err(_) if v1_certs::is_v1(end_entity) => {
+        v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())
+          .map(|()| ClientCertVerified::assertion())
+      }
       Err(_) if is_given(&self.anchors, end_entity) => {
         in_date(end_entity).map(|()| ClientCertVerified::assertion())
       }
