@@ -287,16 +287,17 @@ export interface Socket<Data = undefined> {
   readonly localPort: number | undefined;
   readonly localFamily: 'IPv4' | 'IPv6' | undefined;
 
-  // TLS (plain sockets answer as `node:net` sockets would: not authorized, no protocol, `null`s).
+  // TLS (on plain sockets, as Bun answers: not authorized, `alpnProtocol` false, `null` TLS version
+  // and certificate, `undefined` cipher, server name and keying material).
   /** Whether the peer's certificate verified. */
   readonly authorized: boolean;
   getAuthorizationError(): Error | null;
-  /** `null` before the handshake, the selected name, or `false` when none was selected. */
+  /** `null` before the handshake, the selected name, or `false` when none was (or on plain sockets). */
   readonly alpnProtocol: string | false | null;
   /** `'TLSv1.3'`, `'TLSv1.2'`; `null` on plain sockets. */
   getTLSVersion(): string | null;
-  /** The negotiated cipher; `null` on plain sockets and before the handshake. */
-  getCipher(): CipherNameAndProtocol | null;
+  /** The negotiated cipher; `null` before the handshake and once closed, `undefined` on plain sockets. */
+  getCipher(): CipherNameAndProtocol | null | undefined;
   /**
    * The peer's certificate (with `true`, linked to its issuers); `{}` when it sent none (or not
    * yet), `null` on plain (or closed) sockets.
@@ -304,11 +305,11 @@ export interface Socket<Data = undefined> {
   getPeerCertificate(detailed: true): DetailedPeerCertificate | {} | null;
   getPeerCertificate(detailed?: false): PeerCertificate | {} | null;
   getPeerCertificate(detailed?: boolean): PeerCertificate | {} | null;
-  /** Client: the name it asked for (SNI); server: the name the client asked for; `null` on plain sockets. */
-  getServername(): string | null;
+  /** Client: the name it asked for (SNI); server: the name the client asked for; `undefined` on plain sockets. */
+  getServername(): string | null | undefined;
   setServername(name: string): void;
-  /** RFC 5705 keying material; throws before the TLS handshake has completed. */
-  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer;
+  /** RFC 5705 keying material; throws before the TLS handshake has completed; `undefined` on plain sockets. */
+  exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer | undefined;
   /**
    * Server sockets, in `open` (with a `handshake` handler, before the handshake starts): whether
    * this connection asks for a client certificate and requires a trusted one. Later it is recorded only.

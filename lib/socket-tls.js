@@ -52,7 +52,8 @@ function install(Socket, { OPEN, CLOSED }) {
 
     /** `null` before the handshake, the negotiated name, or `false` when none was. */
     get alpnProtocol() {
-      if (!this._tls || !this._handshook) return null;
+      if (!this._tls) return false; // as Bun on plain sockets
+      if (!this._handshook) return null;
       const state = this._tlsState();
       return state && state.alpn ? state.alpn : false;
     }
@@ -64,6 +65,7 @@ function install(Socket, { OPEN, CLOSED }) {
 
     /** `name` is OpenSSL's (as node:tls and Bun give it), `standardName` the IANA name. */
     getCipher() {
+      if (!this._tls) return undefined; // as Bun on plain sockets
       const state = this._tlsState();
       if (!state || !state.cipher) return null;
       return { name: OPENSSL_NAMES[state.cipher] || state.cipher, standardName: state.cipher, version: state.version };
@@ -118,7 +120,7 @@ function install(Socket, { OPEN, CLOSED }) {
     }
 
     getServername() {
-      if (!this._tls) return null;
+      if (!this._tls) return undefined; // as Bun on plain sockets
       if (this._client) return this._servername !== undefined ? this._servername : this._host;
       const state = this._tlsState();
       return state && state.servername ? state.servername : null;
@@ -131,6 +133,7 @@ function install(Socket, { OPEN, CLOSED }) {
     }
 
     exportKeyingMaterial(length, label, context) {
+      if (!this._tls) return undefined; // as Bun on plain sockets
       if (typeof length !== 'number' || !Number.isInteger(length) || length <= 0) {
         throw invalidArgType('length', 'a positive integer', length);
       }

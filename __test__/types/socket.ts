@@ -129,7 +129,7 @@ async function client(): Promise<void> {
   expectType<Equal<ReturnType<typeof socket.getAuthorizationError>, Error | null>>(true);
   expectType<Equal<typeof socket.alpnProtocol, string | false | null>>(true);
   expectType<Equal<ReturnType<typeof socket.getTLSVersion>, string | null>>(true);
-  expectType<Equal<ReturnType<typeof socket.getCipher>, CipherNameAndProtocol | null>>(true);
+  expectType<Equal<ReturnType<typeof socket.getCipher>, CipherNameAndProtocol | null | undefined>>(true);
   expectType<Equal<ReturnType<typeof socket.getPeerCertificate>, PeerCertificate | {} | null>>(true);
   const cert = socket.getPeerCertificate();
   expectType<Equal<typeof cert, PeerCertificate | {} | null>>(true);
@@ -165,9 +165,9 @@ async function client(): Promise<void> {
     const asNode: tls.CipherNameAndProtocol = cipher;
     void asNode;
   }
-  expectType<Equal<ReturnType<typeof socket.getServername>, string | null>>(true);
+  expectType<Equal<ReturnType<typeof socket.getServername>, string | null | undefined>>(true);
   socket.setServername('example.com');
-  const keying: Buffer = socket.exportKeyingMaterial(32, 'EXPORTER-test');
+  const keying: Buffer | undefined = socket.exportKeyingMaterial(32, 'EXPORTER-test');
   socket.exportKeyingMaterial(32, 'EXPORTER-test', Buffer.from('ctx'));
   // @ts-expect-error the context is a Buffer/TypedArray (an ArrayBuffer throws at runtime)
   socket.exportKeyingMaterial(32, 'EXPORTER-test', new ArrayBuffer(4));
