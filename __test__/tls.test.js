@@ -1451,6 +1451,14 @@ test('server requestCert with rejectUnauthorized: false accepts an untrusted cli
   assert.ok(hs[0].err instanceof Error, 'with the verification error');
   assert.equal(hs[0].authorized, false, 'authorized is false');
   assert.equal(hs[0].cn, 'other-client.test', 'the client certificate is visible');
+
+  // No certificate at all: accepted too, with the code node:tls and Bun report for it.
+  const bare = await tlsClient(t, server.port, { ca: fx.ca.cert });
+  await echoOnce(bare.client, bare.rx, 'no certificate but accepted');
+  assert.equal(hs.length, 2);
+  assert.equal(hs[1].ok, true);
+  assert.equal(hs[1].authorized, false);
+  assert.equal(hs[1].err && hs[1].err.code, 'UNABLE_TO_GET_ISSUER_CERT');
 });
 
 test('1 MiB written before the handshake (short writes + drain) arrives byte-exact', { skip }, async (t) => {

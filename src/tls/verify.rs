@@ -367,12 +367,12 @@ impl ClientVerifier {
 
   pub fn check(&self, chain: Option<&[CertificateDer<'_>]>) -> Option<NodeTlsError> {
     let Some((end_entity, intermediates)) = chain.and_then(|c| c.split_first()) else {
-      return Some(node_cert_error(
-        &Error::NoCertificatesPresented,
-        None,
-        &[],
-        None,
-      ));
+      // What node:tls and Bun report as the authorization error of a server socket whose client
+      // sent no certificate (the handshake failure, with rejectUnauthorized, keeps its own code).
+      return Some(NodeTlsError {
+        code: "UNABLE_TO_GET_ISSUER_CERT",
+        message: "unable to get issuer certificate".into(),
+      });
     };
     self
       .verify(end_entity, intermediates, UnixTime::now())
