@@ -509,3 +509,34 @@ test('tls: true also trusts the certificates of NODE_EXTRA_CA_CERTS, as node:tls
   const without = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: '' } });
   assert.notEqual(without.stdout.trim(), 'OK', 'without it the test CA is not trusted');
 });
+
+test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason and host", { skip }, async (t) => {
+  const nodeError = (opts) =>
+    new Promise((resolve) => {
+      const c = tls.connect(opts);
+      c.on('error', (err) => resolve(err));
+      c.on('secureConnect', () => {
+        c.destroy();
+        resolve(null);
+      });
+    });
+  // [certificate, the host connected to, serverName]
+  for (const [pair, host, serverName] of [
+    [fx.wrongName, 'localhost', undefined],
+    [fx.wrongName, '127.0.0.1', undefined],
+    [fx.cnOnly, 'localhost', 'other.test'],
+  ]) {
+    const port = await nodeServer(t, pair);
+    const want = await nodeError({ host, port, ca: fx.ca.cert, servername: serverName });
+    const got = await connect({ hostname: host, port, tls: { ca: fx.ca.cert, serverName }, socket: { data() {}, connectError() {} } }).then(
+      (s) => s.terminate(),
+      (err) => err,
+    );
+    assert.ok(want && got, 'both fail');
+    assert.deepEqual(
+      { code: got.code, message: got.message, reason: got.reason, host: got.host },
+      { code: want.code, message: want.message, reason: want.reason, host: want.host },
+      `${host} ${serverName}`,
+    );
+  }
+});

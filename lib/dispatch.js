@@ -83,9 +83,9 @@ function dispatchOne(kind, id, a, b, data, base, errors) {
     case EV_CONNECT_ERROR:
       return socket._onConnectError(a, b);
     case EV_HANDSHAKE:
-      return socket._onHandshake(a === 1, tlsError(errors, b));
+      return socket._onHandshake(a === 1, tlsError(errors, b, socket));
     case EV_TLS_ERROR:
-      return socket._onFatal(tlsError(errors, a));
+      return socket._onFatal(tlsError(errors, a, socket));
     case EV_FAILED:
       return socket._onFatal(internalError(a));
   }
@@ -99,10 +99,17 @@ function internalError(errno) {
 }
 
 /** The TLS error an event refers to: `errors` holds code, message pairs. */
-function tlsError(errors, index) {
+function tlsError(errors, index, socket) {
   if (index < 0 || !errors) return null;
   const err = new Error(errors[index * 2 + 1]);
   err.code = errors[index * 2];
+  if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // As node:tls's: the reason, the name checked and (when the session kept it) the certificate.
+    err.reason = err.message.slice(err.message.indexOf(': ') + 2);
+    err.host = socket.getServername();
+    const cert = socket.getPeerCertificate();
+    if (cert && cert.raw) err.cert = cert;
+  }
   return err;
 }
 

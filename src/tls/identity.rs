@@ -6,6 +6,8 @@
 use rustls::pki_types::{CertificateDer, ServerName};
 use x509_parser::extensions::GeneralName;
 
+use super::cert_info::{self, Field};
+
 /// Whether `end_entity` names `name` by its common name, as Node falls back to when the
 /// certificate has no DNS subjectAltName. IP addresses are only ever matched by IP SANs.
 pub fn common_name_matches(end_entity: &CertificateDer<'_>, name: &ServerName<'_>) -> bool {
@@ -32,6 +34,43 @@ pub fn common_name_matches(end_entity: &CertificateDer<'_>, name: &ServerName<'_
     .filter_map(|cn| cn.as_str().ok())
     .any(|cn| host_matches(&host, cn));
   found
+}
+
+/// Why `cert` does not name `host`, in the words of Node's `checkServerIdentity` (its `reason`).
+pub fn mismatch_reason(cert: &CertificateDer<'_>, host: &str) -> String {
+  let info = cert_info::describe(cert.as_ref());
+  let alt_names = match info.as_ref().map(|i| &i.subjectaltname) {
+    Some(Field::Value(names)) => names.clone(),
+    _ => String::new(),
+  };
+  let entries: Vec<&str> = alt_names.split(", ").collect();
+  let dns = entries.iter().any(|e| e.starts_with("DNS:"));
+  if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+    let ips: Vec<String> = entries
+      .iter()
+      .filter_map(|e| e.strip_prefix("IP Address:"))
+      .map(|a| {
+        a.parse::<std::net::IpAddr>()
+          .map_or(a.to_string(), |a| a.to_string())
+      })
+      .collect();
+    return format!("IP: {ip} is not in the cert's list: {}", ips.join(", "));
+  }
+  if dns {
+    return format!("Host: {host}. is not in the cert's altnames: {alt_names}");
+  }
+  let common_names: Vec<String> = info
+    .and_then(|i| i.subject)
+    .unwrap_or_default()
+    .into_iter()
+    .filter(|(key, _)| key == "CN")
+    .map(|(_, value)| value)
+    .collect();
+  if common_names.is_empty() {
+    "Cert does not contain a DNS name".to_string()
+  } else {
+    format!("Host: {host}. is not cert's CN: {}", common_names.join(","))
+  }
 }
 
 /// Lower-cased labels, without a trailing dot.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::identity::common_name_matches;
+use super::identity::{common_name_matches, mismatch_reason};
 use super::v1_certs;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -154,12 +154,14 @@ pub fn node_cert_error(
         }
       }
       CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+        let host = host.unwrap_or("?");
+        let reason = end_entity.map_or_else(
+          || format!("Host: {host}. is not in the cert's altnames"),
+          |cert| mismatch_reason(cert, host),
+        );
         NodeTlsError {
           code: "ERR_TLS_CERT_ALTNAME_INVALID",
-          message: format!(
-            "Hostname/IP does not match certificate's altnames: Host: {}",
-            host.unwrap_or("?")
-          ),
+          message: format!("Hostname/IP does not match certificate's altnames: {reason}"),
         }
       }
       CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
