@@ -701,3 +701,71 @@ test('a new connection never receives bytes that were sent to a closed connectio
   t.diagnostic(`connects that never settled: ${hung}`);
   assert.deepEqual(leaks, [], 'no connection received another connection\'s bytes');
 });
+
+test("binaryType 'uint8array': each chunk owns its bytes (chunk.buffer holds that chunk only), as Bun's", async () => {
+  const chunks = [];
+  const got = deferred();
+  const server = listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      binaryType: 'uint8array',
+      data(s, chunk) {
+        chunks.push(chunk);
+        if (chunks.length === 1) s.write('next');
+        else got.resolve();
+      },
+    },
+  });
+  const a = require('node:net').connect(server.port, HOST, () => a.write('SECRET-FROM-A'));
+  a.on('data', () => require('node:net').connect(server.port, HOST, function () {
+    this.write('hello from B');
+    this.on('error', () => {});
+  }));
+  await withTimeout(got.promise, 5000, 'two chunks');
+  server.stop(true);
+  a.destroy();
+  for (const chunk of chunks) {
+    assert.equal(Object.getPrototypeOf(chunk), Uint8Array.prototype);
+    assert.equal(chunk.byteOffset, 0);
+    assert.equal(chunk.buffer.byteLength, chunk.length);
+  }
+  assert.equal(Buffer.from(chunks[1].buffer).toString(), 'hello from B');
+});
+
+test('end(big) then close(): bytesWritten counts the queued rest, which still goes out', async () => {
+  const SIZE = 16 << 20;
+  const payload = crypto.randomBytes(SIZE);
+  const counted = deferred();
+  const server = listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      open(s) {
+        s.end(payload);
+        const before = s.bytesWritten;
+        s.close();
+        counted.resolve({ before, after: s.bytesWritten });
+      },
+      data() {},
+    },
+  });
+  const received = deferred();
+  const c = require('node:net').connect(server.port, HOST);
+  const hash = crypto.createHash('sha256');
+  let got = 0;
+  c.pause(); // the kernel takes only part before close()
+  setTimeout(() => c.resume(), 200);
+  c.on('data', (d) => {
+    got += d.length;
+    hash.update(d);
+  });
+  c.on('end', () => received.resolve());
+  const { before, after } = await withTimeout(counted.promise, 5000, 'close');
+  await withTimeout(received.promise, 10000, 'all bytes');
+  server.stop(true);
+  assert.ok(before < SIZE, `the kernel took ${before} of ${SIZE} before close()`);
+  assert.equal(after, SIZE);
+  assert.equal(got, SIZE);
+  assert.equal(hash.digest('hex'), sha256(payload));
+});

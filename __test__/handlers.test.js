@@ -1016,3 +1016,33 @@ test('the handler table is read once: later mutation of the object has no effect
   assert.deepEqual(log, ['open:original', 'data:original', 'data:reloaded']);
   assert.deepEqual(cLog, ['data:original', 'data:original']);
 });
+
+test('open returning a promise that rejects: error(s, err), then the socket closes, as after a throw', async () => {
+  const seen = [];
+  const closed = deferred();
+  const server = listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      async open() {
+        await null;
+        throw new Error('async open failed');
+      },
+      data: () => seen.push('data'),
+      error: (s, err) => seen.push(`error ${err.message}`),
+      close: (s, err) => {
+        seen.push(`close ${err}`);
+        closed.resolve();
+      },
+    },
+  });
+  const peerEnded = deferred();
+  const c = require('node:net').connect(server.port, HOST, () => c.write('hello'));
+  c.on('end', () => peerEnded.resolve('end'));
+  c.on('error', (err) => peerEnded.resolve(err.code));
+  await withTimeout(closed.promise, 5000, 'server close');
+  assert.equal(await withTimeout(peerEnded.promise, 5000, 'peer end'), 'end');
+  server.stop(true);
+  c.destroy();
+  assert.deepEqual(seen.filter((e) => e !== 'data'), ['error async open failed', 'close undefined']);
+});

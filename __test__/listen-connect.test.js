@@ -827,3 +827,19 @@ test('stop() from a handler: connections accepted but not yet opened are reset, 
   assert.equal(outcomes.filter((o) => o === 'served').length, opens);
   assert.ok(outcomes.every((o) => o === 'served' || o === 'ECONNRESET' || o === 'ECONNREFUSED'), JSON.stringify([...new Set(outcomes)]));
 });
+
+test("connect to 'localhost' where both loopbacks refuse: the error names the first address tried, 127.0.0.1, as node:net's", async () => {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = probe.address();
+      probe.close(() => resolve(p));
+    });
+  });
+  const err = await connect({ hostname: 'localhost', port, socket: { data() {}, connectError() {} } }).then(
+    () => assert.fail('connected'),
+    (e) => e,
+  );
+  assert.equal(err.code, 'ECONNREFUSED');
+  assert.equal(err.address, '127.0.0.1');
+  assert.equal(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
+});

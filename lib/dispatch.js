@@ -29,7 +29,12 @@ const { sockets, listeners } = registry;
 function chunkOf(data, offset, length, binaryType) {
   if (binaryType === 'buffer') return data.subarray(offset, offset + length);
   const start = data.byteOffset + offset;
-  if (binaryType === 'uint8array') return new Uint8Array(data.buffer, start, length);
+  // A plain Uint8Array owns its bytes, as Bun's do (`chunk.buffer` is the chunk), where a Buffer
+  // may be a view of a shared pool, as Node's Buffers are.
+  if (binaryType === 'uint8array') {
+    if (start === 0 && length === data.buffer.byteLength) return new Uint8Array(data.buffer);
+    return new Uint8Array(data.buffer.slice(start, start + length));
+  }
   return data.buffer.slice(start, start + length);
 }
 

@@ -45,4 +45,25 @@ function invoke(socket, fn, a, b) {
   }
 }
 
-module.exports = { invoke, routeError, uncaught, barrier };
+/**
+ * `open(socket)`: as `invoke`, and a promise it returns that rejects also calls `failed` (the
+ * socket closes, as after a synchronous throw).
+ */
+function invokeOpen(socket, fn, failed) {
+  try {
+    const result = fn.call(socket, socket);
+    if (result != null && typeof result.then === 'function') {
+      barrier.raised = true;
+      result.then(undefined, (err) => {
+        routeError(socket, err);
+        failed();
+      });
+    }
+    return true;
+  } catch (err) {
+    routeError(socket, err);
+    return false;
+  }
+}
+
+module.exports = { invoke, invokeOpen, routeError, uncaught, barrier };

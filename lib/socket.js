@@ -4,7 +4,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
-const { invoke, routeError, barrier } = require('./handlers');
+const { invoke, invokeOpen, routeError, barrier } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { invalidArgType, outOfRange, systemError } = require('./errors');
 
@@ -282,6 +282,9 @@ class Socket {
     const pending = this._pending;
     this._pending = null; // its hold (_pendingHeld) goes after release() took its own
     this._held = null;
+    // What end() queued still goes out (not on a reset): counted now, as node:net counts the
+    // bytes it has queued.
+    if (pending && !reset) this.bytesWritten += pending.length;
     try {
       const onClose = this._table().close;
       if (opened && onClose) invoke(this, onClose, err);
@@ -452,7 +455,8 @@ class Socket {
     this._state = OPEN;
     this._opened = true;
     const onOpen = this._table().open;
-    if (onOpen && !invoke(this, onOpen)) this._destroy(undefined, false);
+    const failed = () => this._destroy(undefined, false);
+    if (onOpen && !invokeOpen(this, onOpen, failed)) failed();
   }
 
   /** A client's connect succeeded: `open`, then the promise resolves with this socket. */

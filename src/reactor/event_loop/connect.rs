@@ -20,7 +20,7 @@ impl EventLoop {
       sock: None,
       addrs,
       next: 0,
-      last_errno: -libc::ECONNREFUSED,
+      first_errno: None,
     };
     self.put(id, Slot::Connecting(conn));
     self.try_next_address(id);
@@ -40,11 +40,9 @@ impl EventLoop {
         return;
       };
       let Some(addr) = conn.addrs.get(conn.next).cloned() else {
-        let errno = conn.last_errno;
-        // The address that failed last: the one the error names.
-        let failed = conn.next.saturating_sub(1) as i32;
+        let errno = conn.first_errno.unwrap_or(-libc::ECONNREFUSED);
         self.take_slot(id);
-        self.local.push(batch::CONNECT_ERROR, id, errno, failed);
+        self.local.push(batch::CONNECT_ERROR, id, errno, 0);
         return;
       };
       conn.next += 1;
@@ -64,7 +62,7 @@ impl EventLoop {
 
   pub(super) fn set_connect_errno(&mut self, id: u32, errno: i32) {
     if let Some(Slot::Connecting(conn)) = self.slot_mut(id) {
-      conn.last_errno = errno;
+      conn.first_errno.get_or_insert(errno);
     }
   }
 
@@ -78,7 +76,7 @@ impl EventLoop {
     match sock.take_error() {
       Ok(None) => {}
       Ok(Some(e)) | Err(e) => {
-        conn.last_errno = neg_errno(&e);
+        conn.first_errno.get_or_insert(neg_errno(&e));
         return self.try_next_address(id);
       }
     }
@@ -87,7 +85,7 @@ impl EventLoop {
       // Not connected yet: a spurious wake-up.
       Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => return,
       Err(e) => {
-        conn.last_errno = neg_errno(&e);
+        conn.first_errno.get_or_insert(neg_errno(&e));
         return self.try_next_address(id);
       }
     }

@@ -39,7 +39,9 @@ struct Connecting {
   sock: Option<Socket>,
   addrs: Vec<SockAddr>,
   next: usize,
-  last_errno: i32,
+  /// The first address's failure: the error the connect reports when every address failed, as
+  /// node:net reports the first address it tried (`localhost`: 127.0.0.1 before ::1).
+  first_errno: Option<i32>,
 }
 
 struct Open {
