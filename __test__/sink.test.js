@@ -305,3 +305,12 @@ test('a detached ArrayBuffer: ArrayBufferSink.write and tls.key throw ERR_INVALI
   const sink = new ArrayBufferSink();
   assert.equal(sink.write(new ArrayBuffer(0)), 0, 'an empty (not detached) buffer is fine');
 });
+
+test('null options mean none, as Bun takes them: new ArrayBufferSink(null), start(null)', () => {
+  const sink = new ArrayBufferSink(null);
+  sink.start(null);
+  sink.write('abc');
+  assert.equal(sink.flush(), 3, 'not streaming: flush() counts');
+  assert.equal(Buffer.from(sink.end()).toString(), 'abc');
+  assert.throws(() => sink.start(5), { code: 'ERR_INVALID_ARG_TYPE' });
+});

@@ -10,11 +10,12 @@ class ArrayBufferSink {
     this._stream = false;
     this._asUint8Array = false;
     this._sinceFlush = 0;
-    if (options !== undefined) this.start(options);
+    if (options != null) this.start(options);
   }
 
-  /** `{ stream, highWaterMark, asUint8Array }`; starts empty. */
-  start(options = {}) {
+  /** `{ stream, highWaterMark, asUint8Array }` (null: none, as Bun takes it); starts empty. */
+  start(options) {
+    if (options == null) options = {};
     validateObject(options, 'options');
     const { stream, highWaterMark, asUint8Array } = options;
     if (highWaterMark !== undefined && (typeof highWaterMark !== 'number' || !(highWaterMark >= 0))) {
