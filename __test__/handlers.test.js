@@ -1046,3 +1046,26 @@ test('open returning a promise that rejects: error(s, err), then the socket clos
   c.destroy();
   assert.deepEqual(seen.filter((e) => e !== 'data'), ['error async open failed', 'close undefined']);
 });
+
+test('open returning an Error (not throwing it): error(s, err), then close, as Bun treats it', async () => {
+  const seen = [];
+  const closed = deferred();
+  const server = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+  const s = await connect({
+    hostname: HOST,
+    port: server.port,
+    socket: {
+      open: () => new Error('returned from open'),
+      data() {},
+      error: (_s, err) => seen.push(`error ${err.message}`),
+      close: (_s, err) => {
+        seen.push(`close ${err}`);
+        closed.resolve();
+      },
+    },
+  });
+  await withTimeout(closed.promise, 5000, 'close');
+  server.stop(true);
+  assert.equal(s.readyState, -1);
+  assert.deepEqual(seen, ['error returned from open', 'close undefined']);
+});

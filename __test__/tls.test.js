@@ -1821,3 +1821,10 @@ test("TLS: a peer's reset mid-stream reaches close as ECONNRESET (not the EPIPE 
     server.stop(true);
   }
 });
+
+test('tls.serverName with a NUL byte throws TypeError ERR_INVALID_ARG_TYPE naming it, synchronously', () => {
+  assert.throws(
+    () => connect({ hostname: HOST, port: 1, tls: { serverName: 'local\0host' }, socket: { data() {} } }),
+    (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE' && /tls\.serverName/.test(err.message),
+  );
+});

@@ -47,11 +47,15 @@ function invoke(socket, fn, a, b) {
 
 /**
  * `open(socket)`: as `invoke`, and a promise it returns that rejects also calls `failed` (the
- * socket closes, as after a synchronous throw).
+ * socket closes, as after a synchronous throw). An Error it returns counts as thrown, as in Bun.
  */
 function invokeOpen(socket, fn, failed) {
   try {
     const result = fn.call(socket, socket);
+    if (result instanceof Error) {
+      routeError(socket, result);
+      return false;
+    }
     if (result != null && typeof result.then === 'function') {
       barrier.raised = true;
       result.then(undefined, (err) => {

@@ -78,6 +78,15 @@ function optionalString(value, name) {
   return value === undefined || value === null ? undefined : validateString(value, name);
 }
 
+/** A name to send and check: no NUL bytes, which would cut it short in C (as Bun rejects them). */
+function serverName(value) {
+  const name = optionalString(value, 'tls.serverName');
+  if (name !== undefined && name.includes('\0')) {
+    throw invalidArgType('tls.serverName', 'a string without null bytes', value);
+  }
+  return name;
+}
+
 function normalise(tls, server) {
   const requestCert = validateBoolean(tls.requestCert, 'tls.requestCert', false);
   return {
@@ -88,7 +97,7 @@ function normalise(tls, server) {
     requestCert: server ? requestCert : false,
     rejectUnauthorized: validateBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
     alpn: alpnList(tls.ALPNProtocols),
-    serverName: optionalString(tls.serverName, 'tls.serverName'),
+    serverName: serverName(tls.serverName),
   };
 }
 
