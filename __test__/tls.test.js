@@ -1828,3 +1828,37 @@ test('tls.serverName with a NUL byte throws TypeError ERR_INVALID_ARG_TYPE namin
     (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE' && /tls\.serverName/.test(err.message),
   );
 });
+
+test("a peer's fatal alert right after the handshake, met by a write after await connect(): error then close with the TLS error", { skip }, async (t) => {
+  // A node:tls server that requires a client certificate: under TLS 1.3 our client (sending none)
+  // finishes its handshake first, then the server's alert comes.
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert, ca: fx.ca.cert, requestCert: true, rejectUnauthorized: true }, (c) => c.on('error', () => {}));
+  server.on('tlsClientError', () => {});
+  await new Promise((resolve) => server.listen(0, HOST, resolve));
+  cleanup(t, () => server.close());
+  for (let round = 0; round < 5; round++) {
+    const seen = [];
+    const closed = deferred();
+    const s = await connect({
+      hostname: 'localhost',
+      port: server.address().port,
+      tls: { ca: fx.ca.cert },
+      socket: {
+        data() {},
+        error: (_s, err) => seen.push(['error', err.code]),
+        close: (_s, err) => {
+          seen.push(['close', err && err.code]);
+          closed.resolve();
+        },
+      },
+    });
+    const wrote = s.write('ping');
+    await withTimeout(closed.promise, 5000, 'close');
+    assert.ok(wrote === 4 || wrote === -1, `write returned ${wrote}`);
+    assert.equal(seen.length, 2, JSON.stringify(seen));
+    assert.equal(seen[0][0], 'error');
+    assert.equal(seen[1][0], 'close');
+    assert.equal(seen[1][1], seen[0][1], 'close gets the same error');
+    assert.notEqual(seen[0][1], 'EIO');
+  }
+});

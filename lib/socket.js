@@ -19,6 +19,7 @@ const ERRNO = require('node:os').constants.errno;
 const ETIMEDOUT = -ERRNO.ETIMEDOUT;
 const EPIPE = -ERRNO.EPIPE;
 const ECONNRESET = -ERRNO.ECONNRESET;
+const EPROTO = -ERRNO.EPROTO;
 const EBADF = -ERRNO.EBADF;
 /** The longest setTimeout() waits; Node fires longer ones at once, with a warning. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -174,6 +175,12 @@ class Socket {
     this._failedWhileOpen = this._state === OPEN;
     this._state = ENDED;
     this._setPending(null);
+    if (errno === EPROTO && this._tls) {
+      // The TLS session failed (the peer's fatal alert, a bad record): the loop has queued that
+      // error's event, which runs `error` and `close` with it. Should it not come, close anyway.
+      setTimeout(() => this._destroy(systemError('write', errno), false), 1000).unref();
+      return -1;
+    }
     // EPIPE on a socket this side never shut down is the kernel's second word for a reset whose
     // ECONNRESET the loop's read took first: close gets ECONNRESET, as after any peer reset.
     if (errno === EPIPE && this._failedWhileOpen) errno = ECONNRESET;

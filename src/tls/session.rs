@@ -161,7 +161,12 @@ impl TlsSession {
     if conn.wants_write() {
       flush(&mut conn, sock)?;
     }
-    let n = conn.writer().write(buf)?;
+    // A session that failed (a fatal alert, a bad record) refuses plaintext with that error; the
+    // read that met it has already queued its TLS error event for JS, which tells the handlers.
+    let n = conn.writer().write(buf).map_err(|e| match e.kind() {
+      io::ErrorKind::InvalidData => io::Error::from_raw_os_error(libc::EPROTO),
+      _ => e,
+    })?;
     if self.server.is_some() && !self.started.load(Ordering::Relaxed) {
       self.written_early.lock().extend_from_slice(&buf[..n]);
     }
