@@ -1839,6 +1839,7 @@ test("a peer's fatal alert right after the handshake, met by a write after await
   for (let round = 0; round < 5; round++) {
     const seen = [];
     const closed = deferred();
+    let authorizedAtClose;
     const s = await connect({
       hostname: 'localhost',
       port: server.address().port,
@@ -1846,8 +1847,9 @@ test("a peer's fatal alert right after the handshake, met by a write after await
       socket: {
         data() {},
         error: (_s, err) => seen.push(['error', err.code]),
-        close: (_s, err) => {
+        close: (sock, err) => {
           seen.push(['close', err && err.code]);
+          authorizedAtClose = sock.authorized;
           closed.resolve();
         },
       },
@@ -1860,5 +1862,6 @@ test("a peer's fatal alert right after the handshake, met by a write after await
     assert.equal(seen[1][0], 'close');
     assert.equal(seen[1][1], seen[0][1], 'close gets the same error');
     assert.notEqual(seen[0][1], 'EIO');
+    assert.equal(authorizedAtClose, false, 'a failed session is not authorized, as in Bun');
   }
 });

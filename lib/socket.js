@@ -582,6 +582,8 @@ class Socket {
   /** A fatal TLS alert, a record that does not decrypt, or the loop failing: `error`, then `close`. */
   _onFatal(err) {
     if (this._state === CLOSED) return;
+    // A session that failed is no longer an authorized one (as Bun reports it in error and close).
+    if (this._tls) this._authorized = false;
     const onError = this._table().error;
     if (onError) invoke(this, onError, err);
     this._destroy(err, false);
