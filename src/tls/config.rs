@@ -43,8 +43,8 @@ pub type ServerVariant = (Arc<ServerConfig>, Option<Arc<ClientVerifier>>);
 
 struct ServerParts {
   resolver: Arc<CertResolver>,
-  /// The `ca` option as given (none: the public roots), read when a policy asks for certificates.
-  ca: Vec<Vec<u8>>,
+  /// The certificates given as `ca` (none: the public roots).
+  anchors: Vec<CertificateDer<'static>>,
   alpn: Vec<Vec<u8>>,
   request_cert: bool,
   reject_unauthorized: bool,
@@ -193,10 +193,10 @@ pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
   let keys = certified_keys(opts)?;
   // Read now even when no certificate is asked for: a `ca` that does not parse is an error at
   // `listen` (as in Bun), not when `setVerifyMode` needs it.
-  pem::certificates(&opts.ca, "tls.ca")?;
+  let anchors = pem::certificates(&opts.ca, "tls.ca")?;
   let parts = ServerParts {
     resolver: Arc::new(CertResolver::new(keys, opts.server_name.clone())),
-    ca: opts.ca.clone(),
+    anchors,
     alpn: opts.alpn.clone(),
     request_cert: opts.request_cert,
     reject_unauthorized: opts.reject_unauthorized,
@@ -216,14 +216,14 @@ impl ServerParts {
       .with_safe_default_protocol_versions()
       .map_err(|e| e.to_string())?;
     let (mut config, verifier) = if request_cert {
-      let anchors = pem::certificates(&self.ca, "tls.ca")?;
-      let inner = WebPkiClientVerifier::builder_with_provider(root_store(&anchors)?, provider())
-        .build()
-        .map_err(|e| format!("tls.ca: {e}"))?;
+      let inner =
+        WebPkiClientVerifier::builder_with_provider(root_store(&self.anchors)?, provider())
+          .build()
+          .map_err(|e| format!("tls.ca: {e}"))?;
       let verifier = Arc::new(ClientVerifier {
         inner,
         reject,
-        anchors,
+        anchors: self.anchors.clone(),
       });
       (
         builder

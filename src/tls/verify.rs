@@ -257,6 +257,7 @@ impl ServerVerifier {
       }
       Err(_) if v1_certs::is_v1(end_entity) => {
         v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())?;
+        in_date(end_entity)?;
         // Without extensions, the common name is all a v1 certificate names.
         if common_name_matches(end_entity, name) {
           Ok(ServerCertVerified::assertion())
@@ -357,8 +358,8 @@ impl ClientVerifier {
       .verify_client_cert(end_entity, intermediates, now);
     match result {
       Err(_) if v1_certs::is_v1(end_entity) => {
-        v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())
-          .map(|()| ClientCertVerified::assertion())
+        v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())?;
+        in_date(end_entity).map(|()| ClientCertVerified::assertion())
       }
       Err(_) if is_given(&self.anchors, end_entity) => {
         in_date(end_entity).map(|()| ClientCertVerified::assertion())
