@@ -3,13 +3,14 @@
 // still to send lingers on the loop thread until they are out. While it lingers it reads and drops
 // what the peer sends: a talking peer neither stalls it nor turns the final close into a reset
 // that throws away the rest, and two lingering ends of one process do not wait for each other.
-// close() during a TLS handshake abandons it at once, whatever end() had queued behind it.
+// close() during a TLS handshake lets it finish when data was written (the data follows it), and
+// gives up with the peer: a peer that never answers holds the process no longer than it stays.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const net = require('node:net');
 const tls = require('node:tls');
-const { connect } = require('..');
+const { connect, listen } = require('..');
 const { HOST, deferred, withTimeout, sha256, cleanup, runChild, CHILD_PRELUDE } = require('./helpers');
 const { fixtures, skipReason } = require('./tls-fixtures');
 
@@ -125,12 +126,12 @@ for (const kind of ['plain', 'TLS']) {
   });
 }
 
-test('TLS: close() during the handshake with 1 MiB of end() data queued abandons it: the process exits at once', { skip: fx ? false : skipReason() }, async () => {
+test('TLS: close() during the handshake with 1 MiB of end() data queued waits for the handshake, and gives up when the peer leaves without answering', { skip: fx ? false : skipReason() }, async () => {
   const out = await runChild(
     `${CHILD_PRELUDE}
     const net = require('node:net');
-    // A peer that accepts TCP and never answers the ClientHello.
-    const peer = net.createServer((c) => { c.unref(); c.on('error', () => {}); });
+    // A peer that accepts TCP, never answers the ClientHello, and hangs up after 600 ms.
+    const peer = net.createServer((c) => { c.on('error', () => {}); setTimeout(() => c.destroy(), 600); });
     peer.listen(0, HOST, () => {
       peer.unref();
       connect({ hostname: HOST, port: peer.address().port, tls: { ca: fs.readFileSync(process.env.CA) }, socket: {
@@ -146,6 +147,74 @@ test('TLS: close() during the handshake with 1 MiB of end() data queued abandons
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /"closed":true/);
   assert.ok(out.ms < 10000, `exited after ${out.ms} ms`);
+});
+
+// A write (or end() data) made before the handshake is done, then close(): the handshake finishes
+// and the data is delivered, then close_notify and FIN (SPEC: writes before the handshake are sent
+// once it is done; close() flushes pending end data). Both directions, against node:tls.
+for (const how of ['write', 'end']) {
+  test(`TLS server: ${how}() in open before the handshake, then close(): a node:tls client gets the data, then the end`, { skip: fx ? false : skipReason() }, async (t) => {
+    // write() takes what the session holds until the handshake is done (64 KiB); end() takes all.
+    const payload = crypto.randomBytes(how === 'write' ? 48 * 1024 : 300 * 1024);
+    const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: {
+      open(s) { if (how === 'write') s.write(payload); else s.end(payload); s.close(); },
+      handshake() {},
+      data() {},
+    } });
+    t.after(() => server.stop(true));
+    const got = await withTimeout(new Promise((resolve, reject) => {
+      const chunks = [];
+      const c = tls.connect({ host: HOST, port: server.port, ca: fx.ca.cert, servername: 'localhost' });
+      c.on('data', (d) => chunks.push(d));
+      c.on('end', () => resolve(Buffer.concat(chunks)));
+      c.on('error', reject);
+    }), 10000);
+    assert.equal(got.length, payload.length);
+    assert.equal(sha256(got), sha256(payload));
+  });
+}
+
+test('TLS client: write() in open before the handshake, then close(): a node:tls server gets the data, then the end', { skip: fx ? false : skipReason() }, async (t) => {
+  const payload = crypto.randomBytes(48 * 1024); // within what the session holds before the handshake
+  const received = deferred();
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert }, (c) => {
+    const chunks = [];
+    c.on('data', (d) => chunks.push(d));
+    c.on('end', () => received.resolve(Buffer.concat(chunks)));
+    c.on('error', received.reject);
+  });
+  await new Promise((r) => server.listen(0, HOST, r));
+  t.after(() => server.close());
+  await connect({ hostname: HOST, port: server.address().port, tls: ourTls('TLS'), socket: {
+    open(s) { s.write(payload); s.close(); },
+    handshake() {},
+    data() {},
+  } });
+  const got = await withTimeout(received.promise, 10000);
+  assert.equal(sha256(got), sha256(payload));
+});
+
+test('TLS client: data written before a handshake that fails verification is never sent, and the socket closes', { skip: fx ? false : skipReason() }, async (t) => {
+  let leaked = 0;
+  const ended = deferred();
+  // Its certificate is not signed by the CA the client trusts: verification fails.
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert }, (c) => {
+    c.on('data', (d) => { leaked += d.length; });
+    c.on('close', () => ended.resolve());
+    c.on('error', () => {});
+  });
+  server.on('tlsClientError', () => ended.resolve());
+  await new Promise((r) => server.listen(0, HOST, r));
+  t.after(() => server.close());
+  const started = Date.now();
+  await connect({ hostname: HOST, port: server.address().port, tls: { serverName: 'localhost' }, socket: {
+    open(s) { s.write('secret'); s.close(); },
+    handshake() {},
+    data() {},
+  } });
+  await withTimeout(ended.promise, 10000);
+  assert.equal(leaked, 0);
+  assert.ok(Date.now() - started < 5000);
 });
 
 // What write() or end() accepted is delivered even when nothing keeps the process alive (as

@@ -47,6 +47,9 @@ pub struct TlsSession {
   /// `end()` came during the handshake: close_notify (and FIN) follow the handshake, so the data
   /// written before goes out first.
   pub close_after_handshake: AtomicBool,
+  /// Plaintext was written during the handshake (the session holds it until the handshake is
+  /// done): a close() then lets the handshake finish, so that it goes out.
+  wrote_in_handshake: AtomicBool,
   /// Ciphertext that arrived before the session was installed (read as plain, handed back by JS).
   early: Mutex<Vec<u8>>,
 }
@@ -128,6 +131,7 @@ impl TlsSession {
       handshake_reported: AtomicBool::new(false),
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
+      wrote_in_handshake: AtomicBool::new(false),
       early: Mutex::new(Vec::new()),
     }
   }
@@ -167,6 +171,9 @@ impl TlsSession {
       io::ErrorKind::InvalidData => io::Error::from_raw_os_error(libc::EPROTO),
       _ => e,
     })?;
+    if n > 0 && conn.is_handshaking() {
+      self.wrote_in_handshake.store(true, Ordering::Relaxed);
+    }
     if self.server.is_some() && !self.started.load(Ordering::Relaxed) {
       self.written_early.lock().extend_from_slice(&buf[..n]);
     }
@@ -195,6 +202,11 @@ impl TlsSession {
 
   pub fn is_handshaking(&self) -> bool {
     self.conn.lock().is_handshaking()
+  }
+
+  /// Whether plaintext written during the handshake waits in the session for it to end.
+  pub fn holds_early_plaintext(&self) -> bool {
+    self.wrote_in_handshake.load(Ordering::Relaxed) && self.is_handshaking()
   }
 
   /// `end()`: close_notify now, or once the handshake is done (so what was written before goes

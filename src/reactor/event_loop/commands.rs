@@ -92,9 +92,13 @@ impl EventLoop {
       }
       return;
     }
-    // close() during the handshake abandons it (README): close_notify goes at once, and data
-    // queued behind the handshake with it (the session holds it until the handshake is done).
-    let pending = if core.tls().is_some_and(|t| t.is_handshaking()) {
+    // close() during the handshake: with data written (or end() data pending), the handshake
+    // finishes first and the data follows, as writes before the handshake are sent once it is
+    // done; with nothing to send, it is abandoned (close_notify at once).
+    let handshaking = core.tls().is_some_and(|t| t.is_handshaking());
+    let after_handshake =
+      handshaking && (!pending.is_empty() || core.tls().is_some_and(|t| t.holds_early_plaintext()));
+    let pending = if handshaking && !after_handshake {
       Vec::new()
     } else {
       pending
@@ -109,6 +113,7 @@ impl EventLoop {
         sent: 0,
         deadline,
         notified: false,
+        after_handshake,
         read_closed: read_done,
         fin_sent: false,
         recheck_ms: 0,
@@ -196,6 +201,9 @@ impl EventLoop {
     let Some(Slot::Lingering(l)) = self.slot_mut(id) else {
       return;
     };
+    if l.after_handshake && l.read_closed && l.core.tls().is_some_and(|t| t.is_handshaking()) {
+      return self.drop_lingering(id); // the peer left: the handshake cannot finish
+    }
     if !l.fin_sent {
       let failed = loop {
         if l.sent < l.pending.len() {
@@ -209,6 +217,13 @@ impl EventLoop {
           }
         }
         if let (Some(tls), Some(sock)) = (l.core.tls(), l.core.socket()) {
+          if l.after_handshake && tls.is_handshaking() {
+            // Its records out; the rest follows when a read has finished the handshake.
+            match tls.flush(sock) {
+              Ok(_) => return,
+              Err(_) => break true,
+            }
+          }
           let flushed = if l.notified {
             tls.flush(sock)
           } else {

@@ -64,6 +64,9 @@ struct Lingering {
   holds_ref: bool,
   /// TLS: close_notify is queued.
   notified: bool,
+  /// TLS, released during the handshake with data written: close_notify waits for the handshake
+  /// to end, so the data goes out first (it is never sent to a peer the handshake rejects).
+  after_handshake: bool,
   /// The peer's FIN came: nothing more to read (and drop).
   read_closed: bool,
   /// Everything is sent, FIN included: the socket waits for the peer's FIN or acknowledgement.
