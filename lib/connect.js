@@ -31,21 +31,22 @@ function connect(options) {
   const timeout = connectTimeout(options.timeout);
   const target = endpoint(options);
   const tls = clientContext(options.tls);
+  // Read now: a throwing getter throws from connect(), as every other bad option does.
+  const data = options.data;
+  const serverName = tls !== null && typeof options.tls === 'object' ? options.tls.serverName : undefined;
   registry.start(dispatch, holding);
 
   let socket;
   const promise = new Promise((resolve, reject) => {
     const address = target.unix !== undefined ? target.unix : target.hostname;
     // The socket exists before its connect starts (it is what `connectError` receives).
-    socket = new Socket(0, null, undefined, options.data, allowHalfOpen, CONNECTING);
+    socket = new Socket(0, null, undefined, data, allowHalfOpen, CONNECTING);
     socket._handlers = handlers;
     socket._tls = tls !== null;
     socket._client = true;
     socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
     // The name sent in SNI and checked, as getServername() reports it (Bun and node:tls alike).
-    if (tls !== null && typeof options.tls === 'object' && typeof options.tls.serverName === 'string') {
-      socket._servername = options.tls.serverName;
-    }
+    if (typeof serverName === 'string') socket._servername = serverName;
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
     if (timeout > 0) socket._armConnectTimeout(timeout);
     if (target.unix !== undefined) return start(socket, () => binding.connectUnix(target.unix, tls, socket._host));

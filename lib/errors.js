@@ -50,6 +50,10 @@ function badPort(name, port) {
   );
 }
 
+function invalidThis(type) {
+  return withCode(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS');
+}
+
 function missingOption(name, what) {
   return withCode(new TypeError(`The "${name}" option is required: ${what}`), 'ERR_MISSING_OPTION');
 }
@@ -102,4 +106,4 @@ function systemError(syscall, errno, address, port, { describe = false, stack = 
   return err;
 }
 
-module.exports = { invalidArgType, invalidArgValue, outOfRange, badPort, missingOption, systemError };
+module.exports = { invalidArgType, invalidArgValue, outOfRange, badPort, invalidThis, missingOption, systemError };

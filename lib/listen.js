@@ -24,7 +24,7 @@ function notFound(hostname) {
 function listen(options) {
   validateObject(options, 'options');
   const handlers = handlerTable(options.socket, 'options.socket');
-  validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
+  const allowHalfOpen = validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
   // Every listener here is exclusive already (no cluster handle sharing); accepted for Bun parity.
   validateBoolean(options.exclusive, 'options.exclusive', false);
   const reusePort = validateBoolean(options.reusePort, 'options.reusePort', false);
@@ -32,6 +32,12 @@ function listen(options) {
   const backlog = validateInteger(options.backlog, 'options.backlog', 0, 0x7fffffff, DEFAULT_BACKLOG);
   const target = endpoint(options);
   const tls = serverContext(options.tls);
+  // Read before the bind: a throwing getter must leave nothing bound.
+  const settings = {
+    data: options.data,
+    allowHalfOpen,
+    requestCert: tls !== null && options.tls.requestCert === true,
+  };
   registry.start(dispatch, holding);
 
   // With a `handshake` handler, `open` runs before the handshake, which waits for it (so that
@@ -46,7 +52,7 @@ function listen(options) {
     const port = target.unix !== undefined ? undefined : target.port;
     throw systemError('listen', result.id, result.address, port, { describe: true });
   }
-  return new Listener(result.id, handlers, options, target, result.port, tls !== null);
+  return new Listener(result.id, handlers, settings, target, result.port, tls !== null);
 }
 
 module.exports = { listen };

@@ -6,21 +6,30 @@ const binding = require('./binding');
 const registry = require('./registry');
 const { reloadTable } = require('./options');
 const { invalidArgType } = require('./errors');
+const { guard } = require('./brand');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 
 class Listener {
-  constructor(id, handlers, options, endpoint, port, tls) {
+  /** Marks real listeners, for the `this` checks (brand.js). */
+  #brand = true;
+
+  static _is(value) {
+    return typeof value === 'object' && value !== null && #brand in value;
+  }
+
+  /** `settings`: `{ data, allowHalfOpen, requestCert }`, read from listen's options. */
+  constructor(id, handlers, settings, endpoint, port, tls) {
     this._id = id;
     this._handlers = handlers;
-    this.data = options.data;
-    this._allowHalfOpen = !!options.allowHalfOpen;
+    this.data = settings.data;
+    this._allowHalfOpen = settings.allowHalfOpen;
     this._hostname = endpoint.hostname;
     this._unix = endpoint.unix;
     this._port = port;
     this._tls = tls;
     /** TLS: client certificates are asked for (validated by listen), for sockets' `authorized`. */
-    this._requestCert = tls && options.tls.requestCert === true;
+    this._requestCert = settings.requestCert;
     this._stopped = false;
     /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */
     this._closeActive = false;
@@ -115,5 +124,7 @@ class Listener {
     return `Listener ${inspect(shown, options)}`;
   }
 }
+
+guard(Listener, Listener._is, 'Listener');
 
 module.exports = { Listener };

@@ -88,6 +88,10 @@ function endpoint(options) {
   if (options.unix !== undefined && options.unix !== null && !(options.unix === '' && hasHost)) {
     const unix = validateString(options.unix, 'options.unix');
     if (unix.length === 0) throw invalidArgValue('options.unix', unix, 'must be a non-empty path');
+    // A path ends at its first NUL, as the kernel would read it (node:net and Bun alike), so the
+    // file made is the one removed at stop(); a leading NUL is an abstract name, NULs and all.
+    const nul = unix.indexOf('\0');
+    if (nul > 0) return { unix: unix.slice(0, nul) };
     return { unix };
   }
   if (options.hostname === undefined || options.hostname === null) {
@@ -95,6 +99,8 @@ function endpoint(options) {
   }
   const hostname = validateString(options.hostname, 'options.hostname');
   if (hostname === '') throw invalidArgType('options.hostname', 'a non-empty string (or set "options.unix")', hostname);
+  // As Bun: a name with a NUL byte would be cut short by the resolver, and reach another host.
+  if (hostname.includes('\0')) throw invalidArgType('options.hostname', 'a string without null bytes', hostname);
   const port = validatePort(options.port, 'options.port');
   return { hostname, port };
 }

@@ -23,7 +23,8 @@ class ArrayBufferSink {
     }
     this._stream = !!stream;
     this._asUint8Array = !!asUint8Array;
-    this._buf = new Uint8Array(Math.min(Math.floor(highWaterMark || 0), 1 << 30));
+    // A hint for the first buffer, not a promise: a huge one must not reserve gigabytes up front.
+    this._buf = new Uint8Array(Math.min(Math.floor(highWaterMark || 0), 1 << 20));
     this._len = 0;
     this._sinceFlush = 0;
   }

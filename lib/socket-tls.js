@@ -2,7 +2,7 @@
 // The TLS side of Socket: the session's verdict and negotiated state, keying material, and
 // STARTTLS (`upgradeTLS`). Plain sockets answer as node:net sockets would (null/false).
 const binding = require('./binding');
-const { invalidArgType } = require('./errors');
+const { invalidArgType, outOfRange } = require('./errors');
 const { validateObject, handlerTable } = require('./options');
 const { serverContext, clientContext } = require('./tls-options');
 const { chainObject } = require('./peer-certificate');
@@ -134,9 +134,10 @@ function install(Socket, { OPEN, CLOSED }) {
 
     exportKeyingMaterial(length, label, context) {
       if (!this._tls) return undefined; // as Bun on plain sockets
-      if (typeof length !== 'number' || !Number.isInteger(length) || length <= 0) {
-        throw invalidArgType('length', 'a positive integer', length);
-      }
+      // As node:tls (validateUint32, positive): a number, then a range.
+      if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
+      if (!Number.isInteger(length)) throw outOfRange('length', 'an integer', length);
+      if (length < 1 || length > 0xffffffff) throw outOfRange('length', '>= 1 && <= 4294967295', length);
       if (typeof label !== 'string') throw invalidArgType('label', 'of type string', label);
       if (context !== undefined && !ArrayBuffer.isView(context)) throw invalidArgType('context', 'a Buffer', context);
       if (!this._tls || !this._handshook || this._state === CLOSED) {
@@ -181,16 +182,19 @@ function install(Socket, { OPEN, CLOSED }) {
       const context = server ? serverContext(options.tls) : clientContext(options.tls === undefined ? true : options.tls);
       if (context === null) throw invalidArgType('options.tls', 'TLS options', options.tls);
       const serverName = (options.tls && options.tls.serverName) || undefined;
+      // Every option is read before anything changes: a throwing getter leaves the socket as it was.
+      const data = 'data' in options ? options.data : this.data;
+      const requestCert = server && options.tls.requestCert === true;
       // The session first: if it cannot be made (a bad serverName), nothing has changed.
       binding.upgradeTls(this._id, context, serverName || this._host || 'localhost');
-      const upgraded = new Socket(this._id, null, this._listener, 'data' in options ? options.data : this.data, this._allowHalfOpen, OPEN);
+      const upgraded = new Socket(this._id, null, this._listener, data, this._allowHalfOpen, OPEN);
       upgraded._handlers = handlers;
       upgraded._tls = true;
       upgraded._client = !server;
       upgraded._host = this._host;
       upgraded._opened = false;
       upgraded._upgraded = true;
-      if (server) upgraded._requestCert = options.tls.requestCert === true;
+      if (server) upgraded._requestCert = requestCert;
       if (!server && serverName !== undefined) upgraded._servername = serverName;
       // The raw socket hands the connection over: no close for it, no more events.
       this._state = CLOSED;

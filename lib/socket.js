@@ -6,7 +6,8 @@ const binding = require('./binding');
 const registry = require('./registry');
 const { invoke, invokeOpen, routeError, barrier } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
-const { invalidArgType, outOfRange, systemError } = require('./errors');
+const { invalidArgType, invalidThis, outOfRange, systemError } = require('./errors');
+const { guard } = require('./brand');
 
 // readyState values, as Bun reports them.
 const CONNECTING = 0;
@@ -32,6 +33,13 @@ function outOfView(view) {
 }
 
 class Socket {
+  /** Marks real sockets, for the `this` checks (brand.js). */
+  #brand = true;
+
+  static _is(value) {
+    return typeof value === 'object' && value !== null && #brand in value;
+  }
+
   constructor(id, owner, listener, data, allowHalfOpen, state) {
     this._id = id;
     /** Whose handler table applies: the listener for accepted sockets, the socket for clients. */
@@ -95,6 +103,7 @@ class Socket {
   // ---- writing ------------------------------------------------------------------------------
 
   write(data, byteOffset, byteLength) {
+    if (typeof this !== 'object' || this === null || !(#brand in this)) throw invalidThis('Socket');
     // The common call, a whole non-empty Buffer/Uint8Array or a string, skips the general checks.
     if (byteOffset === undefined && byteLength === undefined) {
       if (data instanceof Uint8Array && data.byteLength > 0) {
@@ -377,8 +386,14 @@ class Socket {
   }
 
   setKeepAlive(enable = false, initialDelay = 0) {
+    // Validated as Bun does (NaN is 0), in milliseconds up to the largest timer.
+    if (typeof initialDelay !== 'number') throw invalidArgType('initialDelay', 'of type number', initialDelay);
+    if (initialDelay === initialDelay) {
+      if (initialDelay < 0 || initialDelay > MAX_TIMER_MS) throw outOfRange('initialDelay', `>= 0 and <= ${MAX_TIMER_MS}`, initialDelay);
+      if (!Number.isInteger(initialDelay)) throw invalidArgType('initialDelay', 'of type integer', initialDelay);
+    }
     if (this._state === CLOSED) return false;
-    return binding.setKeepAlive(this._id, !!enable, Number(initialDelay) || 0);
+    return binding.setKeepAlive(this._id, !!enable, initialDelay || 0);
   }
 
   /** Bun's extra: the IP type-of-service byte. 0, or a negative errno (as Bun: -EBADF once closed). */
@@ -668,5 +683,6 @@ function readError(errno) {
 
 // The TLS half of the socket's API lives in its own file.
 require('./socket-tls').install(Socket, { OPEN, CLOSED });
+guard(Socket, Socket._is, 'Socket', ['write']);
 
 module.exports = { Socket, CONNECTING, OPEN, ENDED, CLOSED };

@@ -198,7 +198,8 @@ impl SocketCore {
       return false;
     }
     if on && initial_delay_ms > 0 {
-      let secs = (initial_delay_ms / 1000).max(1);
+      // Linux takes at most 32767 s (MAX_TCP_KEEPIDLE); longer asks get the longest.
+      let secs = (initial_delay_ms / 1000).clamp(1, 32_767);
       let params = TcpKeepalive::new().with_time(Duration::from_secs(secs));
       return sock.set_tcp_keepalive(&params).is_ok();
     }

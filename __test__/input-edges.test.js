@@ -1,0 +1,166 @@
+'use strict';
+// Inputs at the edges: methods called on strangers, options whose getters throw, NUL bytes in names
+// and paths, and numeric arguments out of range. Each fails cleanly, synchronously, and leaves
+// nothing behind (no bound port, no started session, no ref that keeps the process alive).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { listen, connect, ArrayBufferSink } = require('..');
+const { HOST, deferred, withTimeout, runChild, CHILD_PRELUDE } = require('./helpers');
+const { fixtures, skipReason } = require('./tls-fixtures');
+
+const fx = fixtures();
+
+function throwingGetter(object, key) {
+  Object.defineProperty(object, key, { enumerable: true, get() { throw new Error(`getter ${key}`); } });
+  return object;
+}
+
+async function pair(t) {
+  const server = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const client = await connect({ hostname: HOST, port: server.port, socket: { data() {} } });
+  t.after(() => client.terminate());
+  return { server, client };
+}
+
+test('methods and getters called on something else throw TypeError ERR_INVALID_THIS', async (t) => {
+  const { server, client } = await pair(t);
+  const isInvalidThis = (err) => err instanceof TypeError && err.code === 'ERR_INVALID_THIS';
+  const listenerProto = Object.getPrototypeOf(server);
+  for (const name of ['ref', 'unref', 'stop', 'reload']) {
+    assert.throws(() => listenerProto[name].call({}), isInvalidThis, `listener.${name}`);
+  }
+  assert.throws(() => Object.getOwnPropertyDescriptor(listenerProto, 'port').get.call({}), isInvalidThis);
+  const socketProto = Object.getPrototypeOf(client);
+  for (const name of ['write', 'end', 'close', 'terminate', 'ref', 'unref', 'timeout', 'setNoDelay', 'setKeepAlive', 'pause', 'resume', 'flush', 'shutdown', 'getPeerCertificate']) {
+    assert.throws(() => socketProto[name].call({}, 1), isInvalidThis, `socket.${name}`);
+    assert.throws(() => socketProto[name].call(Object.create(socketProto), 1), isInvalidThis, `socket.${name} on a fake`);
+  }
+  assert.throws(() => Object.getOwnPropertyDescriptor(socketProto, 'readyState').get.call({}), isInvalidThis);
+  // The real ones still work.
+  assert.equal(client.write('x'), 1);
+  assert.equal(server.ref(), server);
+});
+
+test('listener.ref() called on a stranger takes no ref: the process exits after stop()', async () => {
+  const out = await runChild(
+    `${CHILD_PRELUDE}
+    const l = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+    try { Object.getPrototypeOf(l).ref.call({}); } catch (e) { console.log('threw ' + e.code); }
+    l.stop(true);`,
+    { timeoutMs: 8000 },
+  );
+  assert.equal(out.timedOut, false);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /threw ERR_INVALID_THIS/);
+});
+
+test('listen(): a throwing options.data getter throws and leaves the port free', async () => {
+  const probe = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  const options = throwingGetter({ hostname: HOST, port, socket: { data() {} } }, 'data');
+  assert.throws(() => listen(options), /getter data/);
+  const again = listen({ hostname: HOST, port, socket: { data() {} } });
+  assert.equal(again.port, port);
+  again.stop(true);
+});
+
+test('connect(): a throwing options.data getter throws synchronously, before connecting', async (t) => {
+  let accepted = 0;
+  const server = net.createServer((c) => { accepted++; c.destroy(); });
+  await new Promise((r) => server.listen(0, HOST, r));
+  t.after(() => server.close());
+  const options = throwingGetter({ hostname: HOST, port: server.address().port, socket: { data() {} } }, 'data');
+  assert.throws(() => connect(options), /getter data/);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(accepted, 0);
+});
+
+test('upgradeTLS(): a throwing options.data getter throws and the raw socket carries on in plain text', { skip: fx ? false : skipReason() }, async (t) => {
+  const got = deferred();
+  const conns = new Set();
+  const peer = net.createServer((c) => {
+    conns.add(c);
+    c.on('error', () => {});
+    c.on('data', (d) => got.resolve(String(d)));
+  });
+  await new Promise((r) => peer.listen(0, HOST, r));
+  t.after(() => {
+    for (const c of conns) c.destroy();
+    peer.close();
+  });
+  const raw = await connect({ hostname: HOST, port: peer.address().port, socket: { data() {} } });
+  t.after(() => raw.terminate());
+  const options = throwingGetter({ tls: { ca: fx.ca.cert, serverName: 'localhost' }, socket: { data() {} } }, 'data');
+  assert.throws(() => raw.upgradeTLS(options), /getter data/);
+  assert.equal(raw.readyState, 1);
+  assert.equal(raw.write('PLAINTEXT'), 9);
+  // No ClientHello went before it: the peer reads our plain text first.
+  assert.equal(await withTimeout(got.promise, 5000), 'PLAINTEXT');
+});
+
+test('a hostname with a NUL byte throws TypeError ERR_INVALID_ARG_TYPE (connect and listen)', () => {
+  const bad = (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE';
+  assert.throws(() => connect({ hostname: 'localhost\0.evil.example', port: 1, socket: { data() {} } }), bad);
+  assert.throws(() => listen({ hostname: '127.0.0.1\0', port: 0, socket: { data() {} } }), bad);
+});
+
+test('a unix path with a NUL byte ends there, as node:net reads it: that file is made, and removed at stop()', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-nul-'));
+  const file = path.join(dir, 's');
+  const server = listen({ unix: `${file}\0tail`, socket: { data() {} } });
+  assert.ok(fs.existsSync(file));
+  server.stop(true);
+  assert.equal(fs.existsSync(file), false, 'the socket file is removed');
+  const again = listen({ unix: file, socket: { data() {} } });
+  again.stop(true);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('setKeepAlive(on, initialDelay) validates the delay as Bun does', async (t) => {
+  const { client } = await pair(t);
+  const type = (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE';
+  const range = (err) => err instanceof RangeError && err.code === 'ERR_OUT_OF_RANGE';
+  assert.throws(() => client.setKeepAlive(true, 'x'), type);
+  assert.throws(() => client.setKeepAlive(true, null), type);
+  assert.throws(() => client.setKeepAlive(true, 1.5), type);
+  assert.throws(() => client.setKeepAlive(true, -1), range);
+  assert.throws(() => client.setKeepAlive(true, Infinity), range);
+  assert.throws(() => client.setKeepAlive(true, 2 ** 31), range);
+  assert.equal(client.setKeepAlive(true, NaN), true);
+  assert.equal(client.setKeepAlive(true), true);
+  assert.equal(client.setKeepAlive(true, 1000), true);
+  // Longer than Linux's 32767 s: the longest the kernel takes, and true (keep-alive is on).
+  assert.equal(client.setKeepAlive(true, 2 ** 31 - 1), true);
+  assert.equal(client.setKeepAlive(false), true);
+});
+
+test('exportKeyingMaterial(length): TypeError for a non-number, RangeError ERR_OUT_OF_RANGE for 0, -1 and 1.5, as node:tls', { skip: fx ? false : skipReason() }, async (t) => {
+  const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const client = await connect({ hostname: HOST, port: server.port, tls: { ca: fx.ca.cert, serverName: 'localhost' }, socket: { data() {} } });
+  t.after(() => client.terminate());
+  assert.throws(() => client.exportKeyingMaterial('32', 'EXPORTER-x'), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE');
+  for (const length of [0, -1, 1.5]) {
+    assert.throws(() => client.exportKeyingMaterial(length, 'EXPORTER-x'), (e) => e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE', String(length));
+  }
+  assert.equal(client.exportKeyingMaterial(16, 'EXPORTER-x').length, 16);
+});
+
+test('ArrayBufferSink: a huge highWaterMark is a hint, not gigabytes reserved up front', () => {
+  const before = process.memoryUsage().arrayBuffers;
+  const sinks = [];
+  for (let i = 0; i < 4; i++) {
+    const sink = new ArrayBufferSink();
+    sink.start({ highWaterMark: 2 ** 40 });
+    sink.write('abc');
+    sinks.push(sink);
+  }
+  assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20);
+  assert.equal(Buffer.from(sinks[0].end()).toString(), 'abc');
+});
