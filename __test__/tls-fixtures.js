@@ -120,6 +120,10 @@ function generate() {
   makeLeaf('inter', 'node-bun-tcp Intermediate CA', 'ca', 'inter.ext');
   makeLeaf('chained', 'localhost', 'inter', 'server.ext');
   fs.writeFileSync(p('chained-full.pem'), fs.readFileSync(p('chained.pem'), 'utf8') + fs.readFileSync(p('inter.pem'), 'utf8'));
+  makeLeaf('inter-client', 'inter-client.test', 'inter', 'client.ext');
+  // A certificate for localhost whose extended key usage allows client authentication only.
+  leafExt('client-only.ext', NAMES, 'clientAuth');
+  makeLeaf('client-only', 'localhost', 'ca', 'client-only.ext');
 
   // Names only in the subject's CN, as quick test certificates are made: a leaf under `ca` with v3
   // extensions but no subjectAltName, a self-signed one from `req -x509` with the default config,
@@ -207,6 +211,9 @@ function generate() {
     v1Client: pair('v1-client'),
     // Leaf from an intermediate CA: `cert` is leaf + intermediate, `leafOnly` just the leaf.
     chained: { ...pair('chained'), cert: read('chained-full.pem'), certPath: p('chained-full.pem'), leafOnly: read('chained.pem') },
+    inter: caOnly('inter'),
+    interClient: pair('inter-client'),
+    clientOnly: pair('client-only'),
   };
 }
 

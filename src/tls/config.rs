@@ -13,7 +13,7 @@ use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use super::pem;
-use super::verify::{ClientVerifier, ServerVerifier};
+use super::verify::{self_issued, ClientVerifier, ServerVerifier, TrustSet};
 
 /// TLS options as the JS layer hands them over: every PEM input already a byte buffer.
 #[derive(Default)]
@@ -108,22 +108,64 @@ fn public_roots() -> Arc<RootCertStore> {
     .clone()
 }
 
-/// The trust store of the certificates given as `ca`; the public roots when none were.
-fn root_store(anchors: &[CertificateDer<'static>]) -> Result<Arc<RootCertStore>, String> {
+/// The trust store of the certificates given as `ca` (the public roots when none were): its
+/// self-issued ones, as OpenSSL without partial chains ends a chain only at a root. The others
+/// link chains to them (`TrustSet::linking`). With no root among them, the store holds the linking
+/// ones only because webpki needs an anchor; `roots_given` false makes every chain fail.
+fn root_store(
+  anchors: &[CertificateDer<'static>],
+) -> Result<(Arc<RootCertStore>, TrustSet), String> {
   if anchors.is_empty() {
-    return Ok(public_roots());
+    return Ok((public_roots(), TrustSet::default()));
   }
+  let (roots, linking): (Vec<_>, Vec<_>) = anchors.iter().cloned().partition(self_issued);
   let mut store = RootCertStore::empty();
-  for cert in anchors {
+  let in_store = if roots.is_empty() { &linking } else { &roots };
+  for cert in in_store {
     store
       .add(cert.clone())
       .map_err(|e| format!("tls.ca: not a usable CA certificate ({e})"))?;
   }
-  Ok(Arc::new(store))
+  let set = TrustSet {
+    roots_given: !roots.is_empty(),
+    linking,
+  };
+  Ok((Arc::new(store), set))
+}
+
+/// A lone leaf's chain completed from the `ca` certificates, as OpenSSL completes the chain it
+/// sends from its store when `cert` has no intermediates (so the common "intermediate in `ca`"
+/// set-up works): each issuer found by name is added, up to the root when it is there.
+fn complete_chain(chain: &mut Vec<CertificateDer<'static>>, ca: &[CertificateDer<'static>]) {
+  if chain.len() != 1 || ca.is_empty() {
+    return;
+  }
+  let names = |cert: &CertificateDer<'_>| {
+    x509_parser::parse_x509_certificate(cert.as_ref())
+      .ok()
+      .map(|(_, c)| (c.subject().as_raw().to_vec(), c.issuer().as_raw().to_vec()))
+  };
+  let ca_names: Vec<_> = ca.iter().map(names).collect();
+  while chain.len() < 10 {
+    let Some((subject, issuer)) = chain.last().and_then(names) else {
+      return;
+    };
+    if subject == issuer {
+      return; // self-issued: the top
+    }
+    let found = ca.iter().zip(&ca_names).find(|(cert, n)| {
+      n.as_ref().is_some_and(|(s, _)| *s == issuer) && !chain.iter().any(|c| c == *cert)
+    });
+    match found {
+      Some((cert, _)) => chain.push(cert.clone()),
+      None => return,
+    }
+  }
 }
 
 fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
   let keys = pem::private_keys(&opts.key, opts.passphrase.as_deref())?;
+  let ca = pem::certificates(&opts.ca, "tls.ca")?;
   // One certificate input per key; an input may carry the chain after the leaf.
   let mut chains = Vec::new();
   for (i, input) in opts.cert.iter().enumerate() {
@@ -132,7 +174,9 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
     } else {
       format!("tls.cert[{i}]")
     };
-    chains.push(pem::certificates(std::slice::from_ref(input), &field)?);
+    let mut chain = pem::certificates(std::slice::from_ref(input), &field)?;
+    complete_chain(&mut chain, &ca);
+    chains.push(chain);
   }
   if keys.len() != chains.len() {
     return Err(format!(
@@ -216,13 +260,14 @@ impl ServerParts {
       .with_safe_default_protocol_versions()
       .map_err(|e| e.to_string())?;
     let (mut config, verifier) = if request_cert {
-      let inner =
-        WebPkiClientVerifier::builder_with_provider(root_store(&self.anchors)?, provider())
-          .build()
-          .map_err(|e| format!("tls.ca: {e}"))?;
+      let (store, trust) = root_store(&self.anchors)?;
+      let inner = WebPkiClientVerifier::builder_with_provider(store, provider())
+        .build()
+        .map_err(|e| format!("tls.ca: {e}"))?;
       let verifier = Arc::new(ClientVerifier {
         inner,
         reject,
+        trust,
         anchors: self.anchors.clone(),
       });
       (
@@ -271,12 +316,14 @@ impl ServerContext {
 
 pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
   let anchors = pem::certificates(&opts.ca, "tls.ca")?;
-  let inner = WebPkiServerVerifier::builder_with_provider(root_store(&anchors)?, provider())
+  let (store, trust) = root_store(&anchors)?;
+  let inner = WebPkiServerVerifier::builder_with_provider(store, provider())
     .build()
     .map_err(|e| format!("tls.ca: {e}"))?;
   let verifier = Arc::new(ServerVerifier {
     inner,
     reject: opts.reject_unauthorized,
+    trust,
     anchors,
   });
   let builder = ClientConfig::builder_with_provider(provider())

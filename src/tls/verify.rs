@@ -102,7 +102,87 @@ impl fmt::Display for NodeTlsError {
 
 impl std::error::Error for NodeTlsError {}
 
-fn self_issued(cert: &CertificateDer<'_>) -> bool {
+/// How the `ca` certificates are trusted (config.rs `root_store`): only the self-issued ones end a
+/// chain; the others (`linking`) link a chain to them, as OpenSSL without partial chains uses
+/// them. Without `ca` the public roots are the store (`roots_given`, nothing linking).
+#[derive(Debug, Clone)]
+pub struct TrustSet {
+  /// A root is in the store: false when `ca` held intermediates only, which trust nothing alone.
+  pub roots_given: bool,
+  pub linking: Vec<CertificateDer<'static>>,
+}
+
+impl Default for TrustSet {
+  fn default() -> Self {
+    TrustSet {
+      roots_given: true,
+      linking: Vec::new(),
+    }
+  }
+}
+
+impl TrustSet {
+  /// The chain the peer sent, with the linking certificates a path may go through.
+  fn linked<'a>(&self, intermediates: &[CertificateDer<'a>]) -> Option<Vec<CertificateDer<'a>>> {
+    if self.linking.is_empty() {
+      return None;
+    }
+    Some(
+      intermediates
+        .iter()
+        .cloned()
+        .chain(self.linking.iter().cloned())
+        .collect(),
+    )
+  }
+
+  /// A chain that reached a `ca` certificate whose own issuer is nowhere: OpenSSL's "unable to get
+  /// issuer certificate". Other chains keep `err`.
+  fn unknown_issuer(
+    &self,
+    err: Error,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+  ) -> Error {
+    let unknown = matches!(
+      err,
+      Error::InvalidCertificate(CertificateError::UnknownIssuer)
+    );
+    if !unknown && self.roots_given {
+      return err;
+    }
+    let subjects: Vec<Vec<u8>> = self.linking.iter().filter_map(subject_of).collect();
+    let reaches = std::iter::once(end_entity)
+      .chain(intermediates)
+      .any(|c| issuer_of(c).is_some_and(|i| subjects.contains(&i)) || self.linking.contains(c));
+    if !reaches {
+      return if unknown {
+        err
+      } else {
+        Error::InvalidCertificate(CertificateError::UnknownIssuer)
+      };
+    }
+    let node = NodeTlsError {
+      code: "UNABLE_TO_GET_ISSUER_CERT",
+      message: "unable to get issuer certificate".into(),
+    };
+    Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(node))))
+  }
+}
+
+fn subject_of(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
+  x509_parser::parse_x509_certificate(cert.as_ref())
+    .ok()
+    .map(|(_, c)| c.subject().as_raw().to_vec())
+}
+
+fn issuer_of(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
+  x509_parser::parse_x509_certificate(cert.as_ref())
+    .ok()
+    .map(|(_, c)| c.issuer().as_raw().to_vec())
+}
+
+pub(crate) fn self_issued(cert: &CertificateDer<'_>) -> bool {
   match x509_parser::parse_x509_certificate(cert.as_ref()) {
     Ok((_, c)) => c.subject().as_raw() == c.issuer().as_raw(),
     Err(_) => false,
@@ -128,6 +208,11 @@ pub fn node_cert_error(
         // an untrusted self-signed one is what OpenSSL reports first.
         None if end_entity.is_some_and(self_issued) => {
           other("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
+        }
+        // An issuer without CA:TRUE (webpki's error, passed through by rustls as it is): OpenSSL
+        // reports its purpose check.
+        None if inner.to_string().contains("EndEntityUsedAsCa") => {
+          other("INVALID_PURPOSE", "unsupported certificate purpose")
         }
         None => other("UNABLE_TO_VERIFY_LEAF_SIGNATURE", &inner.to_string()),
       },
@@ -173,6 +258,17 @@ pub fn node_cert_error(
       CertificateError::Revoked => other("CERT_REVOKED", "certificate revoked"),
       CertificateError::BadSignature => {
         other("CERT_SIGNATURE_FAILURE", "certificate signature failure")
+      }
+      // The extended key usage does not allow the use (a client-only certificate on a server).
+      CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+        other("INVALID_PURPOSE", "unsupported certificate purpose")
+      }
+      // Signed with an algorithm too weak to be accepted (SHA-1), as OpenSSL 3 refuses it.
+      #[allow(deprecated)]
+      CertificateError::UnsupportedSignatureAlgorithm
+      | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+      | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+        other("CA_MD_TOO_WEAK", "CA signature digest algorithm too weak")
       }
       e => other(
         "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -232,6 +328,7 @@ fn host_of(name: &ServerName<'_>) -> String {
 pub struct ServerVerifier {
   pub inner: Arc<WebPkiServerVerifier>,
   pub reject: bool,
+  pub trust: TrustSet,
   /// The certificates given as `ca`. A server certificate that is one of them is trusted as it is,
   /// as OpenSSL (and so node:tls) does for a self-signed certificate passed as its own CA; webpki
   /// alone refuses a CA certificate used as the server's.
@@ -247,9 +344,15 @@ impl ServerVerifier {
     ocsp: &[u8],
     now: UnixTime,
   ) -> Result<ServerCertVerified, Error> {
-    let result = self
-      .inner
-      .verify_server_cert(end_entity, intermediates, name, ocsp, now);
+    let linked = self.trust.linked(intermediates);
+    let result = if !self.trust.roots_given {
+      Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+    } else {
+      let chain = linked.as_deref().unwrap_or(intermediates);
+      self
+        .inner
+        .verify_server_cert(end_entity, chain, name, ocsp, now)
+    };
     match result {
       // webpki checks the chain before the name: only the name failed.
       Err(e) if is_name_error(&e) && common_name_matches(end_entity, name) => {
@@ -273,7 +376,8 @@ impl ServerVerifier {
         }
         in_date(end_entity).map(|()| ServerCertVerified::assertion())
       }
-      other => other,
+      Err(e) => Err(self.trust.unknown_issuer(e, end_entity, intermediates)),
+      ok => ok,
     }
   }
 
@@ -323,6 +427,7 @@ impl ServerCertVerifier for ServerVerifier {
 pub struct ClientVerifier {
   pub inner: Arc<dyn ClientCertVerifier>,
   pub reject: bool,
+  pub trust: TrustSet,
   /// The certificates given as `ca`: where `getPeerCertificate(true)` looks for the issuers the
   /// client did not send, as OpenSSL looks in the context's store.
   pub anchors: Vec<CertificateDer<'static>>,
@@ -332,7 +437,7 @@ pub struct ClientVerifier {
 /// as OpenSSL trusts a self-signed certificate given as its own CA (webpki refuses a CA
 /// certificate, or any trust anchor, used as the leaf). They must still be in date (`in_date`).
 fn is_given(anchors: &[CertificateDer<'static>], end_entity: &CertificateDer<'_>) -> bool {
-  anchors.iter().any(|a| a.as_ref() == end_entity.as_ref())
+  anchors.iter().any(|a| a.as_ref() == end_entity.as_ref()) && self_issued(end_entity)
 }
 
 fn in_date(cert: &CertificateDer<'_>) -> Result<(), Error> {
@@ -353,9 +458,13 @@ impl ClientVerifier {
     intermediates: &[CertificateDer<'_>],
     now: UnixTime,
   ) -> Result<ClientCertVerified, Error> {
-    let result = self
-      .inner
-      .verify_client_cert(end_entity, intermediates, now);
+    let linked = self.trust.linked(intermediates);
+    let result = if !self.trust.roots_given {
+      Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+    } else {
+      let chain = linked.as_deref().unwrap_or(intermediates);
+      self.inner.verify_client_cert(end_entity, chain, now)
+    };
     match result {
       Err(_) if v1_certs::is_v1(end_entity) => {
         v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())?;
@@ -364,7 +473,8 @@ impl ClientVerifier {
       Err(_) if is_given(&self.anchors, end_entity) => {
         in_date(end_entity).map(|()| ClientCertVerified::assertion())
       }
-      other => other,
+      Err(e) => Err(self.trust.unknown_issuer(e, end_entity, intermediates)),
+      ok => ok,
     }
   }
 
