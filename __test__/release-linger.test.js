@@ -391,3 +391,40 @@ test("a peer's last bytes and FIN in one segment, after our close(): the connect
   );
   assert.equal(out, 'clean');
 });
+
+// The connection is let go before `close` runs: a TLS session's close_notify is out even when the
+// handler exits the process at once (Python's unwrap() fails without it, as a truncation).
+test('TLS: process.exit() in the close handler after the peer ended still sends our close_notify', { skip: (!python && 'python3 is needed for a TLS peer that checks close_notify') || (!fx && skipReason()) }, async () => {
+  const script = [
+    'import ssl, socket, sys',
+    'ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)',
+    `ctx.load_cert_chain(${JSON.stringify(fx.server.certPath)}, ${JSON.stringify(fx.server.keyPath)})`,
+    `ls = socket.socket(); ls.bind(("${HOST}", 0)); ls.listen(1); print(ls.getsockname()[1], flush=True)`,
+    'c, _ = ls.accept(); s = ctx.wrap_socket(c, server_side=True); s.sendall(b"hi")',
+    'try:',
+    '    s.unwrap(); print("clean", flush=True)',
+    'except Exception as e:',
+    '    print("truncated", e, flush=True)',
+  ].join('\n');
+  const peer = require('node:child_process').spawn(python, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  const port = await withTimeout(new Promise((resolve) => {
+    peer.stdout.on('data', (d) => {
+      output += d;
+      const m = /^(\d+)\n/.exec(output);
+      if (m) resolve(Number(m[1]));
+    });
+  }), 8000, 'python peer');
+  const verdict = new Promise((resolve) => peer.on('close', () => resolve(output.split('\n')[1])));
+  const out = await runChild(
+    `${CHILD_PRELUDE}
+    connect({ hostname: HOST, port: Number(process.env.PORT), tls: { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' }, socket: {
+      data() {},
+      close() { process.exit(0); },
+    } });`,
+    { env: { PORT: String(port), CA: fx.ca.certPath }, timeoutMs: 10000 },
+  );
+  assert.equal(out.timedOut, false);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(await withTimeout(verdict, 8000, 'python verdict'), 'clean');
+});

@@ -301,14 +301,19 @@ class Socket {
     // What end() queued still goes out (not on a reset): counted now, as node:net counts the
     // bytes it has queued.
     if (pending && !reset) this.bytesWritten += pending.length;
+    // The connection is let go before `close` runs, as node:net's is closed before its 'close':
+    // FIN (and a TLS session's close_notify) are out even when the handler exits the process.
+    // Queued `end()` data (and a TLS session's records) still go out; the process stays alive for
+    // them until FLUSHED (a hold of its own, taken before ours go).
     try {
-      const onClose = this._table().close;
-      if (opened && onClose) invoke(this, onClose, err);
-    } finally {
-      // Queued `end()` data (and a TLS session's records) still go out; the process stays alive
-      // for them until FLUSHED (a hold of its own, taken before ours go).
       registry.release(this._id, !!reset, pending || undefined);
-      this._releaseHolds();
+    } finally {
+      try {
+        const onClose = this._table().close;
+        if (opened && onClose) invoke(this, onClose, err);
+      } finally {
+        this._releaseHolds();
+      }
     }
   }
 

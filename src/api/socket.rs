@@ -101,6 +101,13 @@ pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> 
     core.set_reset_on_close();
   } else if pending.is_empty() && core.tls().is_none() {
     let _ = core.shutdown(Shutdown::Write);
+  } else if let (true, Some(tls), Some(sock)) = (pending.is_empty(), core.tls(), core.socket()) {
+    // close_notify (and FIN, when it all went out) now, from this thread, as a plain socket's FIN
+    // goes: a process that exits in the `close` handler still ends the session cleanly. The
+    // loop's linger finds it sent and finishes the rest.
+    if !tls.is_handshaking() && matches!(tls.close_notify(sock), Ok(true)) {
+      let _ = core.shutdown(Shutdown::Write);
+    }
   }
   let hold = !reset && !broken && (!pending.is_empty() || core.tls().is_some());
   drop(core);
