@@ -927,6 +927,30 @@ test('connectError that throws: the promise rejects with what it threw', async (
   assert.equal(got, thrown);
 });
 
+test('a connectError that throws, with nobody awaiting the promise: the throw surfaces (exit 1), not swallowed; one that returns is handled (exit 0)', async () => {
+  for (const throws of [true, false]) {
+    const code = `
+const { listen, connect } = require(process.env.PKG);
+const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+const port = l.port;
+l.stop();
+connect({ hostname: '127.0.0.1', port, socket: {
+  data() {},
+  error() { console.log('ERROR-HANDLER'); },
+  connectError(s, e) { console.log('CONNECT-ERROR ' + e.code); if (${throws}) throw new Error('bug in connectError'); },
+} });`;
+    const r = await runChild(code, { timeoutMs: 10000 });
+    assert.ok(!r.timedOut, r.stderr);
+    assert.equal(r.stdout.trim(), 'CONNECT-ERROR ECONNREFUSED');
+    if (throws) {
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /bug in connectError/);
+    } else {
+      assert.equal(r.code, 0, r.stderr);
+    }
+  }
+});
+
 test('an async connectError that rejects is routed to error, or becomes an uncaughtException without one', async () => {
   const code = `
 const { listen, connect } = require(process.env.PKG);

@@ -60,8 +60,9 @@ function connect(options) {
       connectTo(socket, addresses.map((a) => a.address), port, tls);
     });
   });
-  // With a connectError handler the failure is handled there; `await` still throws.
-  if (handlers.connectError) promise.catch(() => {});
+  // With a connectError handler the failure is handled there (the rejection is marked handled
+  // then, in Socket#_failConnect); `await` still throws.
+  socket._settlePromise = promise;
   return promise;
 }
 

@@ -66,6 +66,8 @@ class Socket {
     this._addrs = null;
     /** A client's pending connect: `{ resolve, reject, address, addresses, port }`. */
     this._settle = null;
+    /** The promise connect() returned, until it settles (see _failConnect). */
+    this._settlePromise = null;
     this._connectTimer = null;
     this._connectTimeout = 0;
     this._client = false;
@@ -492,6 +494,7 @@ class Socket {
     if (this._tls && !this._handshook && !this._table().handshake) return;
     const settle = this._settle;
     this._settle = null;
+    this._settlePromise = null;
     if (this._connectTimer) {
       // Connected in time: the connect timeout goes on as the inactivity timeout.
       clearTimeout(this._connectTimer);
@@ -536,6 +539,8 @@ class Socket {
     this._setRef(false);
     registry.release(this._id, false, undefined);
     this._releaseHolds();
+    const promise = this._settlePromise;
+    this._settlePromise = null;
     const onConnectError = this._table().connectError;
     if (onConnectError) {
       try {
@@ -546,9 +551,13 @@ class Socket {
           result.then(undefined, (e) => routeError(this, e));
         }
       } catch (thrown) {
+        // A bug in the handler is not the connect error it handled: the promise rejects with it
+        // unhandled, so that unless the caller catches it, it surfaces (as Bun reports it).
         if (settle) settle.reject(thrown);
         return;
       }
+      // The handler took the error: a caller that does not await the promise is not told again.
+      if (promise) promise.catch(() => {});
     }
     if (settle) settle.reject(err);
   }
