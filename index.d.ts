@@ -306,7 +306,7 @@ export interface Socket<Data = undefined> {
   getPeerCertificate(detailed?: false): PeerCertificate | {} | null;
   getPeerCertificate(detailed?: boolean): PeerCertificate | {} | null;
   /** Client: the name it asked for (SNI); server: the name the client asked for; `undefined` on plain sockets. */
-  getServername(): string | null | undefined;
+  getServername(): string | undefined;
   setServername(name: string): void;
   /** RFC 5705 keying material; throws before the TLS handshake has completed; `undefined` on plain sockets. */
   exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer | undefined;

@@ -164,3 +164,23 @@ test('ArrayBufferSink: a huge highWaterMark is a hint, not gigabytes reserved up
   assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20);
   assert.equal(Buffer.from(sinks[0].end()).toString(), 'abc');
 });
+
+test('listen({ tls: [...] }): an array is not a TLS configuration: TypeError naming options.tls', { skip: fx ? false : skipReason() }, () => {
+  assert.throws(
+    () => listen({ hostname: HOST, port: 0, tls: [{ key: fx.server.key, cert: fx.server.cert }], socket: { data() {} } }),
+    (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE' && /options\.tls/.test(err.message),
+  );
+});
+
+test('a TLS server socket whose client sent no SNI: getServername() is undefined, as in Bun', { skip: fx ? false : skipReason() }, async (t) => {
+  const seen = deferred();
+  const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: {
+    open(s) { seen.resolve(s.getServername()); },
+    data() {},
+  } });
+  t.after(() => server.stop(true));
+  const c = require('node:tls').connect({ host: HOST, port: server.port, rejectUnauthorized: false }); // an IP: no SNI
+  c.on('error', () => {});
+  t.after(() => c.destroy());
+  assert.equal(await withTimeout(seen.promise, 5000), undefined);
+});

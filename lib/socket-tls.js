@@ -123,7 +123,8 @@ function install(Socket, { OPEN, CLOSED }) {
       if (!this._tls) return undefined; // as Bun on plain sockets
       if (this._client) return this._servername !== undefined ? this._servername : this._host;
       const state = this._tlsState();
-      return state && state.servername ? state.servername : null;
+      // No SNI from the client: undefined, as Bun answers.
+      return state && state.servername ? state.servername : undefined;
     }
 
     /** Recorded for `getServername()`; the name checked was fixed when the connect started. */

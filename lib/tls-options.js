@@ -115,7 +115,8 @@ function build(factory, options) {
 /** `listen({ tls })`: null for plain TCP, else the addon's server context. */
 function serverContext(tls) {
   if (tls === undefined || tls === null || tls === false) return null;
-  if (typeof tls !== 'object') throw invalidArgType('options.tls', 'of type object (with key and cert)', tls);
+  // An array of configurations is not a shape listen takes (several key/cert pairs go in one).
+  if (typeof tls !== 'object' || Array.isArray(tls)) throw invalidArgType('options.tls', 'of type object (with key and cert)', tls);
   const options = normalise(tls, true);
   if (options.key.length === 0 || options.cert.length === 0) {
     const missing = options.key.length === 0 ? 'tls.key' : 'tls.cert';

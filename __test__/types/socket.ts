@@ -165,7 +165,7 @@ async function client(): Promise<void> {
     const asNode: tls.CipherNameAndProtocol = cipher;
     void asNode;
   }
-  expectType<Equal<ReturnType<typeof socket.getServername>, string | null | undefined>>(true);
+  expectType<Equal<ReturnType<typeof socket.getServername>, string | undefined>>(true);
   socket.setServername('example.com');
   const keying: Buffer | undefined = socket.exportKeyingMaterial(32, 'EXPORTER-test');
   socket.exportKeyingMaterial(32, 'EXPORTER-test', Buffer.from('ctx'));
