@@ -181,6 +181,19 @@ function generate() {
   // The server key as encrypted PKCS#8.
   run('pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', p('server.key'), '-passout', `pass:${PASSPHRASE}`,
     '-out', p('server-enc.key'));
+  // ... as older OpenSSL made it: PBES2 with its default PRF (HMAC-SHA1), and PKCS#12's
+  // SHA-1/3DES scheme (`-v1 PBE-SHA1-3DES`, OpenSSL 1.0's default). Null when this openssl
+  // cannot make them.
+  const legacyKey = (name, ...how) => {
+    try {
+      run('pkcs8', '-topk8', ...how, '-in', p('server.key'), '-passout', `pass:${PASSPHRASE}`, '-out', p(name));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const sha1Prf = legacyKey('server-enc-sha1prf.key', '-v2', 'aes-128-cbc', '-v2prf', 'hmacWithSHA1');
+  const pbeSha13Des = legacyKey('server-enc-pbe.key', '-v1', 'PBE-SHA1-3DES');
 
   const read = (name) => fs.readFileSync(p(name), 'utf8');
   const pair = (base, keyName = `${base}.key`) => ({
@@ -200,6 +213,7 @@ function generate() {
     serverRsa: pair('server-rsa'),
     serverP384: pair('server-p384'),
     serverEnc: pair('server', 'server-enc.key'),
+    serverEncLegacy: [sha1Prf && pair('server', 'server-enc-sha1prf.key'), pbeSha13Des && pair('server', 'server-enc-pbe.key')].filter(Boolean),
     client: pair('client'),
     otherClient: pair('other-client'),
     expired: pair('expired'),

@@ -766,6 +766,15 @@ test('credentials: passphrases, bad PEM, mismatched pairs and option types', { s
   const c2 = await tlsClient(t, encFile.port, { ca: fx.ca.cert });
   await echoOnce(c2.client, c2.rx, 'encrypted key file echo');
 
+  // Keys as older OpenSSL encrypted them (PBES2 with HMAC-SHA1, PKCS#12 SHA-1/3DES).
+  assert.equal(fx.serverEncLegacy.length, 2, 'this openssl made both legacy encrypted keys');
+  for (const legacy of fx.serverEncLegacy) {
+    const server = tlsServer(t, { key: legacy.key, cert: fx.server.cert, passphrase: fx.passphrase });
+    const c = await tlsClient(t, server.port, { ca: fx.ca.cert });
+    await echoOnce(c.client, c.rx, `legacy encrypted key echo (${legacy.keyPath})`);
+    assert.throws(() => listen({ ...base, tls: { key: legacy.key, cert: fx.server.cert, passphrase: 'wrong' } }).stop(true), names(/tls\.passphrase/));
+  }
+
   const bad = [
     ['wrong passphrase', { key: fx.serverEnc.key, cert: fx.server.cert, passphrase: 'wrong' }, /tls\.(key|passphrase)/],
     ['missing passphrase', { key: fx.serverEnc.key, cert: fx.server.cert }, /tls\.(key|passphrase)/],

@@ -10,6 +10,7 @@ pub mod config;
 mod der;
 mod identity;
 pub mod pem;
+mod pkcs12_pbe;
 pub mod session;
 mod v1_certs;
 pub mod verify;

@@ -2,6 +2,8 @@
 
 use pkcs8::der::Document;
 use pkcs8::EncryptedPrivateKeyInfo;
+
+use super::pkcs12_pbe;
 use rustls_pki_types::pem::{self, SectionKind};
 use rustls_pki_types::{
   CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
@@ -91,11 +93,14 @@ fn encrypted_key(
   };
   let (_, doc) =
     Document::from_pem(&text[start..end]).map_err(|e| format!("{field}: invalid PEM ({e})"))?;
+  let wrong = || format!("tls.passphrase: wrong passphrase, cannot decrypt {field}");
+  if let Some(pbe) = pkcs12_pbe::parse(doc.as_bytes()) {
+    let plain = pkcs12_pbe::decrypt(&pbe, passphrase).ok_or_else(wrong)?;
+    return Ok(Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain))));
+  }
   let info = EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
     .map_err(|e| format!("{field}: invalid encrypted key ({e})"))?;
-  let plain = info
-    .decrypt(passphrase.as_bytes())
-    .map_err(|_| format!("tls.passphrase: wrong passphrase, cannot decrypt {field}"))?;
+  let plain = info.decrypt(passphrase.as_bytes()).map_err(|_| wrong())?;
   Ok(Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
     plain.as_bytes().to_vec(),
   ))))
