@@ -26,18 +26,6 @@ const EV_FAILED = 15;
 const binding = require('./binding');
 const { sockets, listeners } = registry;
 
-function chunkOf(data, offset, length, binaryType) {
-  if (binaryType === 'buffer') return data.subarray(offset, offset + length);
-  const start = data.byteOffset + offset;
-  // A plain Uint8Array owns its bytes, as Bun's do (`chunk.buffer` is the chunk), where a Buffer
-  // may be a view of a shared pool, as Node's Buffers are.
-  if (binaryType === 'uint8array') {
-    if (start === 0 && length === data.buffer.byteLength) return new Uint8Array(data.buffer);
-    return new Uint8Array(data.buffer.slice(start, start + length));
-  }
-  return data.buffer.slice(start, start + length);
-}
-
 function accept(id, listenerId) {
   const listener = registry.lookup(listeners, listenerId);
   // Accepted by the loop, but the listener stopped before JS saw the connection (a handler of
@@ -72,9 +60,9 @@ function dispatchOne(kind, id, a, b, data, base, errors) {
     case EV_DATA:
       // On a TLS socket: ciphertext the loop read as plain before upgradeTLS took effect.
       if (socket._tls) return binding.tlsFeed(id, data.subarray(base + a, base + a + b));
-      return socket._onData(chunkOf(data, base + a, b, socket._table().binaryType));
+      return socket._onRead(data, base + a, b);
     case EV_TLS_DATA:
-      return socket._onData(chunkOf(data, base + a, b, socket._table().binaryType));
+      return socket._onRead(data, base + a, b);
     case EV_DRAIN:
       return socket._onDrain();
     case EV_END:

@@ -6,6 +6,7 @@ const binding = require('./binding');
 const registry = require('./registry');
 const { invoke, invokeOpen, routeError, barrier } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
+const { chunkOf } = require('./chunk');
 const { invalidArgType, invalidThis, outOfRange, systemError } = require('./errors');
 const { guard } = require('./brand');
 
@@ -292,6 +293,12 @@ class Socket {
   _destroy(err, reset) {
     if (this._state === CLOSED) return;
     if (!err && this._writeError) err = this._writeError;
+    // Closing on a held `end` while the reset that followed it is held too: the close is that
+    // error's, not a clean one.
+    if (!err && this._held) {
+      const held = this._held.find((event) => event[0] === 'error');
+      if (held) err = held[1];
+    }
     const opened = this._opened;
     this._state = CLOSED;
     registry.remove(registry.sockets, this);
@@ -346,9 +353,16 @@ class Socket {
   _deliverHeld() {
     while (this._held && this._held.length > 0 && !this._paused && this._state !== CLOSED) {
       const [kind, value] = this._held.shift();
-      if (kind === 'data') this._deliverData(value);
+      if (kind === 'data') this._deliverData(chunkOf(value, 0, value.length, this._table().binaryType));
       else if (kind === 'end') this._deliverEnd();
       else this._destroy(value, false);
+      if (barrier.raised) {
+        // A handler returned a promise: its jobs run (a rejection reaches `error`) before the
+        // next held event, as between events of a batch (dispatch.js).
+        barrier.raised = false;
+        queueMicrotask(() => process.nextTick(() => this._deliverHeld()));
+        return;
+      }
     }
     if (this._held && this._held.length === 0) this._held = null;
   }
@@ -618,9 +632,12 @@ class Socket {
     this._destroy(err, false);
   }
 
-  _onData(chunk) {
-    if (this._holding()) return this._hold('data', chunk);
-    this._deliverData(chunk);
+  /** Bytes read: `length` at `offset` in the batch's Buffer `data`. */
+  _onRead(data, offset, length) {
+    // Held as bytes: the chunk is made when it is delivered, in the binaryType of the table then
+    // (a reload() while paused may change it).
+    if (this._holding()) return this._hold('data', data.subarray(offset, offset + length));
+    this._deliverData(chunkOf(data, offset, length, this._table().binaryType));
   }
 
   _deliverData(chunk) {
