@@ -540,3 +540,36 @@ test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason and host",
     );
   }
 });
+
+// A server name that is neither a DNS name nor an IP address names no certificate: the connect
+// goes on and fails the name check with node:tls's code and words (it used to fail as a connect
+// EINVAL); with rejectUnauthorized: false it connects and reports that. An empty serverName is
+// none: the hostname is checked.
+test('serverName that is not a hostname: ERR_TLS_CERT_ALTNAME_INVALID as node:tls words it; empty means the hostname', { skip }, async (t) => {
+  const port = await nodeServer(t, fx.server);
+  const verdict = (tlsOptions) => {
+    const done = deferred();
+    connect({ hostname: HOST, port, tls: tlsOptions, socket: {
+      handshake(s, ok, err) { done.resolve({ ok, code: err && err.code, message: err && err.message, host: err && err.host }); s.end(); },
+      data() {},
+    } }).catch(() => {});
+    return withTimeout(done.promise, 5000, 'handshake');
+  };
+  const bad = await verdict({ ca: fx.ca.cert, serverName: 'bad_name!' });
+  assert.equal(bad.ok, false);
+  assert.equal(bad.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.equal(bad.host, 'bad_name!');
+  // node:tls's own words for this certificate and name.
+  const nodeErr = await new Promise((resolve) => {
+    const c = tls.connect({ host: HOST, port, ca: fx.ca.cert, servername: 'bad_name!' });
+    c.on('secureConnect', () => { c.destroy(); resolve(null); });
+    c.on('error', (e) => { c.destroy(); resolve(e); });
+  });
+  assert.ok(nodeErr, 'node:tls refuses it too');
+  assert.equal(bad.message, nodeErr.message);
+  const lenient = await verdict({ ca: fx.ca.cert, serverName: 'bad_name!', rejectUnauthorized: false });
+  assert.equal(lenient.ok, true);
+  assert.equal(lenient.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  // Empty: the hostname (127.0.0.1, an IP SAN of the server's certificate) is checked.
+  assert.deepEqual(await verdict({ ca: fx.ca.cert, serverName: '' }), { ok: true, code: null, message: null, host: null });
+});

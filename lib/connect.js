@@ -46,7 +46,7 @@ function connect(options) {
     socket._client = true;
     socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
     // The name sent in SNI and checked, as getServername() reports it (Bun and node:tls alike).
-    if (typeof serverName === 'string') socket._servername = serverName;
+    if (typeof serverName === 'string' && serverName !== '') socket._servername = serverName;
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
     if (timeout > 0) socket._armConnectTimeout(timeout);
     if (target.unix !== undefined) return start(socket, () => binding.connectUnix(target.unix, tls, socket._host));

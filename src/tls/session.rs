@@ -13,7 +13,7 @@ use rustls::{ClientConnection, Connection, ServerConnection};
 use socket2::Socket;
 
 use super::config::{ClientContext, ServerContext};
-use super::verify::{node_cert_error, ClientVerifier, NodeTlsError, ServerVerifier};
+use super::verify::{node_cert_error, ClientVerifier, NodeTlsError, ServerVerifier, STAND_IN_HOST};
 use crate::errors::{interrupted, would_block};
 
 /// How `authorized` is decided once the handshake is done.
@@ -52,6 +52,8 @@ pub struct TlsSession {
   wrote_in_handshake: AtomicBool,
   /// Ciphertext that arrived before the session was installed (read as plain, handed back by JS).
   early: Mutex<Vec<u8>>,
+  /// A client's server name that rustls cannot take (see `client`), for its error messages.
+  shown_name: Option<String>,
 }
 
 /// What one `TlsSession::read` step found.
@@ -104,21 +106,50 @@ impl TlsSession {
 
   /// `host` names the server unless the context has a `serverName`.
   pub fn client(ctx: &ClientContext, host: &str) -> Result<Self, String> {
-    let wanted = ctx.server_name.as_deref().unwrap_or(host);
-    let name = ServerName::try_from(
+    // An empty serverName is none (as node:tls takes it): the host is the name.
+    let wanted = ctx
+      .server_name
+      .as_deref()
+      .filter(|n| !n.is_empty())
+      .unwrap_or(host);
+    // A name that is neither a DNS name nor an IP address (`bad_name!`, `127.1`) names no
+    // certificate: node:tls and Bun connect and fail the name check. rustls takes no such name,
+    // so the session stands in the unspecified address (which sends no SNI and matches no
+    // certificate) and its name errors are worded for the name asked for.
+    let (name, shown) = match ServerName::try_from(
       wanted
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string(),
-    )
-    .map_err(|_| format!("tls.serverName: invalid server name {wanted:?}"))?;
+    ) {
+      Ok(name) => (name, None),
+      Err(_) => (
+        ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        Some(wanted.to_string()),
+      ),
+    };
     let conn =
       ClientConnection::new(ctx.config.clone(), name.clone()).map_err(|e| e.to_string())?;
     let check = PostCheck::Client {
       verifier: ctx.verifier.clone(),
       name,
     };
-    Ok(Self::new(Connection::Client(conn), check))
+    let mut session = Self::new(Connection::Client(conn), check);
+    session.shown_name = shown;
+    Ok(session)
+  }
+
+  /// A name error about the stand-in name, worded for the name that was asked for (an address
+  /// 0.0.0.0 asked for as such is shown as itself).
+  fn reworded(&self, err: NodeTlsError) -> NodeTlsError {
+    if !err.message.contains(STAND_IN_HOST) {
+      return err;
+    }
+    let shown = self.shown_name.as_deref().unwrap_or("0.0.0.0");
+    NodeTlsError {
+      code: err.code,
+      message: err.message.replace(STAND_IN_HOST, shown),
+    }
   }
 
   fn new(conn: Connection, check: PostCheck) -> Self {
@@ -133,6 +164,7 @@ impl TlsSession {
       close_after_handshake: AtomicBool::new(false),
       wrote_in_handshake: AtomicBool::new(false),
       early: Mutex::new(Vec::new()),
+      shown_name: None,
     }
   }
 
@@ -270,7 +302,7 @@ impl TlsSession {
       Err(err) => {
         // Tell the peer why, once, as rustls's examples do.
         let _ = flush(&mut conn, sock);
-        let node = node_cert_error(&err, None, &[], None);
+        let node = self.reworded(node_cert_error(&err, None, &[], None));
         if was_handshaking {
           self.handshake_reported.store(true, Ordering::SeqCst);
           step.handshake = Some(Err(node));
@@ -282,7 +314,9 @@ impl TlsSession {
       Ok(state) => {
         if was_handshaking && !conn.is_handshaking() {
           self.handshake_reported.store(true, Ordering::SeqCst);
-          step.handshake = Some(Ok(self.authorization_error(&conn)));
+          step.handshake = Some(Ok(
+            self.authorization_error(&conn).map(|e| self.reworded(e)),
+          ));
           if self.close_after_handshake.swap(false, Ordering::SeqCst) {
             conn.send_close_notify();
             self.fin_after_flush.store(true, Ordering::SeqCst);

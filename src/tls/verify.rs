@@ -314,8 +314,15 @@ fn is_name_error(err: &Error) -> bool {
   )
 }
 
+/// What error messages name for the stand-in a session uses for a server name rustls cannot take
+/// (session.rs `TlsSession::client`); the session puts the name asked for in its place.
+pub const STAND_IN_HOST: &str = "\u{0}";
+
 fn host_of(name: &ServerName<'_>) -> String {
   match name {
+    ServerName::IpAddress(rustls::pki_types::IpAddr::V4(ip)) if ip.as_ref() == &[0, 0, 0, 0] => {
+      STAND_IN_HOST.to_string()
+    }
     ServerName::DnsName(d) => d.as_ref().to_string(),
     ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
     _ => String::new(),
