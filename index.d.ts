@@ -44,6 +44,11 @@ export interface TLSOptions {
   ALPNProtocols?: string | string[] | ArrayBufferView | ArrayBuffer;
   /** The name sent in SNI and checked against the server's certificate. */
   serverName?: string;
+  /**
+   * An OpenSSL cipher list (`'ECDHE-ECDSA-AES128-GCM-SHA256:!CHACHA20'`), read as far as the
+   * suites rustls has go; one that selects none of them throws.
+   */
+  ciphers?: string;
 }
 
 // ---- handlers --------------------------------------------------------------------------------

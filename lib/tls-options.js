@@ -98,6 +98,8 @@ function normalise(tls, server) {
     rejectUnauthorized: validateBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
     alpn: alpnList(tls.ALPNProtocols),
     serverName: serverName(tls.serverName),
+    // An OpenSSL cipher list, read as far as rustls's suites go (src/tls/ciphers.rs).
+    ciphers: optionalString(tls.ciphers, 'tls.ciphers'),
   };
 }
 

@@ -25,6 +25,7 @@ pub struct TlsOptionsInput {
   pub reject_unauthorized: bool,
   pub alpn: Vec<Buffer>,
   pub server_name: Option<String>,
+  pub ciphers: Option<String>,
 }
 
 impl From<TlsOptionsInput> for TlsOptions {
@@ -39,6 +40,7 @@ impl From<TlsOptionsInput> for TlsOptions {
       reject_unauthorized: o.reject_unauthorized,
       alpn: bytes(o.alpn),
       server_name: o.server_name,
+      ciphers: o.ciphers,
     }
   }
 }

@@ -26,6 +26,8 @@ pub struct TlsOptions {
   pub reject_unauthorized: bool,
   pub alpn: Vec<Vec<u8>>,
   pub server_name: Option<String>,
+  /// `tls.ciphers`, an OpenSSL cipher list (ciphers.rs).
+  pub ciphers: Option<String>,
 }
 
 pub struct ServerContext {
@@ -48,6 +50,8 @@ struct ServerParts {
   alpn: Vec<Vec<u8>>,
   request_cert: bool,
   reject_unauthorized: bool,
+  /// The suites `tls.ciphers` allows.
+  suites: Arc<CryptoProvider>,
 }
 
 pub struct ClientContext {
@@ -61,6 +65,16 @@ fn provider() -> Arc<CryptoProvider> {
   PROVIDER
     .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
     .clone()
+}
+
+/// The provider for a connection's suites: the default one, or one limited to `tls.ciphers`.
+fn suites_provider(ciphers: Option<&str>) -> Result<Arc<CryptoProvider>, String> {
+  let Some(list) = ciphers else {
+    return Ok(provider());
+  };
+  let mut limited = rustls::crypto::aws_lc_rs::default_provider();
+  limited.cipher_suites = super::ciphers::select(list)?;
+  Ok(Arc::new(limited))
 }
 
 /// The public roots `tls: true` trusts: Mozilla's set as shipped by webpki-root-certs, the same set
@@ -239,6 +253,7 @@ pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
   // `listen` (as in Bun), not when `setVerifyMode` needs it.
   let anchors = pem::certificates(&opts.ca, "tls.ca")?;
   let parts = ServerParts {
+    suites: suites_provider(opts.ciphers.as_deref())?,
     resolver: Arc::new(CertResolver::new(keys, opts.server_name.clone())),
     anchors,
     alpn: opts.alpn.clone(),
@@ -256,7 +271,7 @@ pub fn server_context(opts: &TlsOptions) -> Result<ServerContext, String> {
 
 impl ServerParts {
   fn build(&self, request_cert: bool, reject: bool) -> Result<ServerVariant, String> {
-    let builder = ServerConfig::builder_with_provider(provider())
+    let builder = ServerConfig::builder_with_provider(self.suites.clone())
       .with_safe_default_protocol_versions()
       .map_err(|e| e.to_string())?;
     let (mut config, verifier) = if request_cert {
@@ -326,7 +341,7 @@ pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
     trust,
     anchors,
   });
-  let builder = ClientConfig::builder_with_provider(provider())
+  let builder = ClientConfig::builder_with_provider(suites_provider(opts.ciphers.as_deref())?)
     .with_safe_default_protocol_versions()
     .map_err(|e| e.to_string())?
     .dangerous()

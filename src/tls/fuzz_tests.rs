@@ -96,6 +96,7 @@ fn random_tls_options_never_panic() {
       alpn: (0..rng.below(3)).map(|_| rng.bytes(8)).collect(),
       server_name: (rng.below(2) == 0)
         .then(|| String::from_utf8_lossy(&rng.bytes(12)).into_owned()),
+      ciphers: (rng.below(2) == 0).then(|| String::from_utf8_lossy(&rng.bytes(12)).into_owned()),
     };
     if let Err(message) = server_context(&opts) {
       assert!(message.contains("tls."), "{message}");

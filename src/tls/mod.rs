@@ -6,6 +6,7 @@ mod cert_ext;
 pub mod cert_info;
 pub mod cert_key;
 mod cert_names;
+mod ciphers;
 pub mod config;
 mod der;
 mod identity;
