@@ -4,7 +4,8 @@
 // what the peer sends: a talking peer neither stalls it nor turns the final close into a reset
 // that throws away the rest, and two lingering ends of one process do not wait for each other.
 // close() during a TLS handshake lets it finish when data was written (the data follows it), and
-// gives up with the peer: a peer that never answers holds the process no longer than it stays.
+// gives up with the peer: a peer that hangs up ends the wait, one that never answers holds the
+// process for a few seconds at most, and a timeout gives up at once.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -148,6 +149,30 @@ test('TLS: close() during the handshake with 1 MiB of end() data queued waits fo
   assert.match(out.stdout, /"closed":true/);
   assert.ok(out.ms < 10000, `exited after ${out.ms} ms`);
 });
+
+for (const how of ['close', 'timeout']) {
+  test(`TLS: a write in open, then ${how === 'close' ? 'close()' : 'a timeout'}, against a peer that never answers nor leaves: the process exits ${how === 'close' ? 'within the handshake wait' : 'at once'}`, { skip: fx ? false : skipReason() }, async () => {
+    const out = await runChild(
+      `${CHILD_PRELUDE}
+      const net = require('node:net');
+      const peer = net.createServer((c) => { c.on('error', () => {}); }); // accepts, says nothing
+      peer.listen(0, HOST, () => {
+        peer.unref();
+        connect({ hostname: HOST, port: peer.address().port, tls: { ca: fs.readFileSync(process.env.CA) }, socket: {
+          open(s) { s.write('GET / HTTP/1.1\\r\\n\\r\\n'); if (process.env.HOW === 'close') s.close(); else s.timeout(0.5); },
+          handshake() {},
+          data() {},
+          close() { result({ closed: true }); },
+        } });
+      });`,
+      { env: { CA: fx ? fx.ca.certPath : '', HOW: how }, timeoutMs: 15000 },
+    );
+    assert.equal(out.timedOut, false);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /"closed":true/);
+    assert.ok(out.ms < (how === 'close' ? 9000 : 3000), `exited after ${out.ms} ms`);
+  });
+}
 
 // A write (or end() data) made before the handshake is done, then close(): the handshake finishes
 // and the data is delivered, then close_notify and FIN (SPEC: writes before the handshake are sent

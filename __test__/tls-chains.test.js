@@ -83,3 +83,29 @@ test('a certificate whose extended key usage does not allow the use is INVALID_P
   assert.equal(rejected.ok, false);
   assert.equal(rejected.code, 'INVALID_PURPOSE');
 });
+
+test('a server name that is no hostname matches no certificate, not even one for IP 0.0.0.0', { skip }, async (t) => {
+  const port = await nodeServer(t, { key: fx.zero.key, cert: fx.zero.cert });
+  for (const serverName of ['bad_name!', 'x y']) {
+    const verdict = await handshake(port, { ca: fx.ca.cert, serverName });
+    assert.deepEqual(verdict, { ok: false, code: 'ERR_TLS_CERT_ALTNAME_INVALID', authorized: false }, serverName);
+  }
+  // The address itself, asked for as such, does match it.
+  const done = deferred();
+  connect({ hostname: HOST, port, tls: { ca: fx.ca.cert, serverName: '0.0.0.0' }, socket: {
+    handshake(s, ok, err) { done.resolve({ ok, code: err ? err.code : null }); s.end(); },
+    data() {},
+  } }).catch(() => {});
+  assert.deepEqual(await withTimeout(done.promise, 8000), { ok: true, code: null });
+});
+
+test("a leaf pinned as the client's ca (not self-issued): node:tls's code, not trusted", { skip }, async (t) => {
+  const port = await nodeServer(t, { key: fx.server.key, cert: fx.server.cert });
+  const nodeCode = await withTimeout(new Promise((resolve) => {
+    const c = tls.connect({ host: HOST, port, servername: 'localhost', ca: fx.server.cert }, () => { c.destroy(); resolve('OK'); });
+    c.on('error', (e) => resolve(e.code));
+  }), 8000);
+  const ours = await handshake(port, { ca: fx.server.cert });
+  assert.equal(ours.ok, false);
+  assert.equal(ours.code, nodeCode);
+});

@@ -124,6 +124,9 @@ function generate() {
   // A certificate for localhost whose extended key usage allows client authentication only.
   leafExt('client-only.ext', NAMES, 'clientAuth');
   makeLeaf('client-only', 'localhost', 'ca', 'client-only.ext');
+  // A certificate whose only name is the address 0.0.0.0 (dev and container certificates have it).
+  leafExt('zero.ext', 'IP:0.0.0.0', 'serverAuth');
+  makeLeaf('zero', 'zero', 'ca', 'zero.ext');
 
   // Names only in the subject's CN, as quick test certificates are made: a leaf under `ca` with v3
   // extensions but no subjectAltName, a self-signed one from `req -x509` with the default config,
@@ -228,6 +231,7 @@ function generate() {
     inter: caOnly('inter'),
     interClient: pair('inter-client'),
     clientOnly: pair('client-only'),
+    zero: pair('zero'),
   };
 }
 

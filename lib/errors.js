@@ -96,13 +96,15 @@ function systemError(syscall, errno, address, port, { describe = false, stack = 
     const entry = util.getSystemErrorMap().get(errno);
     if (entry) message += `: ${entry[1]}`;
   }
-  if (address !== undefined) message += port !== undefined ? ` ${address}:${port}` : ` ${address}`;
+  // As node:net's exceptionWithHostPort: port 0 is left out of the message and the error.
+  const hasPort = port !== undefined && port > 0;
+  if (address !== undefined) message += hasPort ? ` ${address}:${port}` : ` ${address}`;
   const err = stack ? new Error(message) : stacklessError(message);
   err.errno = errno;
   err.code = code;
   err.syscall = syscall;
   if (address !== undefined) err.address = address;
-  if (port !== undefined) err.port = port;
+  if (hasPort) err.port = port;
   return err;
 }
 

@@ -117,6 +117,7 @@ class Listener {
   }
 
   [util.inspect.custom](depth, options, inspect) {
+    if (!Listener._is(this)) return 'Listener {}'; // an object made from one (Object.create)
     const shown =
       this._unix !== undefined
         ? { unix: this._unix, listening: !this._stopped, connections: this._sockets.size }

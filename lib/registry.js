@@ -76,8 +76,9 @@ function start(dispatch, holding) {
  * Lets the native side go of socket `id`. What it still sends (`end()` data, a TLS session's
  * records and close_notify) keeps the process alive until the socket's FLUSHED event.
  */
-function release(id, reset, pending) {
-  if (binding.release(id, reset, pending)) ref();
+/** `abandonHandshake`: a TLS handshake not done yet is given up, whatever was written. */
+function release(id, reset, pending, abandonHandshake) {
+  if (binding.release(id, reset, pending, abandonHandshake)) ref();
 }
 
 function ref() {

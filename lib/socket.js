@@ -290,7 +290,7 @@ class Socket {
   }
 
   /** Closes once: the `close` handler runs before this returns; then the native side lets go. */
-  _destroy(err, reset) {
+  _destroy(err, reset, abandonHandshake = false) {
     if (this._state === CLOSED) return;
     if (!err && this._writeError) err = this._writeError;
     // Closing on a held `end` while the reset that followed it is held too: the close is that
@@ -315,7 +315,7 @@ class Socket {
     // Queued `end()` data (and a TLS session's records) still go out; the process stays alive for
     // them until FLUSHED (a hold of its own, taken before ours go).
     try {
-      registry.release(this._id, !!reset, pending || undefined);
+      registry.release(this._id, !!reset, pending || undefined, abandonHandshake);
     } finally {
       try {
         const onClose = this._table().close;
@@ -479,6 +479,8 @@ class Socket {
   }
 
   [util.inspect.custom](depth, options, inspect) {
+    // An object made from a socket (Object.create(socket)) is not one: shown as an empty Socket.
+    if (!Socket._is(this)) return 'Socket {}';
     const shown = {
       readyState: this._state,
       remoteAddress: this.remoteAddress,
@@ -696,7 +698,8 @@ class Socket {
     this._timeoutRearmed = false;
     const onTimeout = this._table().timeout;
     if (onTimeout) invoke(this, onTimeout);
-    if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false);
+    // A peer that let the timer run out during the handshake is not waited for any longer.
+    if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false, true);
   }
 }
 

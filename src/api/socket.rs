@@ -84,11 +84,20 @@ pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
 /// and, under TLS, the session's records and close_notify go out first, then FIN. True when JS
 /// must keep the process alive for that until the socket's `FLUSHED` event.
 #[napi]
-pub fn release(env: Env, id: u32, reset: bool, pending: Option<BufferSlice>) -> Result<bool> {
+pub fn release(
+  env: Env,
+  id: u32,
+  reset: bool,
+  pending: Option<BufferSlice>,
+  abandon_handshake: Option<bool>,
+) -> Result<bool> {
   let state = EnvState::get(&env)?;
   let Some(core) = state.remove_socket(id) else {
     return Ok(false);
   };
+  if let (Some(true), Some(tls)) = (abandon_handshake, core.tls()) {
+    tls.abandon_handshake.store(true, Ordering::Relaxed);
+  }
   let pending = if reset {
     Vec::new()
   } else {

@@ -13,7 +13,9 @@ use rustls::{ClientConnection, Connection, ServerConnection};
 use socket2::Socket;
 
 use super::config::{ClientContext, ServerContext};
-use super::verify::{node_cert_error, ClientVerifier, NodeTlsError, ServerVerifier, STAND_IN_HOST};
+use super::verify::{
+  node_cert_error, stand_in_name, ClientVerifier, NodeTlsError, ServerVerifier, STAND_IN_HOST,
+};
 use crate::errors::{interrupted, would_block};
 
 /// How `authorized` is decided once the handshake is done.
@@ -50,6 +52,8 @@ pub struct TlsSession {
   /// Plaintext was written during the handshake (the session holds it until the handshake is
   /// done): a close() then lets the handshake finish, so that it goes out.
   wrote_in_handshake: AtomicBool,
+  /// Released by a timeout: a handshake not done by then is abandoned, whatever was written.
+  pub abandon_handshake: AtomicBool,
   /// Ciphertext that arrived before the session was installed (read as plain, handed back by JS).
   early: Mutex<Vec<u8>>,
   /// A client's server name that rustls cannot take (see `client`), for its error messages.
@@ -114,8 +118,8 @@ impl TlsSession {
       .unwrap_or(host);
     // A name that is neither a DNS name nor an IP address (`bad_name!`, `127.1`) names no
     // certificate: node:tls and Bun connect and fail the name check. rustls takes no such name,
-    // so the session stands in the unspecified address (which sends no SNI and matches no
-    // certificate) and its name errors are worded for the name asked for.
+    // so the session stands in an address that sends no SNI and that no certificate matches
+    // (verify.rs `stand_in_name`), and its name errors are worded for the name asked for.
     let (name, shown) = match ServerName::try_from(
       wanted
         .trim_start_matches('[')
@@ -123,10 +127,7 @@ impl TlsSession {
         .to_string(),
     ) {
       Ok(name) => (name, None),
-      Err(_) => (
-        ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
-        Some(wanted.to_string()),
-      ),
+      Err(_) => (stand_in_name(), Some(wanted.to_string())),
     };
     let conn =
       ClientConnection::new(ctx.config.clone(), name.clone()).map_err(|e| e.to_string())?;
@@ -139,13 +140,14 @@ impl TlsSession {
     Ok(session)
   }
 
-  /// A name error about the stand-in name, worded for the name that was asked for (an address
-  /// 0.0.0.0 asked for as such is shown as itself).
+  /// A name error about the stand-in name, worded for the name that was asked for.
   fn reworded(&self, err: NodeTlsError) -> NodeTlsError {
+    let Some(shown) = self.shown_name.as_deref() else {
+      return err;
+    };
     if !err.message.contains(STAND_IN_HOST) {
       return err;
     }
-    let shown = self.shown_name.as_deref().unwrap_or("0.0.0.0");
     NodeTlsError {
       code: err.code,
       message: err.message.replace(STAND_IN_HOST, shown),
@@ -163,6 +165,7 @@ impl TlsSession {
       fin_after_flush: AtomicBool::new(false),
       close_after_handshake: AtomicBool::new(false),
       wrote_in_handshake: AtomicBool::new(false),
+      abandon_handshake: AtomicBool::new(false),
       early: Mutex::new(Vec::new()),
       shown_name: None,
     }
@@ -238,7 +241,9 @@ impl TlsSession {
 
   /// Whether plaintext written during the handshake waits in the session for it to end.
   pub fn holds_early_plaintext(&self) -> bool {
-    self.wrote_in_handshake.load(Ordering::Relaxed) && self.is_handshaking()
+    self.wrote_in_handshake.load(Ordering::Relaxed)
+      && !self.abandon_handshake.load(Ordering::Relaxed)
+      && self.is_handshaking()
   }
 
   /// `end()`: close_notify now, or once the handshake is done (so what was written before goes

@@ -151,10 +151,15 @@ impl TrustSet {
     if !unknown && self.roots_given {
       return err;
     }
-    let subjects: Vec<Vec<u8>> = self.linking.iter().filter_map(subject_of).collect();
-    let reaches = std::iter::once(end_entity)
-      .chain(intermediates)
-      .any(|c| issuer_of(c).is_some_and(|i| subjects.contains(&i)) || self.linking.contains(c));
+    // A linking certificate issued one the peer sent (not merely is one: a leaf pinned as `ca`
+    // gets OpenSSL's codes for a chain that found no issuer).
+    let reaches = std::iter::once(end_entity).chain(intermediates).any(|c| {
+      let issuer = issuer_of(c);
+      self
+        .linking
+        .iter()
+        .any(|l| l != c && issuer.is_some() && subject_of(l) == issuer)
+    });
     if !reaches {
       return if unknown {
         err
@@ -180,6 +185,19 @@ fn issuer_of(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
   x509_parser::parse_x509_certificate(cert.as_ref())
     .ok()
     .map(|(_, c)| c.issuer().as_raw().to_vec())
+}
+
+/// Whether a signature AlgorithmIdentifier (DER) is one of SHA-1's: sha1WithRSAEncryption
+/// (1.2.840.113549.1.1.5), ecdsa-with-SHA1 (1.2.840.10045.4.1), dsa-with-sha1 (1.2.840.10040.4.3).
+fn is_sha1_signature(id: &[u8]) -> bool {
+  const OIDS: [&[u8]; 3] = [
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05],
+    &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01],
+    &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03],
+  ];
+  OIDS
+    .iter()
+    .any(|oid| id.windows(oid.len()).any(|w| w == *oid))
 }
 
 pub(crate) fn self_issued(cert: &CertificateDer<'_>) -> bool {
@@ -263,13 +281,20 @@ pub fn node_cert_error(
       CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
         other("INVALID_PURPOSE", "unsupported certificate purpose")
       }
-      // Signed with an algorithm too weak to be accepted (SHA-1), as OpenSSL 3 refuses it.
+      // Signed with SHA-1, which OpenSSL 3 refuses as too weak.
+      CertificateError::UnsupportedSignatureAlgorithmContext {
+        signature_algorithm_id,
+        ..
+      } if is_sha1_signature(signature_algorithm_id) => {
+        other("CA_MD_TOO_WEAK", "CA signature digest algorithm too weak")
+      }
       #[allow(deprecated)]
       CertificateError::UnsupportedSignatureAlgorithm
       | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
-      | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-        other("CA_MD_TOO_WEAK", "CA signature digest algorithm too weak")
-      }
+      | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => other(
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        "certificate signed with an unsupported algorithm",
+      ),
       e => other(
         "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
         &format!("certificate verification failed: {e:?}"),
@@ -318,11 +343,22 @@ fn is_name_error(err: &Error) -> bool {
 /// (session.rs `TlsSession::client`); the session puts the name asked for in its place.
 pub const STAND_IN_HOST: &str = "\u{0}";
 
+/// The stand-in itself: an address of IPv6's discard prefix (100::/64, RFC 6666), which no
+/// server is reached at. It sends no SNI, and no certificate matches it: `verify` fails the name
+/// check for it whatever the certificate names.
+pub fn stand_in_name() -> ServerName<'static> {
+  ServerName::IpAddress(std::net::IpAddr::from(STAND_IN_IP).into())
+}
+
+const STAND_IN_IP: [u8; 16] = [1, 0, 0, 0, 0, 0, 0, 0, 0x6e, 0x62, 0x74, 0, 0, 0, 0, 1];
+
+fn is_stand_in(name: &ServerName<'_>) -> bool {
+  matches!(name, ServerName::IpAddress(rustls::pki_types::IpAddr::V6(ip)) if ip.as_ref() == &STAND_IN_IP)
+}
+
 fn host_of(name: &ServerName<'_>) -> String {
   match name {
-    ServerName::IpAddress(rustls::pki_types::IpAddr::V4(ip)) if ip.as_ref() == &[0, 0, 0, 0] => {
-      STAND_IN_HOST.to_string()
-    }
+    _ if is_stand_in(name) => STAND_IN_HOST.to_string(),
     ServerName::DnsName(d) => d.as_ref().to_string(),
     ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
     _ => String::new(),
@@ -344,6 +380,22 @@ pub struct ServerVerifier {
 
 impl ServerVerifier {
   fn verify(
+    &self,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    name: &ServerName<'_>,
+    ocsp: &[u8],
+    now: UnixTime,
+  ) -> Result<ServerCertVerified, Error> {
+    let verdict = self.verify_named(end_entity, intermediates, name, ocsp, now);
+    if verdict.is_ok() && is_stand_in(name) {
+      // The chain is good; the name asked for (no hostname at all) names no certificate.
+      return Err(Error::InvalidCertificate(CertificateError::NotValidForName));
+    }
+    verdict
+  }
+
+  fn verify_named(
     &self,
     end_entity: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],

@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
 
 use mio::Interest;
 
@@ -15,6 +16,8 @@ use crate::errors::{interrupted, would_block};
 
 /// How long unsent `end()` data may take to leave once JS has let go of the socket.
 const LINGER_MS: u64 = 30_000;
+/// How long a released socket waits for its handshake to end before its data can go.
+const HANDSHAKE_LINGER_MS: u64 = 5_000;
 
 impl EventLoop {
   /// Returns false when the loop must stop.
@@ -96,14 +99,24 @@ impl EventLoop {
     // finishes first and the data follows, as writes before the handshake are sent once it is
     // done; with nothing to send, it is abandoned (close_notify at once).
     let handshaking = core.tls().is_some_and(|t| t.is_handshaking());
-    let after_handshake =
-      handshaking && (!pending.is_empty() || core.tls().is_some_and(|t| t.holds_early_plaintext()));
+    let after_handshake = handshaking
+      && core.tls().is_some_and(|t| {
+        t.holds_early_plaintext()
+          || (!pending.is_empty() && !t.abandon_handshake.load(Ordering::Relaxed))
+      });
     let pending = if handshaking && !after_handshake {
       Vec::new()
     } else {
       pending
     };
-    let deadline = now_ms() + LINGER_MS;
+    // Waiting for a handshake is bounded more tightly than a flush: a peer that never answers
+    // must not hold the process for long.
+    let deadline = now_ms()
+      + if after_handshake {
+        HANDSHAKE_LINGER_MS
+      } else {
+        LINGER_MS
+      };
     self.put(
       id,
       Slot::Lingering(Lingering {
@@ -217,6 +230,11 @@ impl EventLoop {
           }
         }
         if let (Some(tls), Some(sock)) = (l.core.tls(), l.core.socket()) {
+          if l.after_handshake && !tls.is_handshaking() {
+            // The handshake is done: what follows is a flush, with a flush's time.
+            l.after_handshake = false;
+            l.deadline = now_ms() + LINGER_MS;
+          }
           if l.after_handshake && tls.is_handshaking() {
             // Its records out; the rest follows when a read has finished the handshake.
             match tls.flush(sock) {
