@@ -184,3 +184,19 @@ test('a TLS server socket whose client sent no SNI: getServername() is undefined
   t.after(() => c.destroy());
   assert.equal(await withTimeout(seen.promise, 5000), undefined);
 });
+
+test('util.inspect of an object made from a socket or a listener prints, not throws', async (t) => {
+  const { server, client } = await pair(t);
+  const util = require('node:util');
+  assert.match(util.inspect(Object.create(client)), /Socket/);
+  assert.match(util.inspect(Object.create(server)), /Listener/);
+  assert.match(util.inspect(client), /readyState/);
+});
+
+test('connect to port 0: the error names no port, as node:net words it', async () => {
+  const ours = await connect({ hostname: HOST, port: 0, socket: { data() {} } }).catch((e) => e);
+  const node = await new Promise((resolve) => net.connect(0, HOST).on('error', resolve));
+  assert.equal(ours.code, node.code);
+  assert.equal(ours.message, node.message);
+  assert.equal('port' in ours, 'port' in node);
+});
