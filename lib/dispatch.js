@@ -27,11 +27,12 @@ const binding = require('./binding');
 const { sockets, listeners } = registry;
 
 function accept(id, listenerId) {
-  const listener = registry.lookup(listeners, listenerId);
-  // Accepted by the loop, but the listener stopped before JS saw the connection (a handler of
-  // this batch called stop()): it is reset, as the kernel resets those still in the backlog when
-  // node:net's or Bun's listener closes; stop(true) closes it gracefully, as its open sockets.
-  if (!listener || listener._closeActive || listener._stopped) {
+  const listener = registry.lookup(listeners, listenerId) || registry.stopping.get(listenerId);
+  // Accepted by the loop, but the listener stopped before JS saw the connection. A stop() from
+  // outside a dispatch lets it open (listener.js); one from a handler of this batch resets it, as
+  // the kernel resets those still in the backlog when node:net's or Bun's listener closes from a
+  // connection handler; stop(true) closes it gracefully, as its open sockets.
+  if (!listener || listener._closeActive || (listener._stopped && !listener._openPending)) {
     registry.release(id, !!listener && !listener._closeActive, undefined);
     return;
   }
@@ -48,6 +49,14 @@ function accept(id, listenerId) {
 function dispatchOne(kind, id, a, b, data, base, errors) {
   if (kind === EV_OPEN) return accept(id, a);
   if (kind === EV_UNLISTENED) {
+    const stopped = registry.stopping.get(id);
+    if (stopped) {
+      registry.stopping.delete(id);
+      if (stopped._unrefOnUnlisten) {
+        stopped._unrefOnUnlisten = false;
+        registry.unref();
+      }
+    }
     const listener = registry.lookup(listeners, id);
     if (listener) registry.remove(listeners, listener);
     return;

@@ -33,6 +33,9 @@ class Listener {
     this._stopped = false;
     /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */
     this._closeActive = false;
+    /** Set by a stop() outside a dispatch: connections accepted before it still open. */
+    this._openPending = false;
+    this._unrefOnUnlisten = false;
     this._refd = true;
     this._sockets = new Set();
     registry.store(registry.listeners, this);
@@ -70,15 +73,21 @@ class Listener {
   stop(closeActiveConnections = false) {
     if (!this._stopped) {
       this._stopped = true;
-      binding.stopListener(this._id);
+      // Outside a dispatch, the connections established before now still open (the addon
+      // accepts the backlog first); from a handler, those not yet opened are refused.
+      this._openPending = binding.stopListener(this._id);
       if (this._unix !== undefined && !this._unix.startsWith('\0')) {
         try {
           fs.unlinkSync(this._unix);
         } catch {}
       }
+      if (this._openPending) registry.stopping.set(this._id, this);
       if (this._refd) {
         this._refd = false;
-        registry.unref();
+        // The connections on their way keep the process until they have opened (the loop's
+        // acknowledgement of the stop comes after them).
+        if (this._openPending) this._unrefOnUnlisten = true;
+        else registry.unref();
       }
     }
     if (closeActiveConnections) {

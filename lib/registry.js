@@ -11,6 +11,12 @@ const binding = require('./binding');
 const INDEX_MASK = (1 << 22) - 1;
 const sockets = [];
 const listeners = [];
+/**
+ * Listeners stopped outside a dispatch, by id, until the loop acknowledges the stop: the
+ * connections accepted before it still open on them, while a new listener may already have
+ * their slot in `listeners`.
+ */
+const stopping = new Map();
 
 function lookup(table, id) {
   const entry = table[id & INDEX_MASK];
@@ -89,4 +95,4 @@ function unref() {
   if (--refs === 0) binding.setRef(false);
 }
 
-module.exports = { sockets, listeners, lookup, store, remove, start, ref, unref, release, resumed };
+module.exports = { sockets, listeners, stopping, lookup, store, remove, start, ref, unref, release, resumed };

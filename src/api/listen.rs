@@ -163,14 +163,39 @@ pub fn listener_address(env: Env, id: u32) -> Result<Option<Vec<String>>> {
 
 /// Closes the listening socket now: new connects are refused once this returns.
 #[napi]
-pub fn stop_listener(env: Env, id: u32) -> Result<()> {
+pub fn stop_listener(env: Env, id: u32) -> Result<bool> {
   let state = EnvState::get(&env)?;
+  // Outside a dispatch, every connection the kernel has established is one a peer may already be
+  // using: the backlog is accepted before the socket closes (closing would reset them), and they
+  // open as the connections the loop accepted before. Inside a dispatch (a handler stopping the
+  // listener) the rest of the backlog is refused, as node:net's accept loop stops at close().
+  let drain = !state.in_dispatch;
   if let Some(core) = state.remove_listener(id) {
     if let Some(fd) = core.fd() {
       let _ = state.shared.registry.deregister(&mut SourceFd(&fd));
     }
+    if drain {
+      let mut accepted = Vec::new();
+      while accepted.len() < MAX_DRAINED {
+        match core.accept() {
+          Ok(Some(conn)) => accepted.push(conn),
+          Err(e)
+            if e.raw_os_error() == Some(libc::ECONNABORTED) || crate::errors::interrupted(&e) => {}
+          _ => break, // empty (EAGAIN), or out of descriptors: the rest is refused
+        }
+      }
+      if !accepted.is_empty() {
+        state.send(Command::Adopt {
+          listener: core.clone(),
+          accepted,
+        });
+      }
+    }
     drop(core.close());
     state.send(Command::Unlisten(id));
   }
-  Ok(())
+  Ok(drain)
 }
+
+/// The most backlog connections `stop()` accepts (a listen backlog is 511 by default).
+const MAX_DRAINED: usize = 65_536;

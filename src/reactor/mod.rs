@@ -63,6 +63,11 @@ pub enum Command {
   Listen(Arc<ListenerCore>),
   /// The listener was closed on the JS thread; drop the loop's slot.
   Unlisten(u32),
+  /// Connections `stop()` took from the backlog before closing the listener: opened as accepted.
+  Adopt {
+    listener: Arc<ListenerCore>,
+    accepted: Vec<(socket2::Socket, bool)>,
+  },
   Connect {
     core: Arc<SocketCore>,
     addrs: Vec<SockAddr>,

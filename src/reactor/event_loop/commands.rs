@@ -35,6 +35,11 @@ impl EventLoop {
             }
           }
         }
+        Command::Adopt { listener, accepted } => {
+          for (sock, tcp) in accepted {
+            self.adopt(sock, tcp, &listener);
+          }
+        }
         Command::Unlisten(id) => {
           self.accept_retry.retain(|l| *l != id);
           self.take_slot(id);
