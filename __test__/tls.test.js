@@ -137,6 +137,17 @@ test('an RSA 2048 key works, and several key/cert pairs may be given', { skip },
   const ecFp = new crypto.X509Certificate(fx.server.cert).fingerprint256;
   assert.ok([ecFp, rsaFp].includes(b.client.getPeerCertificate().fingerprint256), 'one of the two pairs is served');
   await echoOnce(b.client, b.rx, 'two pairs echo');
+
+  // The arrays in different orders: each certificate takes the key that matches it, as node:tls
+  // and Bun pair them.
+  const crossed = tlsServer(t, { key: [fx.server.key, fx.serverRsa.key], cert: [fx.serverRsa.cert, fx.server.cert] });
+  const c = await tlsClient(t, crossed.port, { ca: fx.ca.cert });
+  assert.equal(c.client.authorized, true);
+  await echoOnce(c.client, c.rx, 'crossed pairs echo');
+  assert.throws(
+    () => listen({ hostname: HOST, port: 0, tls: { key: [fx.server.key, fx.client.key], cert: [fx.serverRsa.cert, fx.server.cert] }, socket: { data() {} } }),
+    /does not match/,
+  );
 });
 
 test('client serverName: checked against the certificate and sent as SNI', { skip }, async (t) => {

@@ -200,18 +200,26 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
     ));
   }
   let provider = provider();
-  keys
+  let mut signers = keys
     .into_iter()
-    .zip(chains)
     .enumerate()
-    .map(|(i, (key, chain))| {
-      let signer = provider
+    .map(|(i, key)| {
+      provider
         .key_provider
         .load_private_key(key)
-        .map_err(|e| format!("tls.key{}: unusable private key ({e})", index(i)))?;
-      // rustls's own check (`CertifiedKey::keys_match`) parses the leaf with webpki, which refuses
-      // X.509 v1 certificates (what `openssl x509 -req` makes without extensions); OpenSSL, and
-      // so node:tls and Bun, serve them. Compare the public keys from x509-parser's reading.
+        .map(Some)
+        .map_err(|e| format!("tls.key{}: unusable private key ({e})", index(i)))
+    })
+    .collect::<Result<Vec<_>, String>>()?;
+  // Each certificate takes the key whose public key it carries, in whatever order the arrays
+  // list them (node:tls and Bun pair them so), else the key at its own index. rustls's own check
+  // (`CertifiedKey::keys_match`) parses the leaf with webpki, which refuses X.509 v1
+  // certificates (what `openssl x509 -req` makes without extensions); OpenSSL, and so node:tls
+  // and Bun, serve them. So the public keys are compared from x509-parser's reading.
+  chains
+    .into_iter()
+    .enumerate()
+    .map(|(i, chain)| {
       let leaf = chain.first().map(|c| c.as_ref()).unwrap_or_default();
       let spki = match x509_parser::parse_x509_certificate(leaf) {
         Ok((_, cert)) => cert.tbs_certificate.subject_pki.raw.to_vec(),
@@ -222,15 +230,26 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
           ))
         }
       };
-      if signer
-        .public_key()
-        .is_some_and(|public| public.as_ref() != spki.as_slice())
-      {
+      let matching = signers.iter().position(|s| {
+        s.as_ref()
+          .and_then(|s| s.public_key())
+          .is_some_and(|public| public.as_ref() == spki.as_slice())
+      });
+      let unknown = signers
+        .get(i)
+        .and_then(|s| s.as_ref())
+        .is_some_and(|s| s.public_key().is_none());
+      let taken = match matching {
+        Some(k) => signers[k].take(),
+        None if unknown => signers[i].take(),
+        None => None,
+      };
+      let Some(signer) = taken else {
         return Err(format!(
           "tls.key: the private key does not match the certificate (tls.cert{})",
           index(i)
         ));
-      }
+      };
       Ok(Arc::new(CertifiedKey::new(chain, signer)))
     })
     .collect()
