@@ -387,22 +387,6 @@ impl ServerVerifier {
     ocsp: &[u8],
     now: UnixTime,
   ) -> Result<ServerCertVerified, Error> {
-    let verdict = self.verify_named(end_entity, intermediates, name, ocsp, now);
-    if verdict.is_ok() && is_stand_in(name) {
-      // The chain is good; the name asked for (no hostname at all) names no certificate.
-      return Err(Error::InvalidCertificate(CertificateError::NotValidForName));
-    }
-    verdict
-  }
-
-  fn verify_named(
-    &self,
-    end_entity: &CertificateDer<'_>,
-    intermediates: &[CertificateDer<'_>],
-    name: &ServerName<'_>,
-    ocsp: &[u8],
-    now: UnixTime,
-  ) -> Result<ServerCertVerified, Error> {
     let linked = self.trust.linked(intermediates);
     let result = if !self.trust.roots_given {
       Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
@@ -412,7 +396,7 @@ impl ServerVerifier {
         .inner
         .verify_server_cert(end_entity, chain, name, ocsp, now)
     };
-    match result {
+    let verdict = match result {
       // webpki checks the chain before the name: only the name failed.
       Err(e) if is_name_error(&e) && common_name_matches(end_entity, name) => {
         Ok(ServerCertVerified::assertion())
@@ -437,7 +421,15 @@ impl ServerVerifier {
       }
       Err(e) => Err(self.trust.unknown_issuer(e, end_entity, intermediates)),
       ok => ok,
-    }
+    };
+    // A good chain, but the stand-in for a name that is no hostname names no certificate.
+    verdict.and_then(|ok| {
+      if is_stand_in(name) {
+        Err(Error::InvalidCertificate(CertificateError::NotValidForName))
+      } else {
+        Ok(ok)
+      }
+    })
   }
 
   /// The chain's verdict, as Node would report it.
