@@ -49,7 +49,13 @@ test('values are binary-safe and any length; inline commands split on runs of sp
   const got = Buffer.from(s.feed(Buffer.from(command('GET', 'k'))));
   assert.deepEqual(got, Buffer.concat([Buffer.from('$768\r\n'), all, Buffer.from('\r\n')]));
   assert.equal(replies(s, command('SET', 'short', 'v'.repeat(12)), command('get', 'short')), `+OK\r\n$12\r\n${'v'.repeat(12)}\r\n`);
+  for (const size of [0, 9, 10, 99, 100, 999, 1000, 10000, 123456]) {
+    const value = 'abcdefghij'.repeat(Math.ceil(size / 10)).slice(0, size);
+    assert.equal(replies(s, command('SET', 'n', value), command('GET', 'n')), `+OK\r\n$${size}\r\n${value}\r\n`, `length ${size}`);
+  }
   assert.equal(replies(s, 'PING   hello\r\n'), '$5\r\nhello\r\n');
+  assert.equal(replies(s, ' ping \r\n'), '+PONG\r\n');
+  assert.equal(replies(s, '\r\n'), '', 'an empty inline line is no command');
   assert.equal(replies(s, command('PING', 'x'.repeat(40))), `$40\r\n${'x'.repeat(40)}\r\n`);
   // A command name that only looks like GET once its case is folded byte-wise is not GET.
   assert.match(replies(s, '*2\r\n$3\r\n\xc7ET\r\n$1\r\nk\r\n'), /^-ERR unknown command/);
