@@ -651,7 +651,9 @@ class Socket {
     if (this._handshakePending()) return this._onHandshake(false, this._writeError || disconnected(this._client));
     // After a failed write, an EOF is the reset seen from the read side, not the peer's `end`.
     if (this._writeError) return this._destroy(this._writeError, false);
-    if (this._holding()) return this._hold('end');
+    // Behind held data it waits for resume(); alone it is no data, and a paused socket gets it
+    // now, as a paused node:net socket with nothing unread does.
+    if (this._held !== null) return this._hold('end');
     this._deliverEnd();
   }
 
@@ -687,7 +689,10 @@ class Socket {
     // Nothing queued can go any more: the process need not wait for it (even while paused).
     if (this._pendingHeld || this._recordsHeld) this._releaseHolds();
     if (this._handshakePending()) return this._onHandshake(false, readError(errno));
-    if (this._holding()) return this._hold('error', readError(errno));
+    // A reset ends the connection whether or not the application reads: while paused it closes
+    // now (what was held is lost with it, as the kernel drops what was unread), as in Bun. Behind
+    // held events being delivered after resume() it keeps its place.
+    if (this._held !== null && !this._paused) return this._hold('error', readError(errno));
     // The error only reaches a `close` handler; without one (a server that lets resets go) it is
     // not made: an Error per reset connection was a tenth of the JS time in a connect storm.
     this._destroy(this._opened && this._table().close ? readError(errno) : undefined, false);

@@ -42,6 +42,8 @@ struct Connecting {
   /// The first address's failure: the error the connect reports when every address failed, as
   /// node:net reports the first address it tried (`localhost`: 127.0.0.1 before ::1).
   first_errno: Option<i32>,
+  /// When the attempt under way gives way to the next address (none for the last one).
+  give_up_at: Option<u64>,
 }
 
 struct Open {
@@ -102,6 +104,8 @@ pub struct EventLoop {
   accept_retry: Vec<u32>,
   accept_retry_at: Option<u64>,
   lingering: Vec<u32>,
+  /// Connects with an attempt that gives way to the next address at its `give_up_at`.
+  attempts: Vec<u32>,
   /// JS must be told of the published batch, once the engine's lock is let go (so that JS, woken,
   /// does not find the lock taken).
   notify_due: bool,
@@ -127,6 +131,7 @@ impl EventLoop {
       accept_retry: Vec::new(),
       accept_retry_at: None,
       lingering: Vec::new(),
+      attempts: Vec::new(),
       notify_due: false,
       more_ready: false,
       discard: Vec::new(),
@@ -309,11 +314,20 @@ impl EventLoop {
             self.local.push(batch::ERROR, id, neg_errno(&err), 0);
           }
         }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
+        let mut failed = false;
+        if core.paused.load(Ordering::SeqCst) {
+          if event.is_error() || event.is_read_closed() {
+            failed = self.notice_while_paused(id, event.is_error()) && event.is_error();
+          }
+        } else if event.is_readable() || event.is_read_closed() || event.is_error() {
           // A short read proves the socket empty unless the peer's FIN or an error is also
           // pending, which no later edge would announce.
           let drain_fully = event.is_read_closed() || event.is_error();
           self.read(id, drain_fully);
+        }
+        // A socket that failed cannot take more: its error, not a `drain`, answers the write.
+        if failed {
+          return;
         }
         if event.is_writable() || event.is_error() {
           if core.tls().is_some() {

@@ -14,13 +14,58 @@ use crate::socket_core::SocketCore;
 /// The most one `recv` asks for. A read that returns less has emptied the socket.
 const READ_SIZE: usize = 256 * 1024;
 
+/// The most a paused TLS socket reads when the peer has closed, to find the close_notify behind
+/// what is unread (the plaintext is held by JS until `resume()`). More stays in the kernel.
+const PAUSED_EOF_READ: usize = 64 * 1024;
+
 impl EventLoop {
   pub(super) fn read(&mut self, id: u32, drain_fully: bool) {
+    self.read_from(id, drain_fully, false);
+  }
+
+  /// A paused socket does not read, but its peer's reset or FIN is not data: report them, as
+  /// node:net reports the FIN of a paused socket with nothing unread and Bun reports both.
+  /// Otherwise a paused socket that has ended its side would wait for the peer forever: no read
+  /// sees the FIN and no write the reset. Returns whether the socket is done with reading.
+  pub(super) fn notice_while_paused(&mut self, id: u32, reset: bool) -> bool {
+    let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
+      return true;
+    };
+    if open.done_reading {
+      return true;
+    }
+    let core = open.core.clone();
+    let Some(sock) = core.socket() else {
+      return true;
+    };
+    if let Ok(Some(err)) = sock.take_error() {
+      core.note_failure(&err);
+      open.done_reading = true;
+      self.local.push(batch::ERROR, id, neg_errno(&err), 0);
+      return true;
+    }
+    if reset {
+      return false;
+    }
+    let unread = unread_bytes(sock);
+    if unread == Some(0) && core.tls().is_none() {
+      open.done_reading = true;
+      self.local.push(batch::END, id, 0, 0);
+      return true;
+    }
+    // A TLS peer's FIN comes behind its close_notify record: read a little to find it.
+    if core.tls().is_some() && unread.is_some_and(|n| n <= PAUSED_EOF_READ) {
+      self.read_from(id, true, true);
+    }
+    false
+  }
+
+  fn read_from(&mut self, id: u32, drain_fully: bool, even_paused: bool) {
     let epoch = self.shared.epoch.load(Ordering::SeqCst);
     let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
       return;
     };
-    if open.done_reading || open.core.paused.load(Ordering::SeqCst) {
+    if open.done_reading || (open.core.paused.load(Ordering::SeqCst) && !even_paused) {
       return;
     }
     if open.epoch != epoch {
@@ -184,4 +229,17 @@ impl EventLoop {
       self.guarded(id, |lp, id| lp.read(id, true));
     }
   }
+}
+
+/// Bytes waiting in the socket's receive queue (FIONREAD); None when the kernel will not say.
+fn unread_bytes(sock: &socket2::Socket) -> Option<usize> {
+  use std::os::fd::AsRawFd;
+  let mut n: libc::c_int = 0;
+  // SAFETY: FIONREAD writes one c_int through the pointer, which points at `n`; the descriptor is
+  // the socket's own, open while `sock` is borrowed.
+  let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &mut n) };
+  if rc < 0 {
+    return None;
+  }
+  usize::try_from(n).ok()
 }
