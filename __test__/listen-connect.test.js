@@ -502,6 +502,39 @@ describe('listen options', () => {
     assert.equal(err.code, 'EADDRINUSE');
   });
 
+  test('exclusive: true wins over reusePort, as in Bun: the port is not shared', (t) => {
+    const a = listen({ hostname: '127.0.0.1', port: 0, reusePort: true, exclusive: true, socket: { data() {} } });
+    t.after(() => a.stop(true));
+    const err = tryListen({ hostname: '127.0.0.1', port: a.port, reusePort: true, socket: { data() {} } });
+    if (!(err instanceof Error)) err.stop();
+    assert.ok(err instanceof Error, 'a second reusePort listener bound beside an exclusive one');
+    assert.equal(err.code, 'EADDRINUSE');
+  });
+
+  test('backlog never throws, as in node:net and Bun: numbers and numeric strings are used, 0, negatives and junk get 511', (t) => {
+    let ss = true;
+    try {
+      require('node:child_process').execFileSync('ss', ['-V'], { stdio: 'ignore' });
+    } catch {
+      ss = false;
+    }
+    // A listening socket's Send-Q in `ss -ltn` is its backlog, as the kernel capped it.
+    const somaxconn = Number(require('node:fs').readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    const queueOf = (port) => {
+      const out = require('node:child_process').execFileSync('ss', ['-Hltn', `sport = :${port}`]).toString().trim();
+      return Number(out.split(/\s+/)[2]);
+    };
+    for (const [backlog, want] of [[100, 100], ['64', 64], [0, 511], [-1, 511], ['abc', 511], [{}, 511], [null, 511], [2 ** 40, null]]) {
+      const l = listen({ hostname: '127.0.0.1', port: 0, backlog, socket: { data() {} } });
+      try {
+        if (ss && want !== null) assert.equal(queueOf(l.port), Math.min(want, somaxconn), `backlog ${String(backlog)}`);
+      } finally {
+        l.stop();
+      }
+    }
+    if (!ss) t.diagnostic('ss not found: the queue lengths were not read back');
+  });
+
   test("ipv6Only is accepted on '::' and takes effect", async (t) => {
     if (!hasIPv6Loopback()) return t.skip('IPv6 loopback unavailable');
     // A port whose IPv4 side was just free (other processes may hold 127.0.0.1 ports).

@@ -4,7 +4,7 @@ const binding = require('./binding');
 const registry = require('./registry');
 const { Listener } = require('./listener');
 const { dispatch, holding } = require('./dispatch');
-const { handlerTable, validateObject, validateBoolean, validateInteger, endpoint } = require('./options');
+const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
 const { systemError } = require('./errors');
 const { serverContext } = require('./tls-options');
 
@@ -21,15 +21,26 @@ function notFound(hostname) {
   return err;
 }
 
+/**
+ * The listen queue length. Never an error, as in node:net and Bun (which ignores it): numbers and
+ * numeric strings as given (the kernel caps them at somaxconn); anything else, 0 and negatives
+ * get node:net's default (its 0 means the default too).
+ */
+function backlogOf(value) {
+  const n = Math.trunc(Number(value));
+  return n > 0 ? Math.min(n, 0x7fffffff) : DEFAULT_BACKLOG;
+}
+
 function listen(options) {
   validateObject(options, 'options');
   const handlers = handlerTable(options.socket, 'options.socket');
   const allowHalfOpen = validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen', false);
-  // Every listener here is exclusive already (no cluster handle sharing); accepted for Bun parity.
-  validateBoolean(options.exclusive, 'options.exclusive', false);
-  const reusePort = validateBoolean(options.reusePort, 'options.reusePort', false);
+  // There is no cluster handle sharing here; what `exclusive` still means is no port sharing: as
+  // in Bun, it wins over `reusePort`.
+  const exclusive = validateBoolean(options.exclusive, 'options.exclusive', false);
+  const reusePort = validateBoolean(options.reusePort, 'options.reusePort', false) && !exclusive;
   const ipv6Only = validateBoolean(options.ipv6Only, 'options.ipv6Only', false);
-  const backlog = validateInteger(options.backlog, 'options.backlog', 0, 0x7fffffff, DEFAULT_BACKLOG);
+  const backlog = backlogOf(options.backlog);
   const target = endpoint(options);
   const tls = serverContext(options.tls);
   // Read before the bind: a throwing getter must leave nothing bound.

@@ -105,6 +105,33 @@ pub fn resolve_listen_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>>
   Ok(addrs)
 }
 
+/// Binds the first of `addrs` this host can bind. Only an address it cannot bind at all (no IPv6
+/// here) lets the next one stand in; a port in use or a denied bind is the answer, as node:net
+/// gives it, or a second server on `localhost:3000` would quietly start on `::1` beside the first.
+/// The error comes with the address that gave it (none when `addrs` is empty).
+pub fn bind_first(
+  addrs: &[SocketAddr],
+  opts: &ListenOptions,
+) -> Result<(Socket, SocketAddr), (io::Error, Option<SocketAddr>)> {
+  let mut failure = (io::Error::from_raw_os_error(libc::EADDRNOTAVAIL), None);
+  for &addr in addrs {
+    match bind_tcp(addr, opts) {
+      Ok(sock) => return Ok((sock, addr)),
+      Err(e) => {
+        let unbindable = matches!(
+          e.raw_os_error(),
+          Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
+        );
+        failure = (e, Some(addr));
+        if !unbindable {
+          break;
+        }
+      }
+    }
+  }
+  Err(failure)
+}
+
 pub fn bind_tcp(addr: SocketAddr, opts: &ListenOptions) -> io::Result<Socket> {
   let sock = Socket::new(
     Domain::for_address(addr),
@@ -209,6 +236,26 @@ mod tests {
     let first = bind_tcp("127.0.0.1:0".parse().unwrap(), &o).unwrap();
     let addr = first.local_addr().unwrap().as_socket().unwrap();
     assert!(bind_tcp(addr, &o).is_ok());
+  }
+
+  #[test]
+  fn a_taken_port_is_the_answer_not_a_reason_to_try_the_next_address() {
+    let first = bind_tcp("127.0.0.1:0".parse().unwrap(), &opts()).unwrap();
+    let taken = first.local_addr().unwrap().as_socket().unwrap();
+    let other = SocketAddr::new("::1".parse().unwrap(), taken.port());
+    let (err, at) = bind_first(&[taken, other], &opts())
+      .map(|_| ())
+      .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE));
+    assert_eq!(at, Some(taken));
+  }
+
+  #[test]
+  fn an_address_this_host_cannot_bind_lets_the_next_stand_in() {
+    // TEST-NET-1 is on no interface here: EADDRNOTAVAIL.
+    let unbindable: SocketAddr = "192.0.2.1:0".parse().unwrap();
+    let (_sock, addr) = bind_first(&[unbindable, "127.0.0.1:0".parse().unwrap()], &opts()).unwrap();
+    assert_eq!(addr, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
   }
 
   #[test]

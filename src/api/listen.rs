@@ -8,7 +8,7 @@ use socket2::Socket;
 
 use crate::env_state::EnvState;
 use crate::errors::neg_errno;
-use crate::listener::{bind_tcp, bind_unix, resolve_listen_host, ListenOptions, ListenerCore};
+use crate::listener::{bind_first, bind_unix, resolve_listen_host, ListenOptions, ListenerCore};
 use crate::reactor::Command;
 use crate::tls::config::ServerContext;
 
@@ -34,7 +34,7 @@ pub struct ListenFlags {
   pub open_first: bool,
 }
 
-/// Binds and listens on the first address of `host` that works.
+/// Binds and listens on the first address of `host` that this host can bind.
 #[napi]
 pub fn listen_tcp(
   env: Env,
@@ -61,27 +61,21 @@ pub fn listen_tcp(
       })
     }
   };
-  let mut failure = ListenResult {
-    id: -libc::EADDRNOTAVAIL,
-    port,
-    address: host,
-  };
-  for addr in addrs {
-    match bind_tcp(addr, &opts) {
-      Ok(sock) => {
-        let address = addr.ip().to_string();
-        return Ok(adopt(state, sock, address, tls, false, open_first));
-      }
-      Err(e) => {
-        failure = ListenResult {
-          id: neg_errno(&e),
-          port,
-          address: addr.ip().to_string(),
-        }
-      }
-    }
+  match bind_first(&addrs, &opts) {
+    Ok((sock, addr)) => Ok(adopt(
+      state,
+      sock,
+      addr.ip().to_string(),
+      tls,
+      false,
+      open_first,
+    )),
+    Err((e, addr)) => Ok(ListenResult {
+      id: neg_errno(&e),
+      port,
+      address: addr.map_or(host, |a| a.ip().to_string()),
+    }),
   }
-  Ok(failure)
 }
 
 /// Binds a unix socket at `path` (a leading NUL byte: a Linux abstract name).
