@@ -200,8 +200,7 @@ impl SocketCore {
     if on && initial_delay_ms > 0 {
       // Linux takes at most 32767 s (MAX_TCP_KEEPIDLE); longer asks get the longest.
       let secs = (initial_delay_ms / 1000).clamp(1, 32_767);
-      let params = TcpKeepalive::new().with_time(Duration::from_secs(secs));
-      return sock.set_tcp_keepalive(&params).is_ok();
+      return sock.set_tcp_keepalive(&keepalive_probes(secs)).is_ok();
     }
     true
   }
@@ -240,12 +239,51 @@ impl Drop for SocketCore {
   }
 }
 
+/// Keep-alive after `idle_secs` of silence, then a probe every second, ten at most, as libuv
+/// (node:net) and Bun set them: a dead peer is noticed 10 s after the delay, not the kernel's
+/// default 75 s x 9.
+fn keepalive_probes(idle_secs: u64) -> TcpKeepalive {
+  TcpKeepalive::new()
+    .with_time(Duration::from_secs(idle_secs))
+    .with_interval(Duration::from_secs(1))
+    .with_retries(10)
+}
+
 fn not_connected() -> io::Error {
   io::Error::from_raw_os_error(libc::ENOTCONN)
 }
 
 #[cfg(test)]
 mod tests {
+  #[test]
+  fn keepalive_probes_as_node_and_bun_set_them() {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_keepalive(true).unwrap();
+    sock
+      .set_tcp_keepalive(&super::keepalive_probes(30))
+      .unwrap();
+    let get = |name| {
+      use std::os::fd::AsRawFd;
+      let mut value: libc::c_int = 0;
+      let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+      // SAFETY: getsockopt writes at most `len` bytes into `value`, a c_int.
+      let rc = unsafe {
+        libc::getsockopt(
+          sock.as_raw_fd(),
+          libc::IPPROTO_TCP,
+          name,
+          (&raw mut value).cast(),
+          &mut len,
+        )
+      };
+      assert_eq!(rc, 0);
+      value
+    };
+    assert_eq!(get(libc::TCP_KEEPIDLE), 30);
+    assert_eq!(get(libc::TCP_KEEPINTVL), 1);
+    assert_eq!(get(libc::TCP_KEEPCNT), 10);
+  }
+
   /// Every connection has one: an idle socket must stay small (no TLS or read buffer inline).
   #[test]
   fn a_socket_core_is_small() {
