@@ -97,3 +97,41 @@ test('bad timeout values throw synchronously', () => {
   assert.throws(() => connect({ ...base, timeout: -1 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => connect({ ...base, timeout: NaN }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
 });
+
+/** Whether this host has IPv6 loopback (a listener can bind ::1). */
+function hasIPv6Loopback() {
+  try {
+    const l = listen({ hostname: '::1', port: 0, socket: { data() {} } });
+    l.stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// `localhost` is 127.0.0.1, then ::1. A first address that drops SYNs (as an IPv6 address does on
+// a host without an IPv6 route) gives way to the next after 250 ms, as with node:net's
+// autoSelectFamily, instead of holding the connect for the kernel's two minutes of retries.
+test('a first address that drops SYNs gives way to the next after 250 ms; the connect timeout names the first address', { skip: (!python && 'python3 is needed to hold a port that drops SYNs') || (!hasIPv6Loopback() && 'no IPv6 loopback') }, async (t) => {
+  const port = await droppingPort(t);
+  const server = listen({ hostname: '::1', port, ipv6Only: true, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const started = Date.now();
+  const socket = await withTimeout(connect({ hostname: 'localhost', port, socket: { data() {} } }), 5000, 'connect to localhost');
+  const waited = Date.now() - started;
+  t.after(() => socket.close());
+  assert.equal(socket.remoteAddress, '::1');
+  assert.ok(waited >= 200 && waited < 2000, `connected after ${waited} ms`);
+
+  // The overall `timeout` is the whole connect's: within it, the next address is still tried.
+  const again = await withTimeout(connect({ hostname: 'localhost', port, timeout: 2, socket: { data() {} } }), 5000, 'connect with timeout');
+  t.after(() => again.close());
+  assert.equal(again.remoteAddress, '::1');
+
+  // With only the dropping address, the timeout's error names it (not an address never tried).
+  server.stop(true);
+  const err = await connect({ hostname: 'localhost', port, timeout: 0.1, socket: { data() {}, connectError() {} } }).then(() => null, (e) => e);
+  assert.ok(err, 'the connect must fail');
+  assert.equal(err.code, 'ETIMEDOUT');
+  assert.equal(err.address, '127.0.0.1');
+});

@@ -532,7 +532,8 @@ class Socket {
       this._connectTimer = null;
       const settle = this._settle;
       if (!settle) return;
-      const address = settle.addresses ? settle.addresses[settle.addresses.length - 1] : settle.address;
+      // The first address, as for a connect every address refused (the one tried first).
+      const address = settle.addresses ? settle.addresses[0] : settle.address;
       this._failConnect(systemError('connect', ETIMEDOUT, address, settle.port));
       // Longer than a timer can wait (about 24.8 days) is as good as never.
     }, Math.min(seconds * 1000, MAX_TIMER_MS));

@@ -1,4 +1,8 @@
-//! Client connects: non-blocking, every address in turn, the first that succeeds wins.
+//! Client connects: non-blocking, every address in turn, the first that succeeds wins. An attempt
+//! that has not connected after `ATTEMPT_MS` gives way to the next address, as node:net's
+//! `autoSelectFamily` does: a name whose first address drops packets (an IPv6 address on a host
+//! without an IPv6 route) would otherwise hold the connect for the kernel's two minutes of SYN
+//! retries. The last address has no such limit.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -9,8 +13,13 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::{Connecting, EventLoop, Open, Slot};
 use crate::batch;
+use crate::clock::now_ms;
 use crate::errors::{neg_errno, would_block};
 use crate::socket_core::SocketCore;
+
+/// How long an attempt has before the next address is tried (node:net's
+/// `autoSelectFamilyAttemptTimeout` default).
+pub(super) const ATTEMPT_MS: u64 = 250;
 
 impl EventLoop {
   pub(super) fn start_connect(&mut self, core: Arc<SocketCore>, addrs: Vec<SockAddr>) {
@@ -21,6 +30,7 @@ impl EventLoop {
       addrs,
       next: 0,
       first_errno: None,
+      give_up_at: None,
     };
     self.put(id, Slot::Connecting(conn));
     self.try_next_address(id);
@@ -46,18 +56,69 @@ impl EventLoop {
         return;
       };
       conn.next += 1;
+      let more = conn.next < conn.addrs.len();
+      conn.give_up_at = None;
       match begin_connect(&addr) {
         Ok(sock) => {
           let fd = sock.as_raw_fd();
           conn.sock = Some(sock);
           match self.register(fd, id, Interest::READABLE | Interest::WRITABLE) {
-            Ok(()) => return,
+            Ok(()) => {
+              if more {
+                self.limit_attempt(id);
+              }
+              return;
+            }
             Err(e) => self.set_connect_errno(id, neg_errno(&e)),
           }
         }
         Err(e) => self.set_connect_errno(id, neg_errno(&e)),
       }
     }
+  }
+
+  /// Gives the attempt under way `ATTEMPT_MS` before the next address is tried.
+  fn limit_attempt(&mut self, id: u32) {
+    let at = now_ms().saturating_add(ATTEMPT_MS);
+    let Some(Slot::Connecting(conn)) = self.slot_mut(id) else {
+      return;
+    };
+    if conn.give_up_at.replace(at).is_none() && !self.attempts.contains(&id) {
+      self.attempts.push(id);
+    }
+    self.next_timer_check = Some(self.next_timer_check.map_or(at, |t| t.min(at)));
+  }
+
+  /// Attempts past their time give way to the next address; returns when the next one is due.
+  pub(super) fn expire_attempts(&mut self, now: u64) -> Option<u64> {
+    let mut next: Option<u64> = None;
+    let mut expired = Vec::new();
+    self
+      .attempts
+      .retain(|&id| match super::slot_in(&mut self.slots, id) {
+        Some(Slot::Connecting(conn)) => match conn.give_up_at {
+          Some(at) if now >= at => {
+            expired.push(id);
+            false
+          }
+          Some(at) => {
+            next = Some(next.map_or(at, |n: u64| n.min(at)));
+            true
+          }
+          None => false,
+        },
+        _ => false,
+      });
+    for id in expired {
+      self.set_connect_errno(id, -libc::ETIMEDOUT);
+      self.try_next_address(id);
+      if let Some(Slot::Connecting(conn)) = self.slot(id) {
+        if let Some(at) = conn.give_up_at {
+          next = Some(next.map_or(at, |n: u64| n.min(at)));
+        }
+      }
+    }
+    next
   }
 
   pub(super) fn set_connect_errno(&mut self, id: u32, errno: i32) {

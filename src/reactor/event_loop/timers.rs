@@ -1,4 +1,5 @@
-//! Inactivity timers and the accept retry, checked only when a deadline may have passed.
+//! Inactivity timers, the accept retry, lingering sockets' deadlines and connect attempts' time
+//! limits, checked only when a deadline may have passed.
 
 use std::sync::atomic::Ordering;
 
@@ -92,6 +93,9 @@ impl EventLoop {
       if let Some(at) = self.recheck_lingering(id) {
         keep(at);
       }
+    }
+    if let Some(at) = self.expire_attempts(now) {
+      keep(at);
     }
     self.next_timer_check = next;
   }
