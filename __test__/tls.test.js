@@ -163,6 +163,28 @@ test('client serverName: checked against the certificate and sent as SNI', { ski
   const viaName = await tlsClient(t, server.port, { ca: fx.ca.cert }, {}, 'localhost');
   assert.equal(viaName.client.authorized, true);
   await echoOnce(viaName.client, viaName.rx, 'localhost echo');
+
+  // node:tls's spelling `servername` works as well (as in Bun); `serverName` wins over it.
+  const lower = await tlsClient(t, server.port, { ca: fx.ca.cert, servername: 'localhost' });
+  assert.equal(lower.client.authorized, true, 'servername: the certificate checked against it');
+  assert.equal((await accepted.next()).getServername(), 'localhost', 'servername: sent as SNI');
+  assert.equal(lower.client.getServername(), 'localhost');
+  await assert.rejects(
+    connect({ hostname: HOST, port: server.port, tls: { ca: fx.ca.cert, serverName: 'wrong.example', servername: 'localhost' }, socket: { data() {} } }),
+    (err) => err.code === 'ERR_TLS_CERT_ALTNAME_INVALID',
+  );
+});
+
+test("our client offers AES-128-GCM first, as Bun's does: a server that follows the client's order picks it", { skip }, async (t) => {
+  const server = tlsServer(t, { key: fx.server.key, cert: fx.server.cert });
+  const { client } = await tlsClient(t, server.port, { ca: fx.ca.cert, serverName: 'localhost' });
+  assert.equal(client.getCipher().name, 'TLS_AES_128_GCM_SHA256');
+  // A TLS 1.2 server that follows the client too (node:tls with honorCipherOrder off).
+  const twelve = tls.createServer({ key: fx.server.key, cert: fx.server.cert, maxVersion: 'TLSv1.2', honorCipherOrder: false }, (c) => c.on('error', () => {}));
+  await new Promise((resolve) => twelve.listen(0, HOST, resolve));
+  cleanup(t, () => twelve.close());
+  const old = await tlsClient(t, twelve.address().port, { ca: fx.ca.cert, serverName: 'localhost' });
+  assert.match(old.client.getCipher().name, /^ECDHE-(ECDSA|RSA)-AES128-GCM-SHA256$/);
 });
 
 test('8 MiB each way at once, byte-exact, with write() counts and drain honoured', { skip }, async (t) => {

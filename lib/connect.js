@@ -9,7 +9,7 @@ const { dispatch, holding } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
 const os = require('node:os');
 const { invalidArgType, outOfRange, systemError } = require('./errors');
-const { clientContext } = require('./tls-options');
+const { clientContext, serverNameOf } = require('./tls-options');
 
 /** `localhost` means both loopbacks, whatever the hosts file says, so a server on either is found. */
 const LOCALHOST = ['127.0.0.1', '::1'];
@@ -33,7 +33,7 @@ function connect(options) {
   const tls = clientContext(options.tls);
   // Read now: a throwing getter throws from connect(), as every other bad option does.
   const data = options.data;
-  const serverName = tls !== null && typeof options.tls === 'object' ? options.tls.serverName : undefined;
+  const serverName = tls !== null ? serverNameOf(options.tls) : undefined;
   registry.start(dispatch, holding);
 
   let socket;

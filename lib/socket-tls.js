@@ -4,7 +4,7 @@
 const binding = require('./binding');
 const { invalidArgType, outOfRange } = require('./errors');
 const { validateObject, handlerTable } = require('./options');
-const { serverContext, clientContext } = require('./tls-options');
+const { serverContext, clientContext, serverNameOf } = require('./tls-options');
 const { chainObject } = require('./peer-certificate');
 
 /** OpenSSL's names of the TLS 1.2 suites rustls offers; TLS 1.3 suites have one name only. */
@@ -182,7 +182,7 @@ function install(Socket, { OPEN, CLOSED }) {
       const server = this._listener !== undefined;
       const context = server ? serverContext(options.tls) : clientContext(options.tls === undefined ? true : options.tls);
       if (context === null) throw invalidArgType('options.tls', 'TLS options', options.tls);
-      const serverName = (options.tls && options.tls.serverName) || undefined;
+      const serverName = serverNameOf(options.tls) || undefined;
       // Every option is read before anything changes: a throwing getter leaves the socket as it was.
       const data = 'data' in options ? options.data : this.data;
       const requestCert = server && options.tls.requestCert === true;

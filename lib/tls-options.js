@@ -87,6 +87,13 @@ function serverName(value) {
   return name;
 }
 
+/** The name option: `serverName`, or node:tls's spelling `servername` (as Bun takes it too). */
+function serverNameOf(tls) {
+  if (tls === null || typeof tls !== 'object') return undefined;
+  const name = tls.serverName;
+  return name === undefined || name === null ? tls.servername : name;
+}
+
 function normalise(tls, server) {
   const requestCert = validateBoolean(tls.requestCert, 'tls.requestCert', false);
   return {
@@ -97,7 +104,7 @@ function normalise(tls, server) {
     requestCert: server ? requestCert : false,
     rejectUnauthorized: validateBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
     alpn: alpnList(tls.ALPNProtocols),
-    serverName: serverName(tls.serverName),
+    serverName: serverName(serverNameOf(tls)),
     // An OpenSSL cipher list, read as far as rustls's suites go (src/tls/ciphers.rs).
     ciphers: optionalString(tls.ciphers, 'tls.ciphers'),
   };
@@ -135,4 +142,4 @@ function clientContext(tls) {
   return build(binding.tlsClientContext, normalise(tls, false));
 }
 
-module.exports = { serverContext, clientContext };
+module.exports = { serverContext, clientContext, serverNameOf };

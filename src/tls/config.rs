@@ -10,7 +10,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use super::pem;
 use super::verify::{self_issued, ClientVerifier, ServerVerifier, TrustSet};
@@ -63,7 +63,11 @@ pub struct ClientContext {
 fn provider() -> Arc<CryptoProvider> {
   static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
   PROVIDER
-    .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    .get_or_init(|| {
+      let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+      prefer_aes128(&mut provider.cipher_suites);
+      Arc::new(provider)
+    })
     .clone()
 }
 
@@ -74,7 +78,29 @@ fn suites_provider(ciphers: Option<&str>) -> Result<Arc<CryptoProvider>, String>
   };
   let mut limited = rustls::crypto::aws_lc_rs::default_provider();
   limited.cipher_suites = super::ciphers::select(list)?;
+  prefer_aes128(&mut limited.cipher_suites);
   Ok(Arc::new(limited))
+}
+
+/// A client offers AES-128-GCM first, then AES-256-GCM, then ChaCha20, as Bun's (BoringSSL's)
+/// client does, so a server that follows the client's order (node:tls, Bun, rustls) picks the
+/// suite it would pick for Bun. rustls's own order leads with AES-256. A server here follows the
+/// client's order, so this order only speaks for our clients.
+fn prefer_aes128(suites: &mut [SupportedCipherSuite]) {
+  suites.sort_by_key(|suite| {
+    let name = format!("{:?}", suite.suite());
+    let rank = if name.contains("AES_128") {
+      0
+    } else if name.contains("AES_256") {
+      1
+    } else {
+      2
+    };
+    (
+      suite.version().version != rustls::ProtocolVersion::TLSv1_3,
+      rank,
+    )
+  });
 }
 
 /// The public roots `tls: true` trusts: Mozilla's set as shipped by webpki-root-certs, the same set
@@ -491,5 +517,42 @@ mod roots_tests {
     let store = super::public_roots();
     assert!(store.len() > 100, "{} roots", store.len());
     assert_eq!(store.len(), super::public_root_certs().len());
+  }
+}
+
+#[cfg(test)]
+mod suite_order_tests {
+  use rustls::CipherSuite;
+
+  /// Our clients offer what Bun's offer first: AES-128-GCM, for TLS 1.3 and 1.2 alike.
+  #[test]
+  fn aes128_leads_each_version() {
+    let suites: Vec<CipherSuite> = super::provider()
+      .cipher_suites
+      .iter()
+      .map(|s| s.suite())
+      .collect();
+    assert_eq!(
+      suites[0],
+      CipherSuite::TLS13_AES_128_GCM_SHA256,
+      "{suites:?}"
+    );
+    assert_eq!(
+      suites[1],
+      CipherSuite::TLS13_AES_256_GCM_SHA384,
+      "{suites:?}"
+    );
+    let first12 = suites
+      .iter()
+      .position(|s| format!("{s:?}").starts_with("TLS_ECDHE"));
+    assert!(
+      first12.is_some_and(|i| format!("{:?}", suites[i]).contains("AES_128_GCM")),
+      "{suites:?}"
+    );
+    let limited = super::suites_provider(Some(
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
+    ))
+    .unwrap();
+    assert!(format!("{:?}", limited.cipher_suites[0].suite()).contains("AES_128"));
   }
 }
