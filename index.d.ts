@@ -9,18 +9,38 @@
 
 export type BinaryType = 'buffer' | 'arraybuffer' | 'uint8array';
 
-/** What a `data` handler receives for each `binaryType`. */
+/**
+ * What a `data` handler receives for each `binaryType`. Every chunk owns fresh memory: an
+ * `ArrayBuffer`, never a `SharedArrayBuffer` (hence `Uint8Array<ArrayBuffer>`, as in bun-types).
+ */
 export interface BinaryTypeMap {
   buffer: Buffer;
   arraybuffer: ArrayBuffer;
-  uint8array: Uint8Array;
+  uint8array: Uint8Array<ArrayBuffer>;
 }
 
 /** Anything `write`/`end` accept: a string is sent as UTF-8, a view as its bytes only. */
 export type SocketWriteData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
-/** `1` open, `-2` this side sent FIN and still reads, `-1` closed, `0` connecting. */
-export type SocketReadyState = 0 | 1 | -1 | -2;
+/**
+ * `1` open, `-2` this side sent FIN and still reads, `-1` closed, `0` connecting. `2` is never
+ * returned here; it is declared because bun-types declares it, so Bun code comparing with it compiles.
+ */
+export type SocketReadyState = -2 | -1 | 0 | 1 | 2;
+
+/**
+ * The errors handlers get (and `connect()` rejects with), shaped as Node's system errors: a failed
+ * connect has `code` (`'ECONNREFUSED'`, `'ENOTFOUND'`, ...), `errno` (negative), `syscall`,
+ * `address` and `port`; a TLS verification error has `code` (`'DEPTH_ZERO_SELF_SIGNED_CERT'`, ...).
+ * Each field is optional: not every error has it (nor do values a handler threw, passed to `error`).
+ */
+export interface SocketError extends Error {
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  address?: string;
+  port?: number;
+}
 
 // ---- TLS options -----------------------------------------------------------------------------
 
@@ -44,6 +64,8 @@ export interface TLSOptions {
   ALPNProtocols?: string | string[] | ArrayBufferView | ArrayBuffer;
   /** The name sent in SNI and checked against the server's certificate. */
   serverName?: string;
+  /** The `node:tls` spelling of `serverName` (as bun-types declares it); `serverName` wins if both are set. */
+  servername?: string;
   /**
    * An OpenSSL cipher list (`'ECDHE-ECDSA-AES128-GCM-SHA256:!CHACHA20'`), read as far as the
    * suites rustls has go; one that selects none of them throws.
@@ -60,73 +82,130 @@ export interface TLSOptions {
 export type HandlerResult = unknown;
 
 /** The handlers every table may have; `this` is the socket, which is also the first argument. */
-export interface SocketHandlerBase<Data = undefined> {
+// Function-typed properties, not methods, so that parameters are checked strictly (a method's are
+// checked bivariantly: `data(socket, chunk: Buffer)` would pass for a plain Uint8Array). `null` or
+// `undefined` means absent.
+export interface SocketHandlerBase<Data = unknown> {
   /** The connection is ready (after the TLS handshake, unless there is a `handshake` handler). */
-  open?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
+  open?: ((this: Socket<Data>, socket: Socket<Data>) => HandlerResult) | null;
   /** Runs after a `write` that returned fewer bytes than given, once the socket takes more. */
-  drain?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
+  drain?: ((this: Socket<Data>, socket: Socket<Data>) => HandlerResult) | null;
   /** The peer sent FIN. */
-  end?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
+  end?: ((this: Socket<Data>, socket: Socket<Data>) => HandlerResult) | null;
   /** Runs exactly once per socket that opened; `error` is set when it died of one. */
-  close?(this: Socket<Data>, socket: Socket<Data>, error?: Error): HandlerResult;
-  /** Another handler threw (or its promise rejected). */
-  error?(this: Socket<Data>, socket: Socket<Data>, error: Error): HandlerResult;
+  close?: ((this: Socket<Data>, socket: Socket<Data>, error?: SocketError) => HandlerResult) | null;
+  /** Another handler threw (or its promise rejected), or the TLS session failed. */
+  error?: ((this: Socket<Data>, socket: Socket<Data>, error: SocketError) => HandlerResult) | null;
   /** The inactivity timer expired; the socket is closed afterwards unless re-armed here. */
-  timeout?(this: Socket<Data>, socket: Socket<Data>): HandlerResult;
+  timeout?: ((this: Socket<Data>, socket: Socket<Data>) => HandlerResult) | null;
   /** A client connect failed; the `connect()` promise then rejects with the same error. */
-  connectError?(this: Socket<Data>, socket: Socket<Data>, error: Error): HandlerResult;
+  connectError?: ((this: Socket<Data>, socket: Socket<Data>, error: SocketError) => HandlerResult) | null;
   /** The TLS handshake ended; `authorizationError` is set when verification failed. */
-  handshake?(this: Socket<Data>, socket: Socket<Data>, success: boolean, authorizationError: Error | null): HandlerResult;
+  handshake?:
+    | ((this: Socket<Data>, socket: Socket<Data>, success: boolean, authorizationError: SocketError | null) => HandlerResult)
+    | null;
 }
 
+/** A `data` handler for chunks of type `Chunk`. */
+export type SocketDataHandler<Data, Chunk> = (this: Socket<Data>, socket: Socket<Data>, data: Chunk) => HandlerResult;
+
 /** A table with `binaryType: 'buffer'` (the default): chunks are `Buffer`s. */
-export interface BufferSocketHandler<Data = undefined> extends SocketHandlerBase<Data> {
+export interface BufferSocketHandler<Data = unknown> extends SocketHandlerBase<Data> {
   binaryType?: 'buffer';
-  data?(this: Socket<Data>, socket: Socket<Data>, data: Buffer): HandlerResult;
+  data?: SocketDataHandler<Data, Buffer> | null;
 }
 
 /** A table with `binaryType: 'arraybuffer'`: chunks are `ArrayBuffer`s. */
-export interface ArrayBufferSocketHandler<Data = undefined> extends SocketHandlerBase<Data> {
+export interface ArrayBufferSocketHandler<Data = unknown> extends SocketHandlerBase<Data> {
   binaryType: 'arraybuffer';
-  data?(this: Socket<Data>, socket: Socket<Data>, data: ArrayBuffer): HandlerResult;
+  data?: SocketDataHandler<Data, ArrayBuffer> | null;
 }
 
 /** A table with `binaryType: 'uint8array'`: chunks are plain `Uint8Array`s (not Buffers). */
-export interface Uint8ArraySocketHandler<Data = undefined> extends SocketHandlerBase<Data> {
+export interface Uint8ArraySocketHandler<Data = unknown> extends SocketHandlerBase<Data> {
   binaryType: 'uint8array';
-  data?(this: Socket<Data>, socket: Socket<Data>, data: Uint8Array): HandlerResult;
+  data?: SocketDataHandler<Data, Uint8Array<ArrayBuffer>> | null;
 }
 
-export interface SocketHandlerMap<Data = undefined> {
+export interface SocketHandlerMap<Data = unknown> {
   buffer: BufferSocketHandler<Data>;
   arraybuffer: ArrayBufferSocketHandler<Data>;
   uint8array: Uint8ArraySocketHandler<Data>;
 }
+
+/** A table needs at least `data` or `drain` (a function, not `null`). */
+export type SocketHandlerRequired = { data: Function } | { drain: Function };
 
 /**
  * The handler table: one per listener (shared by all its sockets) or per client socket. It needs at
  * least `data` or `drain`. Without the second argument it is the union of the three `binaryType`
  * shapes, told apart by the `binaryType` literal.
  */
-export type SocketHandler<Data = undefined, DataBinaryType extends BinaryType = BinaryType> =
-  SocketHandlerMap<Data>[DataBinaryType];
+export type SocketHandler<Data = unknown, DataBinaryType extends BinaryType = BinaryType> =
+  SocketHandlerMap<Data>[DataBinaryType] & SocketHandlerRequired;
+
+// ---- what listen/connect/reload/upgradeTLS take as a table (internal) ----
+//
+// `BT` is inferred from the table's `binaryType`, so that a `binaryType` of a union type (a
+// `BinaryType` variable) or a type parameter still types `data`'s chunk (as the union, or
+// `BinaryTypeMap[T]`). When it is not inferred (no `binaryType`, or the Data type argument given
+// explicitly: `listen<MyData>({...})`) it is `0`, and the table is `SocketHandler<Data>`, the union
+// told apart by the `binaryType` literal.
+
+type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
+
+/** A table whose `binaryType` is of type `BT` (a literal, a union of them, or a type parameter). */
+interface InferredSocketHandler<Data, BT extends BinaryType> extends SocketHandlerBase<Data> {
+  binaryType?: BT;
+  data?: SocketDataHandler<Data, BinaryTypeMap[BT]> | null;
+}
+/**
+ * The same for a union `BT`, with `data` checked bivariantly, so that a table typed apart as the
+ * union of the three shapes (`SocketHandler<Data>`) fits.
+ */
+interface InferredUnionSocketHandler<Data, BT extends BinaryType> extends SocketHandlerBase<Data> {
+  binaryType?: BT;
+  data?: { bivariant(this: Socket<Data>, socket: Socket<Data>, data: BinaryTypeMap[BT]): HandlerResult }['bivariant'] | null;
+}
+type InferredTable<Data, BT extends BinaryType> =
+  true extends IsUnion<BT> ? InferredUnionSocketHandler<Data, BT> : InferredSocketHandler<Data, BT>;
+interface SocketHandlerTables<Data, BT extends BinaryType | 0> {
+  0: SocketHandlerMap<Data>[BinaryType];
+  buffer: InferredTable<Data, BT & BinaryType>;
+  arraybuffer: InferredTable<Data, BT & BinaryType>;
+  uint8array: InferredTable<Data, BT & BinaryType>;
+}
+/**
+ * Where `Data` is inferred from when a handler's `socket` parameter is annotated
+ * (`data(socket: Socket<D>, chunk)`): the table above is instantiated early for the chunk type, which
+ * fixes its `Data`, so the handlers are here once more with `Data` left open.
+ */
+interface SocketHandlerDataSite<Data> extends SocketHandlerBase<Data> {
+  data?: SocketDataHandler<Data, never> | null;
+}
+/** The handler table parameter: `SocketHandler<Data>`, or with `BT` inferred from `binaryType`. */
+export type SocketHandlerFor<Data, BT extends BinaryType | 0 = 0> = SocketHandlerTables<Data, BT>[BT] &
+  // Where BT is inferred from (a conditional type, so it is instantiated along with the table).
+  ([BT] extends [unknown] ? { binaryType?: BT | (string & {}) } : never) &
+  SocketHandlerDataSite<Data> &
+  SocketHandlerRequired;
 
 /** What `reload()` takes: `{ socket: table }` (or the bare table, the other overload). */
-export interface SocketReloadOptions<Data = undefined> {
-  socket: SocketHandler<Data>;
+export interface SocketReloadOptions<Data = unknown, BT extends BinaryType | 0 = 0> {
+  socket: SocketHandlerFor<Data, BT>;
 }
 
 // ---- options ---------------------------------------------------------------------------------
 
-export interface SocketOptions<Data = undefined> {
-  socket: SocketHandler<Data>;
+export interface SocketOptions<Data = unknown, BT extends BinaryType | 0 = 0> {
+  socket: SocketHandlerFor<Data, BT>;
   /** `listener.data`, and what each socket's `data` starts as. */
   data?: Data;
   /** Keep the socket writable after the peer's FIN (default `false`). */
   allowHalfOpen?: boolean;
 }
 
-export interface TCPSocketListenOptions<Data = undefined> extends SocketOptions<Data> {
+export interface TCPSocketListenOptions<Data = undefined, BT extends BinaryType | 0 = 0> extends SocketOptions<Data, BT> {
   hostname: string;
   /** `0` picks a free port; numeric strings (`"8080"`) are accepted. */
   port: number | string;
@@ -138,7 +217,7 @@ export interface TCPSocketListenOptions<Data = undefined> extends SocketOptions<
   backlog?: number;
 }
 
-export interface UnixSocketListenOptions<Data = undefined> extends SocketOptions<Data> {
+export interface UnixSocketListenOptions<Data = undefined, BT extends BinaryType | 0 = 0> extends SocketOptions<Data, BT> {
   /** A path, or `"\0name"` for a Linux abstract socket. */
   unix: string;
   hostname?: undefined;
@@ -148,7 +227,7 @@ export interface UnixSocketListenOptions<Data = undefined> extends SocketOptions
   backlog?: number;
 }
 
-export interface TCPSocketConnectOptions<Data = undefined> extends SocketOptions<Data> {
+export interface TCPSocketConnectOptions<Data = undefined, BT extends BinaryType | 0 = 0> extends SocketOptions<Data, BT> {
   hostname: string;
   port: number | string;
   unix?: undefined;
@@ -156,9 +235,15 @@ export interface TCPSocketConnectOptions<Data = undefined> extends SocketOptions
   tls?: boolean | TLSOptions | null;
   /** Seconds: the inactivity timeout from the start; a connect not open by then fails with ETIMEDOUT. */
   timeout?: number;
+  /** Accepted and ignored (a listen option; bun-types declares it on connect too). */
+  exclusive?: boolean;
+  /** Accepted and ignored (a listen option; bun-types declares it on connect too). */
+  reusePort?: boolean;
+  /** Accepted and ignored (a listen option; bun-types declares it on connect too). */
+  ipv6Only?: boolean;
 }
 
-export interface UnixSocketConnectOptions<Data = undefined> extends SocketOptions<Data> {
+export interface UnixSocketConnectOptions<Data = undefined, BT extends BinaryType | 0 = 0> extends SocketOptions<Data, BT> {
   unix: string;
   hostname?: undefined;
   port?: undefined;
@@ -233,10 +318,10 @@ export interface DetailedPeerCertificate extends PeerCertificate {
 }
 
 /** `socket.upgradeTLS()` options: the connection continues under TLS with these handlers. */
-export interface TLSUpgradeOptions<Data = undefined> {
+export interface TLSUpgradeOptions<Data = undefined, BT extends BinaryType | 0 = 0> {
   /** Server side: key and cert. Client side: `true` (the default) or verification options. */
   tls?: TLSOptions | true;
-  socket: SocketHandler<Data>;
+  socket: SocketHandlerFor<Data, BT>;
   data?: Data;
 }
 
@@ -264,8 +349,8 @@ export interface Socket<Data = undefined> {
   ref(): this;
   unref(): this;
   /** On a client: its own table; on an accepted socket: its listener's table. */
-  reload(options: SocketReloadOptions<Data>): void;
-  reload(handlers: SocketHandler<Data>): void;
+  reload<BT extends BinaryType | 0 = 0>(options: SocketReloadOptions<Data, BT>): void;
+  reload<BT extends BinaryType | 0 = 0>(handlers: SocketHandlerFor<Data, BT>): void;
   /** Stop reading (no `data` until `resume()`). */
   pause(): void;
   resume(): void;
@@ -296,7 +381,7 @@ export interface Socket<Data = undefined> {
   // and certificate, `undefined` cipher, server name and keying material).
   /** Whether the peer's certificate verified. */
   readonly authorized: boolean;
-  getAuthorizationError(): Error | null;
+  getAuthorizationError(): SocketError | null;
   /** `null` before the handshake, the selected name, or `false` when none was (or on plain sockets). */
   readonly alpnProtocol: string | false | null;
   /** `'TLSv1.3'`, `'TLSv1.2'`; `null` on plain sockets. */
@@ -333,7 +418,9 @@ export interface Socket<Data = undefined> {
   /** Throws `ERR_TLS_RENEGOTIATION_DISABLED` on TLS sockets (no renegotiation in rustls). */
   renegotiate(): undefined;
   /** STARTTLS: returns `[raw, tls]`; the connection continues under TLS with the new handlers. */
-  upgradeTLS<NewData = Data>(options: TLSUpgradeOptions<NewData>): [raw: Socket<Data>, tls: Socket<NewData>];
+  upgradeTLS<NewData = Data, BT extends BinaryType | 0 = 0>(
+    options: TLSUpgradeOptions<NewData, BT>,
+  ): [raw: Socket<Data>, tls: Socket<NewData>];
 
   /** `end()`, and what it returns. */
   [Symbol.dispose](): number;
@@ -359,8 +446,8 @@ export interface SocketListener<Data = undefined> {
   ref(): this;
   unref(): this;
   /** Replaces the handler table for existing and future sockets. */
-  reload(options: SocketReloadOptions<Data>): void;
-  reload(handlers: SocketHandler<Data>): void;
+  reload<BT extends BinaryType | 0 = 0>(options: SocketReloadOptions<Data, BT>): void;
+  reload<BT extends BinaryType | 0 = 0>(handlers: SocketHandlerFor<Data, BT>): void;
   /** The listening socket's file descriptor; `-1` once stopped. */
   readonly fd: number;
   /** Fills `out` with the bound address (nothing for unix listeners or once stopped). */
@@ -371,7 +458,8 @@ export interface SocketListener<Data = undefined> {
   [Symbol.dispose](): void;
 }
 
-export interface TCPSocketListener<Data = undefined> extends SocketListener<Data> {
+/** `Data` defaults to `unknown`, as in bun-types: any listener fits a bare `TCPSocketListener`. */
+export interface TCPSocketListener<Data = unknown> extends SocketListener<Data> {
   /** The bound port (the one picked for `port: 0`). */
   readonly port: number;
   /** The hostname given (`"localhost"` stays `"localhost"`). */
@@ -379,7 +467,7 @@ export interface TCPSocketListener<Data = undefined> extends SocketListener<Data
   readonly unix: undefined;
 }
 
-export interface UnixSocketListener<Data = undefined> extends SocketListener<Data> {
+export interface UnixSocketListener<Data = unknown> extends SocketListener<Data> {
   readonly unix: string;
   readonly port: undefined;
   readonly hostname: undefined;
@@ -391,17 +479,25 @@ export interface UnixSocketListener<Data = undefined> extends SocketListener<Dat
 // is the common case.
 
 /** Starts a server, synchronously. Failures (`EADDRINUSE`, ...) throw. */
-export function listen<Data = undefined>(options: UnixSocketListenOptions<Data>): UnixSocketListener<Data>;
-export function listen<Data = undefined>(options: TCPSocketListenOptions<Data>): TCPSocketListener<Data>;
+export function listen<Data = undefined, BT extends BinaryType | 0 = 0>(
+  options: UnixSocketListenOptions<Data, BT>,
+): UnixSocketListener<Data>;
+export function listen<Data = undefined, BT extends BinaryType | 0 = 0>(
+  options: TCPSocketListenOptions<Data, BT>,
+): TCPSocketListener<Data>;
 
 /** Connects; resolves with the socket after its `open` handler ran, rejects after `connectError`. */
-export function connect<Data = undefined>(options: UnixSocketConnectOptions<Data>): Promise<Socket<Data>>;
-export function connect<Data = undefined>(options: TCPSocketConnectOptions<Data>): Promise<Socket<Data>>;
+export function connect<Data = undefined, BT extends BinaryType | 0 = 0>(
+  options: UnixSocketConnectOptions<Data, BT>,
+): Promise<Socket<Data>>;
+export function connect<Data = undefined, BT extends BinaryType | 0 = 0>(
+  options: TCPSocketConnectOptions<Data, BT>,
+): Promise<Socket<Data>>;
 
 // ---- ArrayBufferSink -------------------------------------------------------------------------
 
 export interface ArrayBufferSinkOptions {
-  /** `flush()` returns the bytes written since the last flush. */
+  /** `flush()` returns the bytes written since the last flush (instead of their count). */
   stream?: boolean;
   /** Bytes to preallocate. */
   highWaterMark?: number;
@@ -409,16 +505,56 @@ export interface ArrayBufferSinkOptions {
   asUint8Array?: boolean;
 }
 
-/** A growable byte buffer that coalesces many small writes into one. */
-export class ArrayBufferSink {
-  constructor(options?: ArrayBufferSinkOptions);
-  start(options?: ArrayBufferSinkOptions): void;
+/** What `end()` (and `flush()` with `stream: true`) returns under `Options`. */
+export type ArrayBufferSinkBytes<Options extends ArrayBufferSinkOptions> = Options extends { asUint8Array: true }
+  ? Uint8Array<ArrayBuffer>
+  : Options extends { asUint8Array?: false | null | undefined; [other: string]: unknown }
+    ? ArrayBuffer
+    : ArrayBuffer | Uint8Array<ArrayBuffer>;
+
+/** What `flush()` returns under `Options`: the bytes with `stream: true`, else their count. */
+export type ArrayBufferSinkFlush<Options extends ArrayBufferSinkOptions> = Options extends { stream: true }
+  ? ArrayBufferSinkBytes<Options>
+  : Options extends { stream?: false | null | undefined; [other: string]: unknown }
+    ? number
+    : number | ArrayBufferSinkBytes<Options>;
+
+type SinkFlag<Options, Key extends 'stream' | 'asUint8Array'> = Options extends { [K in Key]: true }
+  ? true
+  : Options extends { [K in Key]?: false | null | undefined } & { [other: string]: unknown }
+    ? false | null | undefined
+    : boolean | null | undefined;
+type SinkFlagField<Key extends 'stream' | 'asUint8Array', Flag> = [Flag] extends [true] ? { [K in Key]: true } : { [K in Key]?: Flag };
+
+/** What `start()` takes on an `ArrayBufferSink<Options>`: options of the same mode (`stream`, `asUint8Array`). */
+export type ArrayBufferSinkStartOptions<Options extends ArrayBufferSinkOptions> = { highWaterMark?: number } &
+  SinkFlagField<'stream', SinkFlag<Options, 'stream'>> &
+  SinkFlagField<'asUint8Array', SinkFlag<Options, 'asUint8Array'>>;
+
+/**
+ * A growable byte buffer that coalesces many small writes into one. `Options` is the mode the
+ * sink is in, taken from the constructor's options, so that `flush()` and `end()` are typed by
+ * it: `new ArrayBufferSink({ stream: true, asUint8Array: true }).flush()` is a
+ * `Uint8Array<ArrayBuffer>`, `new ArrayBufferSink({ stream: true }).flush()` an `ArrayBuffer`,
+ * `new ArrayBufferSink({}).flush()` a `number`. Without constructor options (the mode is then
+ * set by `start()`) they are the union, as in bun-types, unless the mode is given as the type
+ * argument: `new ArrayBufferSink<{ stream: true; asUint8Array: true }>()`, whose `start()` then
+ * takes options of that mode only.
+ */
+export class ArrayBufferSink<const Options extends ArrayBufferSinkOptions = ArrayBufferSinkOptions> {
+  constructor(options?: Options | null);
+  /** Empties the sink and sets its mode (a mode that matches the sink's type). */
+  start(
+    ...options: {} extends ArrayBufferSinkStartOptions<Options>
+      ? [options?: ArrayBufferSinkStartOptions<Options> | null]
+      : [options: ArrayBufferSinkStartOptions<Options>]
+  ): void;
   /** Appends `chunk`; returns its byte length. */
   write(chunk: SocketWriteData): number;
-  /** With `stream: true`, the bytes since the last flush; otherwise the buffered byte count. */
-  flush(): number | Uint8Array | ArrayBuffer;
+  /** With `stream: true`, the bytes since the last flush; otherwise how many bytes were written since. */
+  flush(): ArrayBufferSinkFlush<Options>;
   /** Everything not flushed yet; the sink is empty afterwards. */
-  end(): ArrayBuffer | Uint8Array;
+  end(): ArrayBufferSinkBytes<Options>;
 }
 
 // ---- file ------------------------------------------------------------------------------------
@@ -432,3 +568,6 @@ export interface FileRef {
 
 /** A lazy reference to the file at `path`; a missing file throws `ENOENT` when it is read. */
 export function file(path: string | URL): FileRef;
+
+// Only what is marked `export` above is exported (the helper types are not).
+export {};

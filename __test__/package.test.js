@@ -72,7 +72,9 @@ test('the tarball holds every source a from-source install needs, and no build o
   assert.deepEqual(unwanted, [], 'build output or repository-only files in the tarball');
   // Whatever package.json points at is shipped.
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const entries = [pkg.main, pkg.types, ...Object.values(pkg.exports['.'])].map((p) => p.replace(/^\.\//, ''));
+  // Conditions nest (`import: { types, default }`): every leaf is a file.
+  const leaves = (v) => (typeof v === 'string' ? [v] : Object.values(v).flatMap(leaves));
+  const entries = [pkg.main, pkg.types, ...leaves(pkg.exports)].map((p) => p.replace(/^\.\//, ''));
   for (const entry of entries) assert.ok(packed.includes(entry), `${entry} (named in package.json) is packed`);
 });
 

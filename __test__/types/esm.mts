@@ -7,6 +7,8 @@ expectType<Equal<typeof bun.listen, typeof listen>>(true);
 expectType<Equal<typeof ns.connect, typeof connect>>(true);
 expectType<Equal<typeof bun.ArrayBufferSink, typeof ArrayBufferSink>>(true);
 expectType<Equal<typeof bun.file, typeof file>>(true);
+// The namespace has the default export too, as index.mjs has it (the object require() returns).
+expectType<Equal<typeof ns.default.listen, typeof listen>>(true);
 const server = listen({ hostname: '127.0.0.1', port: 0, data: { n: 1 }, socket: { data(s) { s.data.n++; } } });
 expectType<Equal<typeof server.port, number>>(true);
 // @ts-expect-error not exported

@@ -1,6 +1,6 @@
 // Handler tables: chunk types by binaryType, `this`, what must not compile.
 import { listen, connect } from 'node-bun-tcp';
-import type { Socket, SocketHandler, BinaryType } from 'node-bun-tcp';
+import type { Socket, SocketHandler, SocketError, BinaryType } from 'node-bun-tcp';
 import { type Equal, expectType } from './util';
 
 const base = { hostname: '127.0.0.1', port: 0 } as const;
@@ -41,13 +41,13 @@ listen({
   },
 });
 
-// 'uint8array' → plain Uint8Array, not a Buffer.
+// 'uint8array' → plain Uint8Array over an ArrayBuffer (as bun-types: `Uint8Array<ArrayBuffer>`), not a Buffer.
 listen({
   ...base,
   socket: {
     binaryType: 'uint8array',
     data(socket, chunk) {
-      expectType<Equal<typeof chunk, Uint8Array>>(true);
+      expectType<Equal<typeof chunk, Uint8Array<ArrayBuffer>>>(true);
       const first: number = chunk[0];
       // @ts-expect-error a plain Uint8Array has no Buffer methods
       chunk.readUInt32BE(0);
@@ -74,9 +74,9 @@ listen<{ id: number }>({
 // A chunk annotated with the wrong type for its binaryType.
 listen({
   ...base,
-  // @ts-expect-error chunk is an ArrayBuffer, not a Buffer
   socket: {
     binaryType: 'arraybuffer',
+    // @ts-expect-error chunk is an ArrayBuffer, not a Buffer
     data(socket: Socket, chunk: Buffer) {},
   },
 });
@@ -103,7 +103,7 @@ listen({ ...base, data: { n: 'zero' }, socket: arrayBufferTable });
 const missingBinaryType: SocketHandler<undefined, 'uint8array'> = { data() {} };
 void missingBinaryType;
 expectType<Equal<SocketHandler<undefined, 'buffer'>['binaryType'], 'buffer' | undefined>>(true);
-expectType<Equal<Parameters<NonNullable<SocketHandler<undefined, BinaryType>['data']>>[1], Buffer | ArrayBuffer | Uint8Array>>(true);
+expectType<Equal<Parameters<NonNullable<SocketHandler<undefined, BinaryType>['data']>>[1], Buffer | ArrayBuffer | Uint8Array<ArrayBuffer>>>(true);
 
 // Unknown handler names do not compile.
 listen({
@@ -139,8 +139,9 @@ listen({
     close: true,
   },
 });
-// null/undefined entries mean "absent" at runtime; undefined is allowed in the types.
+// null/undefined entries mean "absent" (SPEC), in the types too.
 listen({ ...base, socket: { data() {}, close: undefined } });
+listen({ ...base, socket: { data() {}, close: null, error: null, open: null, handshake: null } });
 
 // Handler signatures: arity and argument types.
 listen({
@@ -190,11 +191,11 @@ void connect({
   socket: {
     binaryType: 'uint8array',
     data(socket, chunk) {
-      expectType<Equal<typeof chunk, Uint8Array>>(true);
+      expectType<Equal<typeof chunk, Uint8Array<ArrayBuffer>>>(true);
       expectType<Equal<typeof socket.data, number>>(true);
     },
     connectError(socket, error) {
-      expectType<Equal<typeof error, Error>>(true);
+      expectType<Equal<typeof error, SocketError>>(true);
       expectType<Equal<typeof socket.data, number>>(true);
     },
   },

@@ -1,6 +1,6 @@
 // listen(): Data inference, listener types, options.
 import { listen } from 'node-bun-tcp';
-import type { Socket, TCPSocketListener, UnixSocketListener } from 'node-bun-tcp';
+import type { Socket, SocketError, TCPSocketListener, UnixSocketListener } from 'node-bun-tcp';
 import { type Equal, expectType } from './util';
 
 // Data is inferred from the `data` option; every handler's socket is Socket<Data>.
@@ -24,11 +24,11 @@ const inferred = listen({
       expectType<Equal<typeof socket.data.sessions, number>>(true);
     },
     close(socket, error) {
-      expectType<Equal<typeof error, Error | undefined>>(true);
+      expectType<Equal<typeof error, SocketError | undefined>>(true);
       expectType<Equal<typeof socket.data.sessions, number>>(true);
     },
     error(socket, error) {
-      expectType<Equal<typeof error, Error>>(true);
+      expectType<Equal<typeof error, SocketError>>(true);
       expectType<Equal<typeof socket.data.name, string>>(true);
     },
     timeout(socket) {
@@ -36,7 +36,7 @@ const inferred = listen({
     },
     handshake(socket, success, authorizationError) {
       expectType<Equal<typeof success, boolean>>(true);
-      expectType<Equal<typeof authorizationError, Error | null>>(true);
+      expectType<Equal<typeof authorizationError, SocketError | null>>(true);
       expectType<Equal<typeof socket.data.name, string>>(true);
     },
   },

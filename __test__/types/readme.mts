@@ -22,7 +22,7 @@ const client: Socket<{ sent: number }> = await connect({
   data: { sent: 0 }, // Data inferred: { sent: number }
   socket: {
     binaryType: 'uint8array',
-    data(socket, chunk) {}, // chunk: Uint8Array
+    data(socket, chunk) {}, // chunk: Uint8Array<ArrayBuffer>
   },
 });
 void client;

@@ -1,6 +1,6 @@
 // connect() and the Socket surface, including the TLS methods SPEC lists.
 import { connect, listen } from 'node-bun-tcp';
-import type { Socket, TCPSocketListener, UnixSocketListener, CipherNameAndProtocol, PeerCertificate, DetailedPeerCertificate } from 'node-bun-tcp';
+import type { Socket, SocketError, SocketReadyState, TCPSocketListener, UnixSocketListener, CipherNameAndProtocol, PeerCertificate, DetailedPeerCertificate } from 'node-bun-tcp';
 import type * as tls from 'node:tls';
 import { type Equal, expectType } from './util';
 
@@ -98,13 +98,14 @@ async function client(): Promise<void> {
   // @ts-expect-error fd is read-only
   socket.fd = 3;
   socket.reload({ data(s) { s.data.requests++; } });
-  socket.reload({ socket: { binaryType: 'uint8array', data(s, c) { expectType<Equal<typeof c, Uint8Array>>(true); } } });
+  socket.reload({ socket: { binaryType: 'uint8array', data(s, c) { expectType<Equal<typeof c, Uint8Array<ArrayBuffer>>>(true); } } });
   // @ts-expect-error reload keeps the socket's Data
   socket.reload({ data(s) { s.data.nope; } });
   socket.terminate();
   socket.close();
   socket[Symbol.dispose]();
-  expectType<Equal<typeof socket.readyState, 0 | 1 | -1 | -2>>(true);
+  expectType<Equal<typeof socket.readyState, SocketReadyState>>(true);
+  expectType<Equal<SocketReadyState, -2 | -1 | 0 | 1 | 2>>(true);
   expectType<Equal<typeof socket.bytesWritten, number>>(true);
   expectType<Equal<typeof socket.remoteAddress, string | undefined>>(true);
   expectType<Equal<typeof socket.remotePort, number | undefined>>(true);
@@ -126,7 +127,7 @@ async function client(): Promise<void> {
 
   // TLS methods (SPEC "Socket: authorized, ...").
   expectType<Equal<typeof socket.authorized, boolean>>(true);
-  expectType<Equal<ReturnType<typeof socket.getAuthorizationError>, Error | null>>(true);
+  expectType<Equal<ReturnType<typeof socket.getAuthorizationError>, SocketError | null>>(true);
   expectType<Equal<typeof socket.alpnProtocol, string | false | null>>(true);
   expectType<Equal<ReturnType<typeof socket.getTLSVersion>, string | null>>(true);
   expectType<Equal<ReturnType<typeof socket.getCipher>, CipherNameAndProtocol | null | undefined>>(true);
