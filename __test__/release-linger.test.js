@@ -16,6 +16,14 @@ const { HOST, deferred, withTimeout, sha256, cleanup, runChild, CHILD_PRELUDE } 
 const { fixtures, skipReason } = require('./tls-fixtures');
 
 const fx = fixtures();
+
+/** `bytes` in a temporary file (removed after the test), for a child process to read. */
+function writeTemp(t, bytes) {
+  const file = require('node:path').join(require('node:os').tmpdir(), `nbt-linger-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  require('node:fs').writeFileSync(file, bytes);
+  t.after(() => require('node:fs').rmSync(file, { force: true }));
+  return file;
+}
 const MiB = 1 << 20;
 /** Our client's TLS options against the peers below (none for plain). */
 const ourTls = (kind) => (kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined);
@@ -105,6 +113,35 @@ for (const kind of ['plain', 'TLS']) {
       assert.equal(r.digest, sha256(payload.subarray(0, accepted)));
     });
   }
+
+  test(`${kind}: write() until all 16 MiB are taken, then close() and let the process exit while the peer talks: every byte arrives`, { skip }, async (t) => {
+    const payload = crypto.randomBytes(16 * MiB);
+    const peer = await slowPeer(t, kind, { readAfterMs: 500, talk: 'x'.repeat(16384) });
+    const out = await runChild(
+      `${CHILD_PRELUDE}
+      const payload = fs.readFileSync(process.env.PAYLOAD);
+      let off = 0;
+      const pump = (s) => {
+        while (off < payload.length) {
+          const n = s.write(payload.subarray(off));
+          if (n <= 0) return;
+          off += n;
+        }
+        s.close(); // then nothing holds the process but what close() leaves to send
+      };
+      connect({ hostname: HOST, port: Number(process.env.PORT), tls: process.env.CA ? { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' } : undefined, socket: {
+        open: pump, drain: pump, data() {},
+      } });`,
+      { env: { PORT: String(peer.port), PAYLOAD: writeTemp(t, payload), ...(kind === 'TLS' ? { CA: fx.ca.certPath } : {}) }, timeoutMs: 20000 },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const r = await withTimeout(peer.closed, 15000, 'peer close');
+    // The peer may still be talking when our process is gone: its next write fails, after it has
+    // read everything.
+    assert.ok([null, 'EPIPE', 'ECONNRESET'].includes(r.error), r.error);
+    assert.equal(r.got, payload.length);
+    assert.equal(r.digest, sha256(payload));
+  });
 
   test(`${kind}: both ends of one process end(8 MiB) and close(): the process exits at once, not after the 30 s linger`, { skip }, async () => {
     const out = await runChild(

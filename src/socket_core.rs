@@ -182,6 +182,11 @@ impl SocketCore {
     }
   }
 
+  /// What the kernel holds of our writes: not yet acknowledged by the peer.
+  pub fn unacked_bytes(&self) -> usize {
+    self.sock.get().map_or(0, unacked)
+  }
+
   pub fn set_nodelay(&self, on: bool) -> bool {
     self
       .sock
@@ -237,6 +242,17 @@ impl Drop for SocketCore {
   fn drop(&mut self) {
     self.pool.free(self.id);
   }
+}
+
+/// Bytes sent or queued and not yet acknowledged by the peer (SIOCOUTQ); 0 when unknown.
+fn unacked(sock: &Socket) -> usize {
+  let mut n: libc::c_int = 0;
+  // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one c_int through the pointer, which points at `n`.
+  let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+  if rc != 0 {
+    return 0;
+  }
+  usize::try_from(n).unwrap_or(0)
 }
 
 /// Keep-alive after `idle_secs` of silence, then a probe every second, ten at most, as libuv

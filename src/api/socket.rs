@@ -104,11 +104,16 @@ pub fn release(
     pending.map(|p| p.to_vec()).unwrap_or_default()
   };
   let broken = core.is_broken();
+  // Bytes write() handed the kernel that it has not sent yet: the process waits for them as for
+  // end() data, or its exit would close the socket with them unsent (a reset, when the peer is
+  // still talking, that the peer may not even see as one).
+  let mut unsent = false;
   if broken {
     // Nothing to say goodbye to.
   } else if reset {
     core.set_reset_on_close();
   } else if pending.is_empty() && core.tls().is_none() {
+    unsent = core.unacked_bytes() > 0;
     let _ = core.shutdown(Shutdown::Write);
   } else if let (true, Some(tls), Some(sock)) = (pending.is_empty(), core.tls(), core.socket()) {
     // close_notify (and FIN, when it all went out) now, from this thread, as a plain socket's FIN
@@ -118,7 +123,7 @@ pub fn release(
       let _ = core.shutdown(Shutdown::Write);
     }
   }
-  let hold = !reset && !broken && (!pending.is_empty() || core.tls().is_some());
+  let hold = !reset && !broken && (!pending.is_empty() || core.tls().is_some() || unsent);
   drop(core);
   state.send(Command::Release { id, pending, hold });
   Ok(hold)

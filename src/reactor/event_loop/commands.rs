@@ -273,11 +273,10 @@ impl EventLoop {
     }
   }
 
-  /// A lingering socket whose FIN is out (see `release`): once the peer has acknowledged
-  /// everything, the process need not wait for it any more (FLUSHED); it closes when the peer's
-  /// FIN is read, or it has acknowledged everything and been quiet a while (or talked on for
-  /// `ACKED_MAX_MS`: a half-open peer must learn soon that the connection is gone). Returns when
-  /// to look again (acknowledgements raise no event).
+  /// A lingering socket whose FIN is out (see `release`): it closes (and lets the process go,
+  /// FLUSHED) when the peer's FIN is read, or it has acknowledged everything and been quiet a
+  /// while (or talked on for `ACKED_MAX_MS`: a half-open peer must learn soon that the connection
+  /// is gone). Returns when to look again (acknowledgements raise no event).
   pub(super) fn recheck_lingering(&mut self, id: u32) -> Option<u64> {
     match self.slot(id) {
       Some(Slot::Lingering(l)) if l.fin_sent => self.after_fin(id),
@@ -296,17 +295,15 @@ impl EventLoop {
     } else {
       None
     };
-    let release_hold = acked && l.holds_ref;
-    l.holds_ref &= !release_hold;
     let settled = l.read_closed
       || l.acked_at.is_some_and(|at| {
         now.saturating_sub(l.heard_ms) >= QUIET_MS || now.saturating_sub(at) >= ACKED_MAX_MS
       });
     l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
     let next = now + l.recheck_ms;
-    if release_hold {
-      self.local.push(batch::FLUSHED, id, 0, 0);
-    }
+    // The process waits until the socket is settled, not just acknowledged: an exit closes it,
+    // and closing on a peer that still talks is a reset, which can make the peer throw away what
+    // it has received and not yet read (node:tls does).
     if settled {
       self.drop_lingering(id);
       return None;
