@@ -212,6 +212,11 @@ function install(Socket, { OPEN, CLOSED }) {
           else queueMicrotask(() => (kind === 'end' ? upgraded._onEnd() : upgraded._destroy(value, false)));
         }
       }
+      // Upgraded from inside the raw socket's `end` handler: the peer's FIN is the TLS socket's
+      // too (its handshake cannot finish), or it would wait for it for ever.
+      if (this._peerEnded && !(held && held.some(([kind]) => kind === 'end'))) {
+        queueMicrotask(() => upgraded._onEnd());
+      }
       if (this._listener) {
         this._listener._sockets.delete(this);
         this._listener._sockets.add(upgraded);

@@ -77,6 +77,8 @@ class Socket {
     this._opened = false;
     /** A write failed (reset, ...): the error `close` gets, whatever the loop reports after it. */
     this._writeError = null;
+    /** The TLS failure being reported: a close() inside its `error` or `handshake` handler closes with it. */
+    this._fatal = null;
     this._failedWhileOpen = false;
     // TLS: the session's verdict, set when the handshake ends.
     this._tls = false;
@@ -293,6 +295,7 @@ class Socket {
   _destroy(err, reset, abandonHandshake = false) {
     if (this._state === CLOSED) return;
     if (!err && this._writeError) err = this._writeError;
+    if (!err && this._fatal) err = this._fatal;
     // Closing on a held `end` while the reset that followed it is held too: the close is that
     // error's, not a clean one.
     if (!err && this._held) {
@@ -600,6 +603,7 @@ class Socket {
         this._onOpen();
         if (this._state === CLOSED) return;
       }
+      if (!ok) this._fatal = err;
       invoke(this, onHandshake, ok, err);
       if (!ok) this._destroy(err, false);
       return;
@@ -630,6 +634,7 @@ class Socket {
     if (this._state === CLOSED) return;
     // A session that failed is no longer an authorized one (as Bun reports it in error and close).
     if (this._tls) this._authorized = false;
+    this._fatal = err;
     const onError = this._table().error;
     if (onError) invoke(this, onError, err);
     this._destroy(err, false);
@@ -652,9 +657,10 @@ class Socket {
     if (this._handshakePending()) return this._onHandshake(false, this._writeError || disconnected(this._client));
     // After a failed write, an EOF is the reset seen from the read side, not the peer's `end`.
     if (this._writeError) return this._destroy(this._writeError, false);
-    // Behind held data it waits for resume(); alone it is no data, and a paused socket gets it
-    // now, as a paused node:net socket with nothing unread does.
-    if (this._held !== null) return this._hold('end');
+    // Behind held data it waits for resume(), and while paused, as in Bun: a handler that paused
+    // to answer later still can (the end's automatic close would come first). Once this side has
+    // ended too, nothing more can be said: a paused socket gets it now, and closes.
+    if (this._held !== null || (this._paused && this._state !== ENDED)) return this._hold('end');
     this._deliverEnd();
   }
 
@@ -662,6 +668,13 @@ class Socket {
     this._peerEnded = true;
     const onEnd = this._table().end;
     if (onEnd) invoke(this, onEnd);
+    // An async handler's promise jobs run before the automatic close (a reply after `await`
+    // still goes out), as Bun runs them after every handler.
+    if (barrier.raised) return afterPromiseJobs(() => this._afterEnd());
+    this._afterEnd();
+  }
+
+  _afterEnd() {
     if (this._state === CLOSED) return;
     if (!this._allowHalfOpen) this._destroy(undefined, false);
     else this._maybeFinish();
@@ -704,9 +717,19 @@ class Socket {
     this._timeoutRearmed = false;
     const onTimeout = this._table().timeout;
     if (onTimeout) invoke(this, onTimeout);
-    // A peer that let the timer run out during the handshake is not waited for any longer.
-    if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false, true);
+    // A peer that let the timer run out during the handshake is not waited for any longer. An
+    // async handler's writes (and re-arming) after `await` come before the close.
+    const close = () => {
+      if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false, true);
+    };
+    if (barrier.raised) return afterPromiseJobs(close);
+    close();
   }
+}
+
+/** Runs `fn` once the promise jobs queued so far have run (as dispatch.js resumes after a barrier). */
+function afterPromiseJobs(fn) {
+  queueMicrotask(() => process.nextTick(fn));
 }
 
 /** A read the loop saw fail, as `node:net` reports it (without a stack: it would name only us). */
