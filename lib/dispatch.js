@@ -4,7 +4,7 @@
 // (from `data[base]` on; a data event's `a` is its bytes' offset from there).
 const registry = require('./registry');
 const { Socket, OPEN, CLOSED } = require('./socket');
-const { uncaught, barrier } = require('./handlers');
+const { uncaught, barrier, afterPromiseJobs } = require('./handlers');
 
 // Event kinds: the constants of src/batch.rs.
 const EV_OPEN = 1;
@@ -145,7 +145,7 @@ function run(events, from, count, data, errors, base) {
       // A microtask queued now runs after the jobs already queued and those they queue in turn
       // (V8 empties its queue); the tick it queues runs once the queue is empty, before any
       // timer or I/O: the waiting events follow as soon as the promise jobs are done.
-      queueMicrotask(() => process.nextTick(resume));
+      afterPromiseJobs(resume);
       return;
     }
   }

@@ -9,6 +9,11 @@
  */
 const barrier = { raised: false };
 
+/** Runs `fn` once the promise jobs queued so far have run: how events wait behind a barrier. */
+function afterPromiseJobs(fn) {
+  queueMicrotask(() => process.nextTick(fn));
+}
+
 function uncaught(err) {
   barrier.raised = true;
   process.nextTick(() => {
@@ -70,4 +75,4 @@ function invokeOpen(socket, fn, failed) {
   }
 }
 
-module.exports = { invoke, invokeOpen, routeError, uncaught, barrier };
+module.exports = { invoke, invokeOpen, routeError, uncaught, barrier, afterPromiseJobs };

@@ -4,7 +4,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
-const { invoke, invokeOpen, routeError, barrier } = require('./handlers');
+const { invoke, invokeOpen, routeError, barrier, afterPromiseJobs } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { chunkOf } = require('./chunk');
 const { invalidArgType, invalidThis, outOfRange, systemError } = require('./errors');
@@ -363,7 +363,7 @@ class Socket {
         // A handler returned a promise: its jobs run (a rejection reaches `error`) before the
         // next held event, as between events of a batch (dispatch.js).
         barrier.raised = false;
-        queueMicrotask(() => process.nextTick(() => this._deliverHeld()));
+        afterPromiseJobs(() => this._deliverHeld());
         return;
       }
     }
@@ -725,11 +725,6 @@ class Socket {
     if (barrier.raised) return afterPromiseJobs(close);
     close();
   }
-}
-
-/** Runs `fn` once the promise jobs queued so far have run (as dispatch.js resumes after a barrier). */
-function afterPromiseJobs(fn) {
-  queueMicrotask(() => process.nextTick(fn));
 }
 
 /** A read the loop saw fail, as `node:net` reports it (without a stack: it would name only us). */

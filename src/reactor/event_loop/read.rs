@@ -23,10 +23,11 @@ impl EventLoop {
     self.read_from(id, drain_fully, false);
   }
 
-  /// A paused socket does not read, but its peer's reset or FIN is not data: report them, as
-  /// node:net reports the FIN of a paused socket with nothing unread and Bun reports both.
-  /// Otherwise a paused socket that has ended its side would wait for the peer forever: no read
-  /// sees the FIN and no write the reset. Returns whether the socket is done with reading.
+  /// A paused socket does not read, but its peer's reset or FIN is not data: report them (a FIN
+  /// only with nothing unread before it), and JS decides when the application hears of them
+  /// (socket.js `_onEnd`, `_onError`). Otherwise a paused socket that has ended its side would
+  /// wait for the peer for ever: no read sees the FIN and no write the reset. Returns whether the
+  /// socket is done with reading.
   pub(super) fn notice_while_paused(&mut self, id: u32, reset: bool) -> bool {
     let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
       return true;
