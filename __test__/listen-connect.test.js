@@ -804,25 +804,22 @@ test('events still queued for a closed socket never reach a new socket that reus
 test('listen/stop cycles reuse id slots; a listener on a reused slot accepts', async (t) => {
   const INDEX = (1 << 22) - 1;
   const seen = new Set();
+  let highest = 0;
   for (let i = 0; i < 2000; i++) {
     const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
     seen.add(l._id);
+    highest = Math.max(highest, l._id & INDEX);
     l.stop();
     // Let the loop drop it (the slot goes back once every holder let go).
     if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10));
   }
   assert.equal(seen.size, 2000, 'every listener had an id of its own');
-  // The loop lets the last slots go when it gets to their stops: on a loaded machine that can take
-  // a while, so look again for up to 5 s rather than once.
-  let server = echoServer();
-  for (let tries = 0; (server.listener._id & INDEX) >= 200 && tries < 250; tries++) {
-    server.listener.stop(true);
-    await new Promise((r) => setTimeout(r, 20));
-    server = echoServer();
-  }
-  const { listener, accepted } = server;
+  // Slots come back: 2000 listeners used a few hundred slots at most (how many were in flight at
+  // once depends on how far behind the loop was, and on what else the process has open).
+  assert.ok(highest < 1000, `slot ${highest} used in 2000 listen/stop cycles`);
+  const { listener, accepted } = echoServer();
   t.after(() => listener.stop(true));
-  assert.ok((listener._id & INDEX) < 200, `slot ${listener._id & INDEX} after 2000 listen/stop cycles`);
+  assert.ok((listener._id & INDEX) < 1000, `slot ${listener._id & INDEX} after 2000 listen/stop cycles`);
   const { sock, closed } = await echoOnce({ hostname: '127.0.0.1', port: listener.port }, 'reused slot');
   assert.equal(accepted.length, 1);
   sock.close();
