@@ -524,7 +524,8 @@ describe('listen options', () => {
       const out = require('node:child_process').execFileSync('ss', ['-Hltn', `sport = :${port}`]).toString().trim();
       return Number(out.split(/\s+/)[2]);
     };
-    for (const [backlog, want] of [[100, 100], ['64', 64], [0, 511], [-1, 511], ['abc', 511], [{}, 511], [null, 511], [2 ** 40, null]]) {
+    const throwing = { valueOf() { throw new Error('not a number'); } };
+    for (const [backlog, want] of [[100, 100], ['64', 64], [0, 511], [-1, 511], ['abc', 511], [{}, 511], [null, 511], [Symbol('b'), 511], [throwing, 511], [2 ** 40, null]]) {
       const l = listen({ hostname: '127.0.0.1', port: 0, backlog, socket: { data() {} } });
       try {
         if (ss && want !== null) assert.equal(queueOf(l.port), Math.min(want, somaxconn), `backlog ${String(backlog)}`);

@@ -61,6 +61,40 @@ for (const kind of ['plain', 'TLS']) {
     });
   }
 
+  test(`${kind}: a paused socket whose peer's FIN came first closes once it ends its own side`, { skip }, async (t) => {
+    for (const how of ['end', 'shutdown']) {
+      const events = [];
+      const closed = deferred();
+      const server = net.createServer({ allowHalfOpen: true }, () => {});
+      const tlsServer = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert, allowHalfOpen: true }, (c) => {
+        c.on('error', () => {});
+        c.end(); // FIN (and close_notify) at once; it keeps reading
+        c.resume();
+      }) : null;
+      const peer = tlsServer || server;
+      if (!tlsServer) peer.on('connection', (c) => {
+        c.on('error', () => {});
+        c.end();
+        c.resume();
+      });
+      await new Promise((resolve) => peer.listen(0, HOST, resolve));
+      cleanup(t, () => peer.close());
+      const socket = await connect({ hostname: HOST, port: peer.address().port, tls: ourTls(kind), allowHalfOpen: true, socket: {
+        open(s) { s.pause(); },
+        data() { events.push('data'); },
+        end() { events.push('end'); },
+        close(_s, err) { closed.resolve(err); },
+      } });
+      cleanup(t, () => socket.terminate());
+      await sleep(150); // the peer's FIN is here, held behind the pause
+      assert.deepEqual(events, [], `${how}: nothing delivered while paused`);
+      if (how === 'end') socket.end();
+      else socket.shutdown();
+      assert.equal(await withTimeout(closed.promise, 5000, `${how}: close of the paused socket`), undefined);
+      assert.deepEqual(events, ['end']);
+    }
+  });
+
   test(`${kind}: a paused server socket that end()s closes when the peer closes; the process exits`, { skip }, async () => {
     const { runChild, CHILD_PRELUDE } = require('./helpers');
     const out = await runChild(

@@ -143,6 +143,26 @@ for (const kind of ['plain', 'TLS']) {
     assert.equal(r.digest, sha256(payload));
   });
 
+  test(`${kind}: write() then close() to a peer that never reads: the process exits after a short wait, not the 30 s linger`, { skip }, async (t) => {
+    const onConnection = (c) => c.on('error', () => {});
+    const peer = kind === 'TLS'
+      ? tls.createServer({ key: fx.server.key, cert: fx.server.cert, pauseOnConnect: true }, onConnection)
+      : net.createServer({ pauseOnConnect: true }, onConnection);
+    await new Promise((resolve) => peer.listen(0, HOST, resolve));
+    cleanup(t, () => peer.close());
+    const out = await runChild(
+      `${CHILD_PRELUDE}
+      connect({ hostname: HOST, port: Number(process.env.PORT), tls: process.env.CA ? { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' } : undefined, socket: {
+        open(s) { s.write(Buffer.alloc(8 << 20, 97)); s.close(); },
+        data() {},
+      } });`,
+      { env: { PORT: String(peer.address().port), ...(kind === 'TLS' ? { CA: fx.ca.certPath } : {}) }, timeoutMs: 20000 },
+    );
+    assert.equal(out.timedOut, false);
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.ms < 8000, `exited after ${out.ms} ms`);
+  });
+
   test(`${kind}: both ends of one process end(8 MiB) and close(): the process exits at once, not after the 30 s linger`, { skip }, async () => {
     const out = await runChild(
       `${CHILD_PRELUDE}

@@ -55,6 +55,26 @@ test('client: ciphers limits what our client offers', { skip }, async (t) => {
   assert.deepEqual(await withTimeout(done.promise, 8000), { ok: true, cipher: 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256' });
 });
 
+test("client: a cipher list is offered in its own order, as node:tls and Bun offer it", { skip }, async (t) => {
+  // A TLS 1.2 server that follows the client's order.
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert, maxVersion: 'TLSv1.2', honorCipherOrder: false }, (c) => c.end());
+  server.on('tlsClientError', () => {});
+  await new Promise((r) => server.listen(0, HOST, r));
+  t.after(() => server.close());
+  for (const [ciphers, want] of [
+    ['ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256', 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384'],
+    ['ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256'],
+    ['ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'],
+  ]) {
+    const done = deferred();
+    connect({ hostname: HOST, port: server.address().port, tls: { ca: fx.ca.cert, serverName: 'localhost', ciphers }, socket: {
+      handshake(s, ok) { done.resolve(ok && s.getCipher().standardName); },
+      data() {},
+    } }).catch(() => {});
+    assert.equal(await withTimeout(done.promise, 8000), want, ciphers);
+  }
+});
+
 test('a cipher list that selects nothing throws naming tls.ciphers; a non-string is a TypeError', { skip }, () => {
   const base = { hostname: HOST, port: 0, socket: { data() {} } };
   for (const ciphers of ['BOGUS', 'AES128-SHA', '!HIGH']) {

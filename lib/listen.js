@@ -23,10 +23,12 @@ function notFound(hostname) {
 
 /**
  * The listen queue length. Never an error, as in node:net and Bun (which ignores it): numbers and
- * numeric strings as given (the kernel caps them at somaxconn); anything else, 0 and negatives
- * get node:net's default (its 0 means the default too).
+ * numeric strings as given (the kernel caps them at somaxconn); anything else (never converted:
+ * a Symbol or a throwing valueOf must not throw either), 0 and negatives get node:net's default
+ * (its 0 means the default too).
  */
 function backlogOf(value) {
+  if (typeof value !== 'number' && typeof value !== 'string') return DEFAULT_BACKLOG;
   const n = Math.trunc(Number(value));
   return n > 0 ? Math.min(n, 0x7fffffff) : DEFAULT_BACKLOG;
 }

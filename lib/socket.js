@@ -263,7 +263,15 @@ class Socket {
 
   /** Both directions are finished: close. */
   _maybeFinish() {
-    if (this._state === ENDED && !this._pending && this._peerEnded) this._destroy(undefined, false);
+    if (this._state !== ENDED) return;
+    // The peer's FIN came while paused and waits alone (nothing unread before it): now that this
+    // side has ended too, nothing more can be said, so it is delivered, and the socket closes.
+    const held = this._held;
+    if (this._paused && !this._peerEnded && held !== null && held.length === 1 && held[0][0] === 'end') {
+      this._held = null;
+      return this._deliverEnd();
+    }
+    if (!this._pending && this._peerEnded) this._destroy(undefined, false);
   }
 
   shutdown(halfClose = false) {

@@ -104,7 +104,7 @@ fn selects(entry: &str, name: &str) -> bool {
   })
 }
 
-/// The suites `list` selects, in rustls's order of preference.
+/// The suites `list` selects, in the list's order.
 pub fn select(list: &str) -> Result<Vec<SupportedCipherSuite>, String> {
   let mut chosen: Vec<&str> = Vec::new();
   let mut banned: Vec<&str> = Vec::new();
@@ -134,7 +134,7 @@ pub fn select(list: &str) -> Result<Vec<SupportedCipherSuite>, String> {
         let removed: Vec<&str> = matching.collect();
         chosen.retain(|n| !removed.contains(n));
       }
-      b'+' => {} // moves to the end in OpenSSL: preference order here is rustls's
+      b'+' => {} // moves to the end in OpenSSL; not done here
       _ => {
         for n in matching {
           names_tls13 |= is_tls13(n);
@@ -145,12 +145,23 @@ pub fn select(list: &str) -> Result<Vec<SupportedCipherSuite>, String> {
       }
     }
   }
-  let suites: Vec<SupportedCipherSuite> = NAMED
+  // In the list's order, as OpenSSL offers them (node:tls and Bun clients alike); TLS 1.3 suites
+  // the list does not name keep rustls's order.
+  let mut ranked: Vec<(usize, SupportedCipherSuite)> = NAMED
     .iter()
-    .filter(|(n, _)| !banned.contains(n))
-    .filter(|(n, _)| chosen.contains(n) || (is_tls13(n) && !names_tls13))
-    .map(|(_, suite)| *suite)
+    .enumerate()
+    .filter(|(_, (n, _))| !banned.contains(n))
+    .filter(|(_, (n, _))| chosen.contains(n) || (is_tls13(n) && !names_tls13))
+    .map(|(i, (n, suite))| {
+      let rank = chosen
+        .iter()
+        .position(|c| c == n)
+        .unwrap_or(chosen.len() + i);
+      (rank, *suite)
+    })
     .collect();
+  ranked.sort_by_key(|(rank, _)| *rank);
+  let suites: Vec<SupportedCipherSuite> = ranked.into_iter().map(|(_, suite)| suite).collect();
   if !chosen.iter().any(|n| !banned.contains(n)) {
     return Err(format!(
       "tls.ciphers: no cipher match in {list:?} (supported: {})",

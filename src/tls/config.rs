@@ -78,14 +78,14 @@ fn suites_provider(ciphers: Option<&str>) -> Result<Arc<CryptoProvider>, String>
   };
   let mut limited = rustls::crypto::aws_lc_rs::default_provider();
   limited.cipher_suites = super::ciphers::select(list)?;
-  prefer_aes128(&mut limited.cipher_suites);
   Ok(Arc::new(limited))
 }
 
-/// A client offers AES-128-GCM first, then AES-256-GCM, then ChaCha20, as Bun's (BoringSSL's)
-/// client does, so a server that follows the client's order (node:tls, Bun, rustls) picks the
-/// suite it would pick for Bun. rustls's own order leads with AES-256. A server here follows the
-/// client's order, so this order only speaks for our clients.
+/// By default a client offers AES-128-GCM first, then AES-256-GCM, then ChaCha20, as Bun's
+/// (BoringSSL's) client does, so a server that follows the client's order (node:tls, Bun, rustls)
+/// picks the suite it would pick for Bun. rustls's own order leads with AES-256. A server here
+/// follows the client's order, so this order only speaks for our clients; a `tls.ciphers` list
+/// keeps its own.
 fn prefer_aes128(suites: &mut [SupportedCipherSuite]) {
   suites.sort_by_key(|suite| {
     let name = format!("{:?}", suite.suite());
@@ -553,6 +553,7 @@ mod suite_order_tests {
       "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
     ))
     .unwrap();
-    assert!(format!("{:?}", limited.cipher_suites[0].suite()).contains("AES_128"));
+    // A list of the user's is not reordered.
+    assert!(format!("{:?}", limited.cipher_suites[0].suite()).contains("AES_256"));
   }
 }

@@ -138,6 +138,8 @@ impl EventLoop {
         heard_ms: now_ms(),
         dropped_input: false,
         acked_at: None,
+        unacked: usize::MAX,
+        progress_ms: now_ms(),
       }),
     );
     self.lingering.push(id);
@@ -289,7 +291,13 @@ impl EventLoop {
       return None;
     };
     let now = now_ms();
-    let acked = l.read_closed || nothing_unacked(l);
+    // What the peer has not acknowledged of what we sent (0 once the socket is gone).
+    let unacked = l.core.unacked_bytes();
+    if unacked < l.unacked {
+      l.progress_ms = now;
+    }
+    l.unacked = unacked;
+    let acked = l.read_closed || unacked == 0;
     l.acked_at = if acked {
       l.acked_at.or(Some(now))
     } else {
@@ -307,6 +315,13 @@ impl EventLoop {
     if settled {
       self.drop_lingering(id);
       return None;
+    }
+    // A peer that has taken nothing for a while (not reading, or gone without a word) no longer
+    // holds the process: it exits as it would have without the linger. While the process lives,
+    // the socket still lingers for it.
+    if l.holds_ref && now.saturating_sub(l.progress_ms) >= STALL_MS {
+      l.holds_ref = false;
+      self.local.push(batch::FLUSHED, id, 0, 0);
     }
     Some(next)
   }
@@ -331,13 +346,5 @@ const QUIET_MS: u64 = 200;
 /// How long a peer that has everything we sent may talk on before we close on it anyway.
 const ACKED_MAX_MS: u64 = 2_000;
 
-/// Whether the peer has acknowledged everything we sent (SIOCOUTQ is 0), or the socket is gone.
-fn nothing_unacked(l: &Lingering) -> bool {
-  let Some(fd) = l.core.fd() else {
-    return true;
-  };
-  let mut unacked: libc::c_int = 0;
-  // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int: the bytes sent and not yet acknowledged.
-  let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut unacked) };
-  rc != 0 || unacked == 0
-}
+/// How long a peer that acknowledges nothing may hold the process once everything is sent.
+const STALL_MS: u64 = 2_000;

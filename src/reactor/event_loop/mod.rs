@@ -82,6 +82,10 @@ struct Lingering {
   dropped_input: bool,
   /// Since when the peer has acknowledged everything we sent.
   acked_at: Option<u64>,
+  /// What the peer had not acknowledged at the last look, and when that last went down: a peer
+  /// that takes nothing for `STALL_MS` no longer holds the process.
+  unacked: usize,
+  progress_ms: u64,
 }
 
 pub struct EventLoop {
