@@ -184,7 +184,16 @@ impl SocketCore {
 
   /// What the kernel holds of our writes: not yet acknowledged by the peer.
   pub fn unacked_bytes(&self) -> usize {
-    self.sock.get().map_or(0, unacked)
+    self
+      .sock
+      .get()
+      .and_then(|s| queued(s, libc::TIOCOUTQ))
+      .unwrap_or(0)
+  }
+
+  /// Bytes waiting unread in the socket's receive queue; None when unknown.
+  pub fn unread_bytes(&self) -> Option<usize> {
+    self.sock.get().and_then(|s| queued(s, libc::FIONREAD))
   }
 
   pub fn set_nodelay(&self, on: bool) -> bool {
@@ -245,14 +254,17 @@ impl Drop for SocketCore {
 }
 
 /// Bytes sent or queued and not yet acknowledged by the peer (SIOCOUTQ); 0 when unknown.
-fn unacked(sock: &Socket) -> usize {
+/// A socket queue's length in bytes: FIONREAD (unread input) or TIOCOUTQ (output the peer has
+/// not acknowledged); None when the kernel will not say.
+fn queued(sock: &Socket, request: libc::c_ulong) -> Option<usize> {
   let mut n: libc::c_int = 0;
-  // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one c_int through the pointer, which points at `n`.
-  let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+  // SAFETY: both requests write one c_int through the pointer, which points at `n`; the
+  // descriptor is the socket's own, open while `sock` is borrowed.
+  let rc = unsafe { libc::ioctl(sock.as_raw_fd(), request, &mut n) };
   if rc != 0 {
-    return 0;
+    return None;
   }
-  usize::try_from(n).unwrap_or(0)
+  usize::try_from(n).ok()
 }
 
 /// Keep-alive after `idle_secs` of silence, then a probe every second, ten at most, as libuv

@@ -48,7 +48,7 @@ impl EventLoop {
     if reset {
       return false;
     }
-    let unread = unread_bytes(sock);
+    let unread = core.unread_bytes();
     if unread == Some(0) && core.tls().is_none() {
       open.done_reading = true;
       self.local.push(batch::END, id, 0, 0);
@@ -230,17 +230,4 @@ impl EventLoop {
       self.guarded(id, |lp, id| lp.read(id, true));
     }
   }
-}
-
-/// Bytes waiting in the socket's receive queue (FIONREAD); None when the kernel will not say.
-fn unread_bytes(sock: &socket2::Socket) -> Option<usize> {
-  use std::os::fd::AsRawFd;
-  let mut n: libc::c_int = 0;
-  // SAFETY: FIONREAD writes one c_int through the pointer, which points at `n`; the descriptor is
-  // the socket's own, open while `sock` is borrowed.
-  let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &mut n) };
-  if rc < 0 {
-    return None;
-  }
-  usize::try_from(n).ok()
 }
