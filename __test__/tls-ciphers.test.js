@@ -42,6 +42,24 @@ test('server: a TLS 1.3 name chooses the TLS 1.3 suite; a client offering only e
   assert.deepEqual(await negotiated(t, 'ECDHE+AESGCM:!AES256', { maxVersion: 'TLSv1.2' }), { cipher: 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', version: 'TLSv1.2' });
 });
 
+test("server: the server's order chooses the suite, as in node:tls; by default AES-128-GCM first", { skip }, async (t) => {
+  // node:tls's client lists TLS_AES_256_GCM_SHA384 first; the default order still picks AES-128.
+  assert.deepEqual(await negotiated(t, undefined), { cipher: 'TLS_AES_128_GCM_SHA256', version: 'TLSv1.3' });
+  assert.equal((await negotiated(t, undefined, { ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256' })).cipher, 'TLS_AES_128_GCM_SHA256');
+  // Only what the client offers can be chosen.
+  assert.equal((await negotiated(t, undefined, { ciphers: 'TLS_AES_256_GCM_SHA384' })).cipher, 'TLS_AES_256_GCM_SHA384');
+  assert.deepEqual(
+    await negotiated(t, undefined, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256' }),
+    { cipher: 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', version: 'TLSv1.2' },
+  );
+  // A server's own list is its order.
+  assert.equal((await negotiated(t, 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384')).cipher, 'TLS_CHACHA20_POLY1305_SHA256');
+  assert.deepEqual(
+    await negotiated(t, 'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305' }),
+    { cipher: 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', version: 'TLSv1.2' },
+  );
+});
+
 test('client: ciphers limits what our client offers', { skip }, async (t) => {
   const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert, maxVersion: 'TLSv1.2' }, (c) => c.end());
   server.on('tlsClientError', () => {});
