@@ -7,12 +7,18 @@ use std::sync::atomic::Ordering;
 
 use super::super::{MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL};
 use super::{slot_in, EventLoop, Slot};
+use crate::arena::HAND_OVER_MIN;
 use crate::batch;
 use crate::errors::{interrupted, neg_errno, would_block};
 use crate::socket_core::SocketCore;
 
-/// The most one `recv` asks for. A read that returns less has emptied the socket.
+/// The most one `recv` asks for. A read that returns less than it asked has emptied the socket.
 const READ_SIZE: usize = 256 * 1024;
+
+/// A `recv` goes into the room the batch's buffer has left when that is at least this much, and
+/// otherwise the buffer grows (which copies it) or, if it is already big, the batch goes to JS
+/// first (`arena_full`).
+const MIN_READ: usize = 64 * 1024;
 
 /// The most a paused TLS socket reads when the peer has closed, to find the close_notify behind
 /// what is unread (the plaintext is held by JS until `resume()`). More stays in the kernel.
@@ -79,7 +85,9 @@ impl EventLoop {
     };
     loop {
       let untaken = self.shared.untaken_bytes.load(Ordering::SeqCst);
-      if open.queued >= MAX_QUEUED_PER_SOCKET || self.local.data.len() + untaken >= MAX_QUEUED_TOTAL
+      if open.queued >= MAX_QUEUED_PER_SOCKET
+        || self.local.data.len() + untaken >= MAX_QUEUED_TOTAL
+        || arena_full(&self.local.data)
       {
         if !open.throttled {
           open.throttled = true;
@@ -145,9 +153,12 @@ impl EventLoop {
         continue;
       }
       let data = &mut self.local.data;
-      data.reserve(READ_SIZE);
+      if data.capacity() - data.len() < MIN_READ {
+        data.reserve(READ_SIZE);
+      }
       let start = data.len();
-      let spare: &mut [MaybeUninit<u8>] = &mut data.spare_capacity_mut()[..READ_SIZE];
+      let ask = (data.capacity() - start).min(READ_SIZE);
+      let spare: &mut [MaybeUninit<u8>] = &mut data.spare_capacity_mut()[..ask];
       match sock.recv(spare) {
         Ok(0) => {
           open.done_reading = true;
@@ -156,7 +167,7 @@ impl EventLoop {
         }
         // Dropped: never made part of the batch.
         Ok(n) if core.discard_reads.load(Ordering::Relaxed) => {
-          if n < READ_SIZE && !drain_fully {
+          if n < ask && !drain_fully {
             return;
           }
         }
@@ -166,7 +177,7 @@ impl EventLoop {
           self.local.push(batch::DATA, id, start as i32, n as i32);
           open.queued += n;
           core.touch();
-          if n < READ_SIZE && !drain_fully {
+          if n < ask && !drain_fully {
             return;
           }
         }
@@ -229,5 +240,29 @@ impl EventLoop {
       }
       self.guarded(id, |lp, id| lp.read(id, true));
     }
+  }
+}
+
+/// A batch big enough to be handed to JS as it is (arena.rs) with too little room left for a
+/// read: growing it would copy every byte read so far (a tenth of a streaming server's CPU, as
+/// `realloc`). Its socket waits for JS to take the batch, as a throttled one does, and then reads
+/// into a fresh buffer.
+fn arena_full(data: &Vec<u8>) -> bool {
+  data.len() >= HAND_OVER_MIN && data.capacity() - data.len() < MIN_READ
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn only_a_big_batch_without_room_for_a_read_is_full() {
+    let mut data = Vec::with_capacity(READ_SIZE);
+    data.resize(HAND_OVER_MIN - 1, 0);
+    assert!(!arena_full(&data), "small batches grow: the copy is cheap");
+    data.resize(READ_SIZE - MIN_READ, 0);
+    assert!(!arena_full(&data), "room for one more read");
+    data.resize(READ_SIZE - MIN_READ + 1, 0);
+    assert!(arena_full(&data));
   }
 }
