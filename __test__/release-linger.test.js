@@ -30,10 +30,11 @@ const ourTls = (kind) => (kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localh
 
 /**
  * A node:net or node:tls peer for one connection: it reads only after `readAfterMs`, sends `talk`
- * every 5 ms meanwhile if given (until it closes), ends when we end, and resolves `closed` with
- * what it got: `{ got, digest, error }`.
+ * every 5 ms meanwhile if given (until it ends), ends when we end, and resolves `closed` with
+ * what it got: `{ got, digest, error }`. With `stall`, its event loop blocks for `stall.ms` once
+ * it has `stall.at` bytes (as a GC pause or a busy handler would).
  */
-async function slowPeer(t, kind, { readAfterMs, talk = null }) {
+async function slowPeer(t, kind, { readAfterMs, talk = null, stall = null }) {
   const closed = deferred();
   const onConnection = (c) => {
     const hash = crypto.createHash('sha256');
@@ -42,12 +43,21 @@ async function slowPeer(t, kind, { readAfterMs, talk = null }) {
     c.pause();
     setTimeout(() => c.resume(), readAfterMs);
     const talking = talk && setInterval(() => c.write(talk), 5);
+    let stalled = !stall;
     c.on('data', (d) => {
       hash.update(d);
       got += d.length;
+      if (!stalled && got >= stall.at) {
+        stalled = true;
+        const until = Date.now() + stall.ms;
+        while (Date.now() < until);
+      }
     });
-    c.on('error', (err) => (error = err.code));
-    c.on('end', () => c.end());
+    c.on('error', (err) => (error = `${err.code} (${err.syscall || err.message})`));
+    c.on('end', () => {
+      clearInterval(talking); // writing after its own end() would fail in node:net itself (EPIPE)
+      c.end();
+    });
     c.on('close', () => {
       clearInterval(talking);
       closed.resolve({ got, digest: hash.digest('hex'), error });
@@ -64,6 +74,29 @@ for (const kind of ['plain', 'TLS']) {
   test(`${kind}: end(16 MiB) then close() while the peer talks and reads slowly: every byte arrives, no reset`, { skip }, async (t) => {
     const payload = crypto.randomBytes(16 * MiB);
     const peer = await slowPeer(t, kind, { readAfterMs: 600, talk: 'still here '.repeat(9) });
+    await connect({
+      hostname: HOST,
+      port: peer.port,
+      tls: ourTls(kind),
+      socket: {
+        open(s) {
+          s.end(payload);
+          s.close();
+        },
+        data() {},
+      },
+    });
+    const r = await withTimeout(peer.closed, 15000, 'peer close');
+    assert.equal(r.error, null);
+    assert.equal(r.got, payload.length);
+    assert.equal(r.digest, sha256(payload));
+  });
+
+  test(`${kind}: end(16 MiB) then close() while the peer talks, reads slowly and stalls 400 ms: every byte arrives, no reset`, { skip }, async (t) => {
+    // The peer's kernel has acknowledged everything long before its application has read it; a
+    // pause in its talk is no sign that it is done.
+    const payload = crypto.randomBytes(16 * MiB);
+    const peer = await slowPeer(t, kind, { readAfterMs: 300, talk: 'still here '.repeat(9), stall: { at: 15e6, ms: 400 } });
     await connect({
       hostname: HOST,
       port: peer.port,

@@ -275,10 +275,11 @@ impl EventLoop {
     }
   }
 
-  /// A lingering socket whose FIN is out (see `release`): it closes (and lets the process go,
-  /// FLUSHED) when the peer's FIN is read, or it has acknowledged everything and been quiet a
-  /// while (or talked on for `ACKED_MAX_MS`: a half-open peer must learn soon that the connection
-  /// is gone). Returns when to look again (acknowledgements raise no event).
+  /// A lingering socket whose FIN is out (see `release`): it lets the process go (FLUSHED) once
+  /// the peer has acknowledged everything and been quiet a while, and closes when the peer's FIN
+  /// is read, when the peer has had everything for `ACKED_MAX_MS`, or (a peer that never talked
+  /// after the release) when it has everything and is quiet. Returns when to look again
+  /// (acknowledgements raise no event).
   pub(super) fn recheck_lingering(&mut self, id: u32) -> Option<u64> {
     match self.slot(id) {
       Some(Slot::Lingering(l)) if l.fin_sent => self.after_fin(id),
@@ -303,23 +304,28 @@ impl EventLoop {
     } else {
       None
     };
-    let settled = l.read_closed
-      || l.acked_at.is_some_and(|at| {
-        now.saturating_sub(l.heard_ms) >= QUIET_MS || now.saturating_sub(at) >= ACKED_MAX_MS
-      });
-    l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
-    let next = now + l.recheck_ms;
-    // The process waits until the socket is settled, not just acknowledged: an exit closes it,
-    // and closing on a peer that still talks is a reset, which can make the peer throw away what
-    // it has received and not yet read (node:tls does).
-    if settled {
+    let quiet = now.saturating_sub(l.heard_ms) >= QUIET_MS;
+    let acked_long = l
+      .acked_at
+      .is_some_and(|at| now.saturating_sub(at) >= ACKED_MAX_MS);
+    // The socket closes when the peer has ended; when it has everything, never talked after the
+    // release and is quiet; or when it has had everything for `ACKED_MAX_MS` (a half-open peer
+    // that talks on must learn soon that the connection is gone). A peer that talks may still be
+    // reading what it has (acknowledged is only in its kernel): closing on it is a reset at its
+    // next bytes, and a reset makes a peer throw away what it has not read (node:tls does), so a
+    // pause in its talk (GC, a busy event loop) does not close on it.
+    if l.read_closed || acked_long || (l.acked_at.is_some() && !l.dropped_input && quiet) {
       self.drop_lingering(id);
       return None;
     }
-    // A peer that has taken nothing for a while (not reading, or gone without a word) no longer
-    // holds the process: it exits as it would have without the linger. While the process lives,
-    // the socket still lingers for it.
-    if l.holds_ref && now.saturating_sub(l.progress_ms) >= STALL_MS {
+    l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
+    let next = now + l.recheck_ms;
+    // The process waits until the peer is settled, not just acknowledged (an exit closes the
+    // socket): it has everything and is quiet. A peer that takes nothing for a while (not
+    // reading, or gone without a word) no longer holds it either. While the process lives, the
+    // socket lingers on.
+    let settled = l.acked_at.is_some() && quiet;
+    if l.holds_ref && (settled || now.saturating_sub(l.progress_ms) >= STALL_MS) {
       l.holds_ref = false;
       self.local.push(batch::FLUSHED, id, 0, 0);
     }
@@ -340,8 +346,9 @@ impl EventLoop {
   }
 }
 
-/// How long a peer that has everything we sent must have been quiet before we close on it (one
-/// that still talks would get a reset for its next bytes; nginx's lingering_timeout, shorter).
+/// How long a peer that has everything we sent must have been quiet before the process may exit
+/// (and, if it never talked after the release, before we close on it: one that still talks would
+/// get a reset for its next bytes; nginx's lingering_timeout, shorter).
 const QUIET_MS: u64 = 200;
 /// How long a peer that has everything we sent may talk on before we close on it anyway.
 const ACKED_MAX_MS: u64 = 2_000;
