@@ -31,7 +31,7 @@ const ourTls = (kind) => (kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localh
 /**
  * A node:net or node:tls peer for one connection: it reads only after `readAfterMs`, sends `talk`
  * every 5 ms meanwhile if given (until it ends), ends when we end, and resolves `closed` with
- * what it got: `{ got, digest, error }`. With `stall`, its event loop blocks for `stall.ms` once
+ * what it got: `{ got, digest, error, detail }` (the error's code, and code and message). With `stall`, its event loop blocks for `stall.ms` once
  * it has `stall.at` bytes (as a GC pause or a busy handler would).
  */
 async function slowPeer(t, kind, { readAfterMs, talk = null, stall = null }) {
@@ -40,6 +40,7 @@ async function slowPeer(t, kind, { readAfterMs, talk = null, stall = null }) {
     const hash = crypto.createHash('sha256');
     let got = 0;
     let error = null;
+    let detail = null;
     c.pause();
     setTimeout(() => c.resume(), readAfterMs);
     const talking = talk && setInterval(() => c.write(talk), 5);
@@ -53,14 +54,17 @@ async function slowPeer(t, kind, { readAfterMs, talk = null, stall = null }) {
         while (Date.now() < until);
       }
     });
-    c.on('error', (err) => (error = `${err.code} (${err.syscall || err.message})`));
+    c.on('error', (err) => {
+      error = err.code;
+      detail = `${err.code}: ${err.message}`;
+    });
     c.on('end', () => {
       clearInterval(talking); // writing after its own end() would fail in node:net itself (EPIPE)
       c.end();
     });
     c.on('close', () => {
       clearInterval(talking);
-      closed.resolve({ got, digest: hash.digest('hex'), error });
+      closed.resolve({ got, digest: hash.digest('hex'), error, detail });
     });
   };
   const server = kind === 'TLS' ? tls.createServer({ key: fx.server.key, cert: fx.server.cert }, onConnection) : net.createServer(onConnection);
@@ -173,6 +177,23 @@ for (const kind of ['plain', 'TLS']) {
     // read everything.
     assert.ok([null, 'EPIPE', 'ECONNRESET'].includes(r.error), r.error);
     assert.equal(r.got, payload.length);
+    assert.equal(r.digest, sha256(payload));
+  });
+
+  test(`${kind}: end(16 MiB) then close() and let the process exit while the peer talks and stalls 400 ms: every byte arrives`, { skip }, async (t) => {
+    const payload = crypto.randomBytes(16 * MiB);
+    const peer = await slowPeer(t, kind, { readAfterMs: 300, talk: 'x'.repeat(100), stall: { at: 15e6, ms: 400 } });
+    const out = await runChild(
+      `${CHILD_PRELUDE}
+      const payload = fs.readFileSync(process.env.PAYLOAD);
+      connect({ hostname: HOST, port: Number(process.env.PORT), tls: process.env.CA ? { ca: fs.readFileSync(process.env.CA), serverName: 'localhost' } : undefined, socket: {
+        open(s) { s.end(payload); s.close(); }, data() {},
+      } });`,
+      { env: { PORT: String(peer.port), PAYLOAD: writeTemp(t, payload), ...(kind === 'TLS' ? { CA: fx.ca.certPath } : {}) }, timeoutMs: 20000 },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const r = await withTimeout(peer.closed, 15000, 'peer close');
+    assert.equal(r.got, payload.length, r.detail);
     assert.equal(r.digest, sha256(payload));
   });
 

@@ -275,11 +275,10 @@ impl EventLoop {
     }
   }
 
-  /// A lingering socket whose FIN is out (see `release`): it lets the process go (FLUSHED) once
-  /// the peer has acknowledged everything and been quiet a while, and closes when the peer's FIN
-  /// is read, when the peer has had everything for `ACKED_MAX_MS`, or (a peer that never talked
-  /// after the release) when it has everything and is quiet. Returns when to look again
-  /// (acknowledgements raise no event).
+  /// A lingering socket whose FIN is out (see `release`): it closes (and lets the process go,
+  /// FLUSHED) when the peer's FIN is read, when the peer has had everything for `ACKED_MAX_MS`,
+  /// or (a peer that never talked after the release) when it has everything and is quiet.
+  /// Returns when to look again (acknowledgements raise no event).
   pub(super) fn recheck_lingering(&mut self, id: u32) -> Option<u64> {
     match self.slot(id) {
       Some(Slot::Lingering(l)) if l.fin_sent => self.after_fin(id),
@@ -320,12 +319,11 @@ impl EventLoop {
     }
     l.recheck_ms = (l.recheck_ms * 2).clamp(1, 100);
     let next = now + l.recheck_ms;
-    // The process waits until the peer is settled, not just acknowledged (an exit closes the
-    // socket): it has everything and is quiet. A peer that takes nothing for a while (not
-    // reading, or gone without a word) no longer holds it either. While the process lives, the
-    // socket lingers on.
-    let settled = l.acked_at.is_some() && quiet;
-    if l.holds_ref && (settled || now.saturating_sub(l.progress_ms) >= STALL_MS) {
+    // The process waits for that close, not just the acknowledgement: an exit closes the socket
+    // too. But a peer that takes nothing for a while (not reading, or gone without a word) no
+    // longer holds it: it exits as it would have without the linger. While the process lives,
+    // the socket lingers on.
+    if l.holds_ref && now.saturating_sub(l.progress_ms) >= STALL_MS {
       l.holds_ref = false;
       self.local.push(batch::FLUSHED, id, 0, 0);
     }
@@ -346,9 +344,8 @@ impl EventLoop {
   }
 }
 
-/// How long a peer that has everything we sent must have been quiet before the process may exit
-/// (and, if it never talked after the release, before we close on it: one that still talks would
-/// get a reset for its next bytes; nginx's lingering_timeout, shorter).
+/// How long a peer that has everything we sent, and never talked after the release, must have
+/// been quiet before we close on it (nginx's lingering_timeout, shorter).
 const QUIET_MS: u64 = 200;
 /// How long a peer that has everything we sent may talk on before we close on it anyway.
 const ACKED_MAX_MS: u64 = 2_000;
