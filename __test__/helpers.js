@@ -53,7 +53,7 @@ function sha256(...chunks) {
  * (use `require(process.env.PKG)`). Resolves `{ code, signal, stdout, stderr, ms }`; kills the
  * child after `timeoutMs` and reports `timedOut: true`.
  */
-function runChild(code, { timeoutMs = 10000, args = [], env = {} } = {}) {
+function runChild(code, { timeoutMs = 10000, args = [], env = {}, aliveAfter = null } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, [...args, '-e', code], {
@@ -63,14 +63,22 @@ function runChild(code, { timeoutMs = 10000, args = [], env = {} } = {}) {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
+    const kill = () => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    };
+    // `aliveAfter: { match, ms }`: once stdout matches, the child has `ms` more to exit before it
+    // is killed (timedOut), however long a loaded machine took to get it there.
+    let grace = null;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (aliveAfter && !grace && aliveAfter.match.test(stdout)) grace = setTimeout(kill, aliveAfter.ms);
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(kill, timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - started });
     });
   });

@@ -2,7 +2,8 @@
 // The package as users get it: `npm pack`, then `npm install <tarball>` in a fresh project, whose
 // install script builds the addon from the shipped Rust sources; then the package is used from
 // there by CommonJS `require`, by ESM `import` and by a TypeScript program.
-// CARGO_TARGET_DIR points at this repository's target/ so the build reuses the compiled crates.
+// CARGO_TARGET_DIR points at this repository's target/ so the build reuses the compiled crates;
+// the time limits are generous because a loaded machine compiles slowly.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -22,7 +23,7 @@ let installed;
 
 /** Runs a command to completion; fails the test with its output when it exits non-zero. */
 function run(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: ENV, timeout: 150000, maxBuffer: 64 << 20, ...options });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: ENV, timeout: 480000, maxBuffer: 64 << 20, ...options });
   const output = `${r.stdout || ''}${r.stderr || ''}`;
   if (r.error) assert.fail(`${cmd} ${args.join(' ')}: ${r.error.message}\n${output}`);
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} exited with ${r.status}:\n${output}`);
@@ -78,7 +79,7 @@ test('the tarball holds every source a from-source install needs, and no build o
   for (const entry of entries) assert.ok(packed.includes(entry), `${entry} (named in package.json) is packed`);
 });
 
-test('npm install <tarball> builds the addon from source in a fresh project', { timeout: 180000 }, () => {
+test('npm install <tarball> builds the addon from source in a fresh project', { timeout: 1200000 }, () => {
   fs.mkdirSync(app);
   const pkg = {
     name: 'node-bun-tcp-consumer',

@@ -43,7 +43,7 @@ test('a ref\'d listening server alone keeps the process alive', async () => {
     `const { listen } = require(process.env.PKG);
      const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
      console.log('listening', l.port);`,
-    { timeoutMs: 1500 },
+    { timeoutMs: 20000, aliveAfter: { match: /listening \d+/, ms: 1000 } },
   );
   assert.match(r.stdout, /listening \d+/, explain(r));
   assert.equal(r.timedOut, true, `process exited although a server was listening\n${explain(r)}`);
@@ -68,7 +68,7 @@ test('unref() then ref() keeps it alive again', async () => {
      const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
      l.unref(); l.ref(); l.ref();
      console.log('listening');`,
-    { timeoutMs: 1500 },
+    { timeoutMs: 20000, aliveAfter: { match: /listening/, ms: 1000 } },
   );
   assert.match(r.stdout, /listening/, explain(r));
   assert.equal(r.timedOut, true, explain(r));
@@ -119,7 +119,7 @@ test('an open client socket keeps the process alive; after unref() it exits', as
      connect({ hostname: '127.0.0.1', port: Number(process.env.PORT), socket: { data(s, d) { console.log('echo', String(d)); ${unref ? 's.unref(); s.unref();' : ''} } } })
        .then((s) => s.write('ping'));`;
   const [kept, released] = await Promise.all([
-    runChild(code(false), { timeoutMs: 1500, env: { PORT: String(server.port) } }),
+    runChild(code(false), { timeoutMs: 20000, aliveAfter: { match: /echo ping/, ms: 1000 }, env: { PORT: String(server.port) } }),
     runChild(code(true), { timeoutMs: 5000, env: { PORT: String(server.port) } }),
   ]);
   assert.match(kept.stdout, /echo ping/, explain(kept));
@@ -134,7 +134,7 @@ test('an unref()ed listener does not unref its accepted sockets', async () => {
      const l = listen({ hostname: '127.0.0.1', port: 0, socket: { open() { console.log('accepted'); }, data() {} } });
      l.unref();
      connect({ hostname: '127.0.0.1', port: l.port, socket: { data() {} } }).then((s) => s.unref());`,
-    { timeoutMs: 1500 },
+    { timeoutMs: 20000, aliveAfter: { match: /accepted/, ms: 1000 } },
   );
   assert.match(r.stdout, /accepted/, explain(r));
   assert.equal(r.timedOut, true, `the accepted (ref'd) socket must keep the process alive\n${explain(r)}`);
