@@ -12,6 +12,14 @@ const { fixtures, skipReason } = require('./tls-fixtures');
 
 const MiB = 1 << 20;
 
+/** `bytes` in a temporary file (removed after the test), for a child process to read. */
+function writeTemp(t, bytes) {
+  const file = require('node:path').join(require('node:os').tmpdir(), `nbt-bp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  require('node:fs').writeFileSync(file, bytes);
+  t.after(() => require('node:fs').rmSync(file, { force: true }));
+  return file;
+}
+
 /** The last JSON line a child printed. */
 function lastJson(r) {
   const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
@@ -175,6 +183,53 @@ test('a slow data handler against a fast 200 MiB sender: server RSS stays bounde
   assert.equal(out.sha, hash.digest('hex'), 'in order, byte-exact');
   assert.ok(out.growthMB < 150, `server RSS grew by ${out.growthMB.toFixed(1)} MB while its handler lagged`);
   assert.equal(r.timedOut, false);
+});
+
+test('a socket streaming flat out does not starve another socket of the same server (senders in a child)', async (t) => {
+  // A uploads without pause for 4 s; B, 300 ms later, sends 8 MiB and ends. The data handler is
+  // slow (1 ms a chunk), so the loop is always reading more than JS takes: B must still get its
+  // share of every batch, not wait for A to finish.
+  const t0 = Date.now();
+  const got = { A: 0, B: 0 };
+  const ended = { A: deferred(), B: deferred() };
+  const hash = crypto.createHash('sha256');
+  const server = listen({ hostname: HOST, port: 0, socket: {
+    data(s, d) {
+      if (!s.data) {
+        s.data = String.fromCharCode(d[0]);
+        d = d.subarray(1);
+      }
+      got[s.data] += d.length;
+      if (s.data === 'B') hash.update(d);
+      const until = Date.now() + 1;
+      while (Date.now() < until);
+    },
+    end(s) {
+      ended[s.data].resolve(Date.now() - t0);
+    },
+  } });
+  cleanup(t, () => server.stop(true));
+  const b = crypto.randomBytes(8 * MiB);
+  const child = runChild(`
+    const net = require('node:net');
+    const port = Number(process.env.PORT);
+    const chunk = Buffer.alloc(1 << 20, 97);
+    const a = net.connect(port, '127.0.0.1', () => {
+      a.write('A');
+      const t0 = Date.now();
+      const pump = () => { while (Date.now() - t0 < 4000) { if (!a.write(chunk)) return a.once('drain', pump); } a.end(); };
+      pump();
+    });
+    setTimeout(() => {
+      const b = net.connect(port, '127.0.0.1', () => { b.write('B'); b.end(require('node:fs').readFileSync(process.env.B)); });
+    }, 300);`, { env: { PORT: String(server.port), B: writeTemp(t, b) }, timeoutMs: 60000 });
+  const bEnd = await withTimeout(ended.B.promise, 30000, "B's end");
+  const aEnd = await withTimeout(ended.A.promise, 30000, "A's end");
+  t.diagnostic(`B (8 MiB) ended at ${bEnd} ms, A (${(got.A / MiB).toFixed(0)} MiB) at ${aEnd} ms`);
+  assert.equal(got.B, b.length);
+  assert.equal(hash.digest('hex'), sha256(b));
+  assert.ok(bEnd < aEnd - 1000, `B ended at ${bEnd} ms, A at ${aEnd} ms: B waited for A`);
+  await child;
 });
 
 // ---- pause() reaches the sender --------------------------------------------------------------------

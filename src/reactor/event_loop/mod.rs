@@ -177,6 +177,10 @@ impl EventLoop {
       }
       return true;
     }
+    // Sockets held back until JS took the last batch read first: a socket whose sender keeps it
+    // busy raises an event every turn and would fill each batch again before a held-back socket,
+    // which raises none (its window is full), got its turn.
+    self.resume_throttled();
     let mut woken = false;
     let mut seen = 0;
     for event in events.iter() {

@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 
 use super::super::{MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL};
 use super::{slot_in, EventLoop, Slot};
-use crate::arena::HAND_OVER_MIN;
 use crate::batch;
 use crate::errors::{interrupted, neg_errno, would_block};
 use crate::socket_core::SocketCore;
@@ -15,10 +14,15 @@ use crate::socket_core::SocketCore;
 /// The most one `recv` asks for. A read that returns less than it asked has emptied the socket.
 const READ_SIZE: usize = 256 * 1024;
 
-/// A `recv` goes into the room the batch's buffer has left when that is at least this much, and
-/// otherwise the buffer grows (which copies it) or, if it is already big, the batch goes to JS
-/// first (`arena_full`).
+/// A `recv` goes into the room the batch's buffer has left when that is at least this much;
+/// otherwise the buffer grows, which copies everything read so far.
 const MIN_READ: usize = 64 * 1024;
+
+/// The room an empty batch's buffer gets at its first read: one socket's share of a batch plus a
+/// read, so that a streaming socket's batch never grows (growing it copied every byte read so
+/// far: memmove was a twentieth of a streaming server's CPU). The kernel maps the pages only as
+/// bytes land in them.
+const BATCH_ROOM: usize = MAX_QUEUED_PER_SOCKET + READ_SIZE;
 
 /// The most a paused TLS socket reads when the peer has closed, to find the close_notify behind
 /// what is unread (the plaintext is held by JS until `resume()`). More stays in the kernel.
@@ -85,9 +89,7 @@ impl EventLoop {
     };
     loop {
       let untaken = self.shared.untaken_bytes.load(Ordering::SeqCst);
-      if open.queued >= MAX_QUEUED_PER_SOCKET
-        || self.local.data.len() + untaken >= MAX_QUEUED_TOTAL
-        || arena_full(&self.local.data)
+      if open.queued >= MAX_QUEUED_PER_SOCKET || self.local.data.len() + untaken >= MAX_QUEUED_TOTAL
       {
         if !open.throttled {
           open.throttled = true;
@@ -96,6 +98,10 @@ impl EventLoop {
         self.throttled_epoch = epoch;
         self.shared.throttled.store(true, Ordering::SeqCst);
         return;
+      }
+      if self.local.data.is_empty() && self.local.data.capacity() < BATCH_ROOM {
+        // A fresh block rather than `reserve`, whose realloc would copy the old one's bytes.
+        self.local.data = Vec::with_capacity(BATCH_ROOM);
       }
       if let Some(tls) = core.tls() {
         let start = self.local.data.len();
@@ -240,29 +246,5 @@ impl EventLoop {
       }
       self.guarded(id, |lp, id| lp.read(id, true));
     }
-  }
-}
-
-/// A batch big enough to be handed to JS as it is (arena.rs) with too little room left for a
-/// read: growing it would copy every byte read so far (a tenth of a streaming server's CPU, as
-/// `realloc`). Its socket waits for JS to take the batch, as a throttled one does, and then reads
-/// into a fresh buffer.
-fn arena_full(data: &Vec<u8>) -> bool {
-  data.len() >= HAND_OVER_MIN && data.capacity() - data.len() < MIN_READ
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-
-  #[test]
-  fn only_a_big_batch_without_room_for_a_read_is_full() {
-    let mut data = Vec::with_capacity(READ_SIZE);
-    data.resize(HAND_OVER_MIN - 1, 0);
-    assert!(!arena_full(&data), "small batches grow: the copy is cheap");
-    data.resize(READ_SIZE - MIN_READ, 0);
-    assert!(!arena_full(&data), "room for one more read");
-    data.resize(READ_SIZE - MIN_READ + 1, 0);
-    assert!(arena_full(&data));
   }
 }
