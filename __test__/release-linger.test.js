@@ -31,8 +31,9 @@ const ourTls = (kind) => (kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localh
 /**
  * A node:net or node:tls peer for one connection: it reads only after `readAfterMs`, sends `talk`
  * every 5 ms meanwhile if given (until it ends), ends when we end, and resolves `closed` with
- * what it got: `{ got, digest, error, detail }` (the error's code, and code and message). With `stall`, its event loop blocks for `stall.ms` once
- * it has `stall.at` bytes (as a GC pause or a busy handler would).
+ * what it got: `{ got, digest, error, detail }` (the error's code; its code and message). With
+ * `stall`, its event loop blocks for `stall.ms` once it has `stall.at` bytes (as a GC pause or a
+ * busy handler would).
  */
 async function slowPeer(t, kind, { readAfterMs, talk = null, stall = null }) {
   const closed = deferred();

@@ -135,7 +135,7 @@ impl EventLoop {
         read_closed: read_done,
         fin_sent: false,
         recheck_ms: 0,
-        heard_ms: now_ms(),
+        released_ms: now_ms(),
         dropped_input: false,
         acked_at: None,
         unacked: usize::MAX,
@@ -183,7 +183,6 @@ impl EventLoop {
         plaintext.clear();
         let step = tls.read(sock, &mut plaintext);
         if step.plaintext > 0 {
-          l.heard_ms = now_ms();
           l.dropped_input = true;
         }
         if step.io_error.is_some() || step.fatal.is_some() || matches!(step.handshake, Some(Err(_)))
@@ -207,7 +206,6 @@ impl EventLoop {
           return true;
         }
         Ok(_) => {
-          l.heard_ms = now_ms();
           l.dropped_input = true;
         }
         Err(e) if would_block(&e) => return true,
@@ -303,17 +301,19 @@ impl EventLoop {
     } else {
       None
     };
-    let quiet = now.saturating_sub(l.heard_ms) >= QUIET_MS;
+    // Quiet: nothing heard since the release, for QUIET_MS (a peer heard from is never "quiet":
+    // it waits for the FIN or ACKED_MAX_MS below).
+    let quiet = !l.dropped_input && now.saturating_sub(l.released_ms) >= QUIET_MS;
     let acked_long = l
       .acked_at
       .is_some_and(|at| now.saturating_sub(at) >= ACKED_MAX_MS);
-    // The socket closes when the peer has ended; when it has everything, never talked after the
-    // release and is quiet; or when it has had everything for `ACKED_MAX_MS` (a half-open peer
-    // that talks on must learn soon that the connection is gone). A peer that talks may still be
-    // reading what it has (acknowledged is only in its kernel): closing on it is a reset at its
-    // next bytes, and a reset makes a peer throw away what it has not read (node:tls does), so a
-    // pause in its talk (GC, a busy event loop) does not close on it.
-    if l.read_closed || acked_long || (l.acked_at.is_some() && !l.dropped_input && quiet) {
+    // The socket closes when the peer has ended; when it has everything and has been quiet; or
+    // when it has had everything for `ACKED_MAX_MS` (a half-open peer that talks on must learn
+    // soon that the connection is gone). A peer that talks may still be reading what it has
+    // (acknowledged is only in its kernel): closing on it is a reset at its next bytes, and a
+    // reset makes a peer throw away what it has not read (node:tls does), so a pause in its talk
+    // (GC, a busy event loop) does not close on it.
+    if l.read_closed || acked_long || (l.acked_at.is_some() && quiet) {
       self.drop_lingering(id);
       return None;
     }

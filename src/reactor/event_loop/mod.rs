@@ -73,10 +73,10 @@ struct Lingering {
   read_closed: bool,
   /// Everything is sent, FIN included: the socket waits for the peer's FIN or acknowledgement.
   fin_sent: bool,
-  /// How long until `settled` is asked again (doubling, 1 to 100 ms).
+  /// How long until the socket is looked at again (doubling, 1 to 100 ms).
   recheck_ms: u64,
-  /// When the peer last sent something (or the socket was released).
-  heard_ms: u64,
+  /// When JS let go of the socket.
+  released_ms: u64,
   /// Bytes the peer sent after the release were dropped: if it has not ended when we close, it
   /// gets a reset, as the kernel would have answered them (it must not take them as read).
   dropped_input: bool,
