@@ -27,6 +27,9 @@ function writeTemp(t, bytes) {
 const MiB = 1 << 20;
 /** Our client's TLS options against the peers below (none for plain). */
 const ourTls = (kind) => (kind === 'TLS' ? { ca: fx.ca.cert, serverName: 'localhost' } : undefined);
+/** Connects our client to `peer` and runs `open(socket)` in its open handler. */
+const connectTo = (peer, kind, open) =>
+  connect({ hostname: HOST, port: peer.port, tls: ourTls(kind), socket: { open, data() {} } });
 
 /**
  * A node:net or node:tls peer for one connection: it reads only after `readAfterMs`, sends `talk`
@@ -85,17 +88,9 @@ for (const kind of ['plain', 'TLS']) {
     test(`${kind}: end(16 MiB) then close() while the peer talks, ${how}: every byte arrives, no reset`, { skip }, async (t) => {
       const payload = crypto.randomBytes(16 * MiB);
       const peer = await slowPeer(t, kind, { ...options, talk: 'still here '.repeat(9) });
-      await connect({
-        hostname: HOST,
-        port: peer.port,
-        tls: ourTls(kind),
-        socket: {
-          open(s) {
-            s.end(payload);
-            s.close();
-          },
-          data() {},
-        },
+      await connectTo(peer, kind, (s) => {
+        s.end(payload);
+        s.close();
       });
       const r = await withTimeout(peer.closed, 15000, 'peer close');
       assert.equal(r.error, null, r.detail);
@@ -109,25 +104,17 @@ for (const kind of ['plain', 'TLS']) {
       const peer = await slowPeer(t, kind, { readAfterMs: 300, talk: 'x'.repeat(100) });
       const payload = crypto.randomBytes(size || 32 * MiB);
       let accepted = 0;
-      await connect({
-        hostname: HOST,
-        port: peer.port,
-        tls: ourTls(kind),
-        socket: {
-          open(s) {
-            if (size) {
-              accepted = s.end(payload);
-            } else {
-              for (;;) {
-                const n = s.write(payload.subarray(accepted));
-                if (n <= 0) break;
-                accepted += n;
-              }
-            }
-            s.close();
-          },
-          data() {},
-        },
+      await connectTo(peer, kind, (s) => {
+        if (size) {
+          accepted = s.end(payload);
+        } else {
+          for (;;) {
+            const n = s.write(payload.subarray(accepted));
+            if (n <= 0) break;
+            accepted += n;
+          }
+        }
+        s.close();
       });
       const r = await withTimeout(peer.closed, 15000, 'peer close');
       assert.equal(r.error, null);
