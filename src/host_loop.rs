@@ -16,9 +16,12 @@ use crate::reactor::{HostLoop, Linger, Notify, Shared};
 
 type LoopFn = unsafe extern "C" fn(*const c_void) -> c_int;
 
+type UpdateTimeFn = unsafe extern "C" fn(*const c_void);
+
 struct UvLoop {
   handle: *const c_void,
   backend_timeout: LoopFn,
+  update_time: UpdateTimeFn,
 }
 
 impl HostLoop for UvLoop {
@@ -27,6 +30,11 @@ impl HostLoop for UvLoop {
     // callbacks); `uv_backend_timeout` only reads it.
     let ms = unsafe { (self.backend_timeout)(self.handle) };
     u64::try_from(ms).ok().map(Duration::from_millis)
+  }
+
+  fn update_clock(&self) {
+    // SAFETY: as above; `uv_update_time` only sets the loop's cached time.
+    unsafe { (self.update_time)(self.handle) };
   }
 }
 
@@ -80,6 +88,7 @@ fn try_install(
   let uv_loop = handle as *mut c_void;
   let backend_fd: LoopFn = symbol(c"uv_backend_fd")?;
   let backend_timeout: LoopFn = symbol(c"uv_backend_timeout")?;
+  let update_time: UpdateTimeFn = symbol(c"uv_update_time")?;
   let handle_size: unsafe extern "C" fn(c_int) -> usize = symbol(c"uv_handle_size")?;
   let prepare_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int =
     symbol(c"uv_prepare_init")?;
@@ -95,6 +104,7 @@ fn try_install(
   let host = UvLoop {
     handle: uv_loop,
     backend_timeout,
+    update_time,
   };
   let linger = shared.new_linger(fd, Box::new(host)).ok()?;
   let pump = crate::dispatch::keep(env, pump).ok()?;

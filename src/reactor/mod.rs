@@ -20,7 +20,7 @@
 mod event_loop;
 mod linger;
 
-pub use linger::{HostLoop, Linger, LINGER};
+pub use linger::{HostLoop, Linger, LINGER, LINGER_BUSY};
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -125,6 +125,8 @@ pub struct Shared {
   sleep_deadline: AtomicU64,
   /// `finish` kept the baton for `linger`.
   lingering: AtomicBool,
+  /// The last linger wait ended with an event, so the next may last `LINGER_BUSY`.
+  linger_busy: AtomicBool,
   /// `finish`'s own turns found nothing twice in a row (request/response traffic: the reply is
   /// not back yet), so a lingering `finish` leaves the look to the linger's wait, which returns at
   /// once when the sockets have events and so saves the empty turn's epoll_wait. Every
@@ -239,16 +241,23 @@ impl Shared {
     } else {
       self.turn_here()
     };
+    let bound = if self.linger_busy.load(Ordering::Relaxed) {
+      LINGER_BUSY
+    } else {
+      LINGER
+    };
     loop {
       if !self.outbox.lock().batch.is_empty() {
         return true;
       }
-      let mut left = LINGER.saturating_sub(started.elapsed());
+      let mut left = bound.saturating_sub(started.elapsed());
       if let Some(at) = deadline {
         left = left.min(Duration::from_millis(at.saturating_sub(now_ms())));
       }
       // A zero wait still says whether the sockets have events.
-      if self.stopping.load(Ordering::SeqCst) || !linger.wait(linger.limit(left)) {
+      let woke = !self.stopping.load(Ordering::SeqCst) && linger.wait(linger.limit(left));
+      self.linger_busy.store(woke, Ordering::Relaxed);
+      if !woke {
         return self.hand_back(deadline);
       }
       deadline = self.turn_here();
@@ -349,6 +358,7 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
     inner: poll.as_raw_fd(),
     sleep_deadline: AtomicU64::new(u64::MAX),
     lingering: AtomicBool::new(false),
+    linger_busy: AtomicBool::new(false),
     finish_skips: AtomicBool::new(false),
     finish_misses: AtomicU32::new(0),
     notifications: AtomicU64::new(0),

@@ -486,6 +486,55 @@ fn a_linger_ends_at_once_when_the_host_has_work_and_hands_the_baton_back() {
   assert!(!h.shared.linger(&linger));
 }
 
+/// A wait that an event answered lets the next one last `LINGER_BUSY` (a stream's next chunk, a
+/// busy ping-pong's next request); one that timed out brings back the short `LINGER`.
+#[test]
+fn after_a_wait_an_event_answered_the_next_may_last_longer() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let (linger, _host) = fake_host(&h);
+  let mut client = TcpStream::connect(addr).unwrap();
+  let _ = take_and_hold(&mut h);
+  // Nothing comes: the short wait times out and the baton goes back.
+  assert!(!h.shared.finish(true));
+  let started = Instant::now();
+  assert!(!h.shared.linger(&linger));
+  assert!(!h.shared.linger_busy.load(Ordering::Relaxed));
+  assert!(
+    started.elapsed() < LINGER_BUSY,
+    "a short wait: {:?}",
+    started.elapsed()
+  );
+  client.write_all(b"a").unwrap();
+  let _ = take_and_hold(&mut h);
+  // Bytes that are there before the wait answer it: the next wait is a long one.
+  assert!(!h.shared.finish(true));
+  client.write_all(b"b").unwrap();
+  std::thread::sleep(Duration::from_millis(5));
+  assert!(h.shared.linger(&linger), "the wait found the bytes");
+  assert!(h.shared.linger_busy.load(Ordering::Relaxed));
+  let mut batch = Batch::default();
+  h.shared.take(&mut batch);
+  assert_eq!(batch.data, *b"b");
+  // A reply that comes 4 x LINGER later is still JS's own.
+  assert!(!h.shared.finish(true));
+  let writer = std::thread::spawn(move || {
+    std::thread::sleep(LINGER * 4);
+    client.write_all(b"c").unwrap();
+    client
+  });
+  let started = Instant::now();
+  let got = h.shared.linger(&linger);
+  let waited = started.elapsed();
+  let _client = writer.join().unwrap();
+  // A slow machine may send it later than the long wait; the wait still lasted past LINGER.
+  assert!(
+    got || waited >= LINGER_BUSY,
+    "the wait ended after {waited:?} without the bytes"
+  );
+  assert!(waited > LINGER, "a long wait: {waited:?}");
+}
+
 /// Request/response traffic: JS's own turn after a batch finds nothing while the reply is on its
 /// way. After two such turns `finish` skips them and the linger's wait looks instead (nothing is
 /// missed: bytes already waiting are found by the wait), and a probing turn that finds events
