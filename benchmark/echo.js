@@ -97,6 +97,8 @@ const SCENARIOS = [
   { name: 'connect rate (1-byte echo, RST)', servers: PLAIN, unit: 'conn', load: (p) => ['connects', p, 4] },
   // One connection streaming both ways; `messages` is echoed MB, so CPU per op is per MB.
   { name: 'stream 1 conn', servers: PLAIN, unit: 'MB', load: (p) => ['stream', p] },
+  // One connection streaming one way, to each server's sink (SINK: count, answer FIN with it).
+  { name: 'stream 1 conn, upload to a sink', servers: PLAIN, unit: 'MB', sink: true, load: (p) => ['upload', p] },
   { name: 'memory per idle connection (10,000 open)', servers: PLAIN, unit: 'B', memory: 10000 },
   { name: 'TLS echo 64 conns x 1 KiB', servers: TLS, unit: 'msg', load: (p) => ['tls-echo', p, 64, 1024] },
   { name: 'TLS handshakes (1-byte echo, RST)', servers: TLS, unit: 'conn', load: (p) => ['connects', p, 4, '', 'tls'] },
@@ -148,10 +150,10 @@ function tlsCerts() {
   return certs || null;
 }
 
-async function startServer(server, cpu = 0) {
+async function startServer(server, cpu = 0, sink = false) {
   if (server.redis) return startRedis(cpu);
   const [cmd, args] = command(cpu, server.runtime, server.script ? [server.script] : []);
-  const env = server.tls ? { ...process.env, ...tlsCerts() } : process.env;
+  const env = { ...process.env, ...(server.tls ? tlsCerts() : {}), ...(sink ? { SINK: '1' } : {}) };
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const line = await new Promise((resolve, reject) => {
     const rl = readline.createInterface({ input: child.stdout });
@@ -306,12 +308,13 @@ async function measureMemory(server, scenario) {
 async function measure(server, scenario, peer) {
   if (scenario.memory) return measureMemory(server, scenario);
   if (peer) return measureClient(server, scenario, peer.port);
-  const { child, port, pid } = await startServer(server);
+  const { child, port, pid } = await startServer(server, 0, scenario.sink);
   try {
     const before = cpuSeconds(pid);
     const result = scenario.redisBenchmark ? runRedisBenchmark(port, scenario) : runLoadgen(port, scenario);
     const cpu = cpuSeconds(pid) - before;
-    // Connection modes count failed connects as errors; the echo and stream modes, wrong bytes.
+    // Connection modes count failed connects as errors; the echo and stream modes, wrong bytes;
+    // the upload mode, a sink's count that is not what was sent.
     if (result.errors > 0 && scenario.unit !== 'conn') throw new Error(`${server.name}: ${result.errors} corrupted echoes`);
     return { ...result, cpu_us_per_msg: (cpu * 1e6) / result.messages, cpu_share: cpu / result.seconds };
   } finally {

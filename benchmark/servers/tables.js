@@ -41,6 +41,24 @@ function echoTable() {
   };
 }
 
+/**
+ * The upload scenario's sink: counts what arrives and answers the peer's FIN with the count, in
+ * decimal and a newline, which the load generator checks against what it sent.
+ */
+function sinkTable() {
+  return {
+    open(socket) {
+      socket.data = 0;
+    },
+    data(socket, chunk) {
+      socket.data += chunk.length;
+    },
+    end(socket) {
+      socket.end(`${socket.data}\n`);
+    },
+  };
+}
+
 /** A minimal RESP server (PING/SET/GET, see resp.js); one reply write per chunk. */
 function respTable() {
   const send = (socket, state, bytes) => {
@@ -69,4 +87,4 @@ function respTable() {
   };
 }
 
-module.exports = { echoTable, respTable };
+module.exports = { echoTable, sinkTable, respTable };

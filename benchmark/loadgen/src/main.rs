@@ -7,6 +7,7 @@
 //!        loadgen connects HOST:PORT WORKERS SECONDS [tls]   (connect, 1-byte echo, RST)
 //!        loadgen idle HOST:PORT CONNS SECONDS                (hold CONNS idle connections open)
 //!        loadgen stream HOST:PORT SECONDS                    (one connection, continuous stream)
+//!        loadgen upload HOST:PORT SECONDS                    (one connection, stream to a sink)
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -48,6 +49,10 @@ fn main() {
       args[4].parse().expect("SECONDS"),
     ),
     Some("stream") if args.len() >= 4 => stream::run(
+      args[2].parse().expect("HOST:PORT"),
+      args[3].parse().expect("SECONDS"),
+    ),
+    Some("upload") if args.len() >= 4 => stream::upload(
       args[2].parse().expect("HOST:PORT"),
       args[3].parse().expect("SECONDS"),
     ),

@@ -116,3 +116,46 @@ pub fn run(addr: SocketAddr, seconds: f64) -> io::Result<()> {
   );
   Ok(())
 }
+
+/// Upload mode: one connection, the client writes the same continuous pattern as fast as the
+/// kernel takes it, for `seconds`, then half-closes. The server (a sink) counts what it got and
+/// answers the FIN with that count in decimal and a newline; a count other than what was sent is
+/// an error. `messages` is uploaded megabytes, so the server's CPU per "message" is per MB.
+pub fn upload(addr: SocketAddr, seconds: f64) -> io::Result<()> {
+  let pattern: Vec<u8> = (0..WRITE + PERIOD).map(|i| (i % PERIOD) as u8).collect();
+  let mut stream = std::net::TcpStream::connect(addr)?;
+  stream.set_nodelay(true)?;
+  let mut sent = 0u64;
+  let started = Instant::now();
+  let end = started + Duration::from_secs_f64(seconds);
+  // Blocking writes: the kernel takes what the window allows, and the clock is checked per write.
+  while Instant::now() < end {
+    let at = (sent % PERIOD as u64) as usize;
+    match stream.write(&pattern[at..at + WRITE]) {
+      Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
+      Ok(n) => sent += n as u64,
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(e),
+    }
+  }
+  stream.shutdown(std::net::Shutdown::Write)?;
+  let mut reply = String::new();
+  stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+  stream.read_to_string(&mut reply).map_err(|e| {
+    io::Error::new(
+      e.kind(),
+      format!("no count from the sink after the upload: {e}"),
+    )
+  })?;
+  // Seconds until the server had everything: its count comes only after the last byte.
+  let secs = started.elapsed().as_secs_f64();
+  let counted: u64 = reply.trim().parse().unwrap_or(u64::MAX);
+  let errors = u64::from(counted != sent);
+  let mb = sent as f64 / 1e6;
+  println!(
+    "{{\"messages\":{mb:.3},\"bytes\":{sent},\"seconds\":{secs:.3},\"msgs_per_sec\":{:.2},\"mb_per_sec\":{:.2},\"p50_us\":0,\"p99_us\":0,\"errors\":{errors},\"in_flight_at_end\":0}}",
+    mb / secs,
+    mb / secs,
+  );
+  Ok(())
+}

@@ -2,7 +2,9 @@
 //! core can do without a JavaScript runtime in the way. It shares no code with the addon.
 //!
 //! Binds 127.0.0.1:0 and prints the port on the first line of stdout, like the script servers.
-//! With TLS_KEY and TLS_CERT (PEM paths) in the environment it serves TLS (rustls).
+//! With TLS_KEY and TLS_CERT (PEM paths) in the environment it serves TLS (rustls). With SINK in
+//! the environment it is the upload scenario's sink instead of an echo (plain TCP only): it counts
+//! what arrives and answers the peer's FIN with the count in decimal and a newline.
 //!
 //! Each readiness event drives the connection until the kernel says WouldBlock: read into one
 //! shared buffer, write it straight back, and keep only what the kernel (or the TLS session)
@@ -27,6 +29,8 @@ struct Conn {
   tls: Option<Box<ServerConnection>>,
   /// Echo bytes the kernel (plain) or the TLS session (TLS) has not taken yet.
   pending: Vec<u8>,
+  /// Bytes received, in sink mode.
+  received: u64,
 }
 
 /// Why a connection ends; every case just closes it (the peer left, reset, or spoke bad TLS).
@@ -40,6 +44,7 @@ impl From<io::Error> for Closed {
 
 fn main() -> io::Result<()> {
   let tls = tls_config();
+  let sink = std::env::var_os("SINK").is_some();
   let mut poll = Poll::new()?;
   let mut listener = TcpListener::bind("127.0.0.1:0".parse().expect("address"))?;
   poll
@@ -71,6 +76,7 @@ fn main() -> io::Result<()> {
       };
       // Readable or writable, the same drive: flush what waits, then read and echo.
       let outcome = match conn.tls {
+        None if sink => drive_sink(conn, &mut buf, event.is_read_closed()),
         None => drive_plain(conn, &mut buf),
         Some(_) => drive_tls(conn, &mut buf),
       };
@@ -126,6 +132,7 @@ fn accept_all(
       stream,
       tls: session,
       pending: Vec::new(),
+      received: 0,
     });
   }
 }
@@ -169,6 +176,30 @@ fn drive_plain(conn: &mut Conn, buf: &mut [u8]) -> Result<(), Closed> {
   }
 }
 
+/// Sink mode: reads and counts until the peer's FIN, then answers with the count and closes.
+/// With the FIN already announced (`read_closed`), a short read does not prove the socket empty:
+/// no later edge would announce the FIN again.
+fn drive_sink(conn: &mut Conn, buf: &mut [u8], read_closed: bool) -> Result<(), Closed> {
+  loop {
+    match conn.stream.read(buf) {
+      Ok(0) => {
+        let count = format!("{}\n", conn.received);
+        write_some(&mut conn.stream, count.as_bytes())?; // a few bytes: the kernel takes them
+        return Err(Closed);
+      }
+      Ok(k) => {
+        conn.received += k as u64;
+        if k < buf.len() && !read_closed {
+          return Ok(()); // a short read emptied the socket
+        }
+      }
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+      Err(_) => return Err(Closed),
+    }
+  }
+}
+
 /// Reads for rustls, remembering whether a read came back short (the socket is empty now).
 struct ShortRead<'a> {
   stream: &'a mut TcpStream,
@@ -188,6 +219,7 @@ fn drive_tls(conn: &mut Conn, buf: &mut [u8]) -> Result<(), Closed> {
     stream,
     tls,
     pending,
+    ..
   } = conn;
   let Some(tls) = tls.as_deref_mut() else {
     return Err(Closed);
