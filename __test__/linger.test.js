@@ -112,6 +112,49 @@ test('while a socket sits idle with JS lingering, timers keep their time and an 
   assert.ok(out.median < 20, `5 ms timers ran ${out.median.toFixed(2)} ms late (median)`);
 });
 
+test('after a burst, traffic with gaps does not keep JS lingering (event loop utilization stays low)', async (t) => {
+  // A wait answered quickly lets the next one last longer (LINGER_BUSY), for streams and busy
+  // ping-pongs. Node counts a linger as busy time, so requests a few ms apart after a burst must
+  // fall back to the short wait, not be waited for from one to the next.
+  const out = await childResult(t, CHILD_PRELUDE + `
+const { spawn } = require('node:child_process');
+const { performance } = require('node:perf_hooks');
+let start = null, sparse = 0;
+const server = listen({ hostname: HOST, port: 0, socket: {
+  data(s, c) {
+    s.write(c);
+    if (c[c.length - 1] !== 0x73) return; // 's': the sparse phase
+    sparse++;
+    if (sparse === 20) start = performance.eventLoopUtilization();
+    if (sparse === 220) {
+      const elu = performance.eventLoopUtilization(start).utilization;
+      result({ elu, sparse });
+      s.close();
+      server.stop(true);
+    }
+  },
+} });
+// The peer, in its own process: 2000 back-to-back round trips, then a byte every 3 ms.
+const peer = spawn(process.execPath, ['-e', \`
+  const s = require('node:net').connect(\${server.port}, '\${HOST}', () => {
+    s.setNoDelay(true);
+    let burst = 2000;
+    s.on('data', () => {
+      if (--burst > 0) return s.write('p');
+      if (burst === 0) setInterval(() => s.write('s'), 3).unref();
+    });
+    s.write('p');
+  });
+  s.on('error', () => {});
+  s.on('close', () => process.exit(0));
+\`], { stdio: 'inherit' });
+peer.on('exit', () => {});
+`, { timeoutMs: 30000 });
+  t.diagnostic(`event loop utilization over ${out.sparse - 20} requests 3 ms apart: ${out.elu.toFixed(3)}`);
+  // Waiting out each 3 ms gap would make it about 1; a short wait and the handling, about 0.2.
+  assert.ok(out.elu < 0.6, `event loop utilization ${out.elu.toFixed(3)}`);
+});
+
 test('a worker that lingered exits cleanly (its prepare handle is closed at teardown)', async () => {
   const child = await runChild(`
 const { Worker } = require('node:worker_threads');

@@ -125,7 +125,7 @@ pub struct Shared {
   sleep_deadline: AtomicU64,
   /// `finish` kept the baton for `linger`.
   lingering: AtomicBool,
-  /// The last linger wait ended with an event, so the next may last `LINGER_BUSY`.
+  /// The last linger wait ended with an event within `LINGER`, so the next may last `LINGER_BUSY`.
   linger_busy: AtomicBool,
   /// `finish`'s own turns found nothing twice in a row (request/response traffic: the reply is
   /// not back yet), so a lingering `finish` leaves the look to the linger's wait, which returns at
@@ -255,8 +255,11 @@ impl Shared {
         left = left.min(Duration::from_millis(at.saturating_sub(now_ms())));
       }
       // A zero wait still says whether the sockets have events.
+      let waited = Instant::now();
       let woke = !self.stopping.load(Ordering::SeqCst) && linger.wait(linger.limit(left));
-      self.linger_busy.store(woke, Ordering::Relaxed);
+      self
+        .linger_busy
+        .store(woke && waited.elapsed() < LINGER, Ordering::Relaxed);
       if !woke {
         return self.hand_back(deadline);
       }
