@@ -20,7 +20,7 @@
 mod event_loop;
 mod linger;
 
-pub use linger::{HostLoop, Linger, LINGER, LINGER_BUSY};
+pub use linger::{HostLoop, Linger, LINGER, LINGER_BUSY, LINGER_STREAK};
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -125,8 +125,9 @@ pub struct Shared {
   sleep_deadline: AtomicU64,
   /// `finish` kept the baton for `linger`.
   lingering: AtomicBool,
-  /// The last linger wait ended with an event within `LINGER`, so the next may last `LINGER_BUSY`.
-  linger_busy: AtomicBool,
+  /// Linger waits in a row that an event answered within `LINGER`: from `LINGER_STREAK` on, a
+  /// wait may last `LINGER_BUSY`.
+  linger_streak: AtomicU32,
   /// `finish`'s own turns found nothing twice in a row (request/response traffic: the reply is
   /// not back yet), so a lingering `finish` leaves the look to the linger's wait, which returns at
   /// once when the sockets have events and so saves the empty turn's epoll_wait. Every
@@ -241,29 +242,35 @@ impl Shared {
     } else {
       self.turn_here()
     };
-    let bound = if self.linger_busy.load(Ordering::Relaxed) {
-      LINGER_BUSY
-    } else {
-      LINGER
-    };
     loop {
       if !self.outbox.lock().batch.is_empty() {
         return true;
       }
-      let mut left = bound.saturating_sub(started.elapsed());
+      let mut left = self.linger_bound().saturating_sub(started.elapsed());
       if let Some(at) = deadline {
         left = left.min(Duration::from_millis(at.saturating_sub(now_ms())));
       }
       // A zero wait still says whether the sockets have events.
       let waited = Instant::now();
       let woke = !self.stopping.load(Ordering::SeqCst) && linger.wait(linger.limit(left));
-      self
-        .linger_busy
-        .store(woke && waited.elapsed() < LINGER, Ordering::Relaxed);
+      if woke && waited.elapsed() < LINGER {
+        self.linger_streak.fetch_add(1, Ordering::Relaxed);
+      } else {
+        self.linger_streak.store(0, Ordering::Relaxed);
+      }
       if !woke {
         return self.hand_back(deadline);
       }
       deadline = self.turn_here();
+    }
+  }
+
+  /// How long a linger may wait in all: `LINGER_BUSY` after a streak of quick answers.
+  fn linger_bound(&self) -> Duration {
+    if self.linger_streak.load(Ordering::Relaxed) >= LINGER_STREAK {
+      LINGER_BUSY
+    } else {
+      LINGER
     }
   }
 
@@ -361,7 +368,7 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
     inner: poll.as_raw_fd(),
     sleep_deadline: AtomicU64::new(u64::MAX),
     lingering: AtomicBool::new(false),
-    linger_busy: AtomicBool::new(false),
+    linger_streak: AtomicU32::new(0),
     finish_skips: AtomicBool::new(false),
     finish_misses: AtomicU32::new(0),
     notifications: AtomicU64::new(0),

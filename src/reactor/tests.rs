@@ -486,56 +486,71 @@ fn a_linger_ends_at_once_when_the_host_has_work_and_hands_the_baton_back() {
   assert!(!h.shared.linger(&linger));
 }
 
-/// A wait that an event answered within `LINGER` lets the next one last `LINGER_BUSY` (a stream's
-/// next chunk, a busy ping-pong's next request); one that timed out, or that an event answered
-/// only later, brings back the short `LINGER`.
+/// `LINGER_STREAK` waits in a row that an event answered within `LINGER` let the next last
+/// `LINGER_BUSY` (a stream's next chunk, a busy ping-pong's next request); fewer do not (a pair
+/// of messages between gaps), and a wait that an event answered only later, or none, ends the
+/// streak.
 #[test]
-fn after_a_wait_an_event_answered_the_next_may_last_longer() {
+fn after_a_streak_of_quick_answers_the_next_wait_may_last_longer() {
   let mut h = Harness::new();
   let (_, addr) = h.listen();
   let (linger, _host) = fake_host(&h);
   let mut client = TcpStream::connect(addr).unwrap();
   let _ = take_and_hold(&mut h);
-  // Nothing comes: the short wait times out and the baton goes back.
-  assert!(!h.shared.finish(true));
-  let started = Instant::now();
-  assert!(!h.shared.linger(&linger));
-  assert!(!h.shared.linger_busy.load(Ordering::Relaxed));
-  assert!(
-    started.elapsed() < LINGER_BUSY,
-    "a short wait: {:?}",
-    started.elapsed()
-  );
-  client.write_all(b"a").unwrap();
-  let _ = take_and_hold(&mut h);
-  // Bytes that are there before the wait answer it: the next wait is a long one.
-  assert!(!h.shared.finish(true));
-  client.write_all(b"b").unwrap();
-  std::thread::sleep(Duration::from_millis(5));
-  assert!(h.shared.linger(&linger), "the wait found the bytes");
-  assert!(h.shared.linger_busy.load(Ordering::Relaxed));
-  let mut batch = Batch::default();
-  h.shared.take(&mut batch);
-  assert_eq!(batch.data, *b"b");
-  // A reply that comes 4 x LINGER later is still JS's own.
-  assert!(!h.shared.finish(true));
-  let writer = std::thread::spawn(move || {
-    std::thread::sleep(LINGER * 4);
-    client.write_all(b"c").unwrap();
-    client
-  });
-  let started = Instant::now();
-  let got = h.shared.linger(&linger);
-  let waited = started.elapsed();
-  let _client = writer.join().unwrap();
+  let streak = |h: &Harness| h.shared.linger_streak.load(Ordering::Relaxed);
+  // Bytes that are there before a wait answer it at once.
+  let quick_answers = |h: &mut Harness, client: &mut TcpStream, n: u32| {
+    for i in 0..n {
+      assert!(!h.shared.finish(true));
+      client.write_all(&[b'a' + i as u8]).unwrap();
+      std::thread::sleep(Duration::from_millis(2));
+      assert!(h.shared.linger(&linger), "the wait found the bytes");
+      let mut batch = Batch::default();
+      h.shared.take(&mut batch);
+      assert_eq!(batch.data, [b'a' + i as u8]);
+    }
+  };
+  // One short of the streak: a reply 4 x LINGER later is not waited for.
+  quick_answers(&mut h, &mut client, LINGER_STREAK - 1);
+  assert_eq!(streak(&h), LINGER_STREAK - 1);
+  assert_eq!(h.shared.linger_bound(), LINGER);
+  let late_reply = |h: &mut Harness, client: TcpStream| {
+    assert!(!h.shared.finish(true));
+    let writer = std::thread::spawn(move || {
+      std::thread::sleep(LINGER * 4);
+      let mut client = client;
+      client.write_all(b"z").unwrap();
+      client
+    });
+    let started = Instant::now();
+    let got = h.shared.linger(&linger);
+    let waited = started.elapsed();
+    (got, waited, writer.join().unwrap())
+  };
+  let (got, waited, mut client) = late_reply(&mut h, client);
+  if got {
+    // Only a thread held up past the reply's time may find it.
+    assert!(
+      waited >= LINGER * 4,
+      "a short wait, yet it found the reply: {waited:?}"
+    );
+    h.shared.take(&mut Batch::default());
+  } else {
+    assert!(waited < LINGER * 4, "a short wait: {waited:?}");
+    assert_eq!(streak(&h), 0, "a wait that timed out ends the streak");
+    let _ = take_and_hold(&mut h); // the loop thread took the reply
+  }
+  // A whole streak: the same late reply is waited for.
+  quick_answers(&mut h, &mut client, LINGER_STREAK);
+  assert_eq!(h.shared.linger_bound(), LINGER_BUSY);
+  let (got, waited, _client) = late_reply(&mut h, client);
   // A slow machine may send it later than the long wait; the wait still lasted past LINGER.
   assert!(
     got || waited >= LINGER_BUSY,
     "the wait ended after {waited:?} without the bytes"
   );
   assert!(waited > LINGER, "a long wait: {waited:?}");
-  // An event that took longer than LINGER to come (traffic with gaps) brings the short wait back.
-  assert!(!h.shared.linger_busy.load(Ordering::Relaxed));
+  assert_eq!(streak(&h), 0, "an answer later than LINGER ends the streak");
 }
 
 /// Request/response traffic: JS's own turn after a batch finds nothing while the reply is on its
