@@ -48,7 +48,7 @@ function resumed() {
   else setImmediate(pump);
 }
 /** How long one turn of Node's event loop may spend on socket events before yielding. */
-const BUDGET_MS = 4;
+const BUDGET_MS = 2;
 let started = false;
 
 /**
