@@ -254,7 +254,9 @@ impl Shared {
       let waited = Instant::now();
       let woke = !self.stopping.load(Ordering::SeqCst) && linger.wait(linger.limit(left));
       if woke && waited.elapsed() < LINGER {
-        self.linger_streak.fetch_add(1, Ordering::Relaxed);
+        if self.linger_streak.load(Ordering::Relaxed) < LINGER_STREAK {
+          self.linger_streak.fetch_add(1, Ordering::Relaxed); // counts no further than needed
+        }
       } else {
         self.linger_streak.store(0, Ordering::Relaxed);
       }
