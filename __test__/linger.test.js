@@ -113,9 +113,9 @@ test('while a socket sits idle with JS lingering, timers keep their time and an 
 });
 
 test('after a burst, traffic with gaps does not keep JS lingering (event loop utilization stays low)', async (t) => {
-  // A wait answered quickly lets the next one last longer (LINGER_BUSY), for streams and busy
-  // ping-pongs. Node counts a linger as busy time, so requests a few ms apart after a burst must
-  // fall back to the short wait, not be waited for from one to the next.
+  // Eight waits in a row answered quickly let the next one last longer (LINGER_BUSY), for streams
+  // and busy ping-pongs. Node counts a linger as busy time, so requests a few ms apart after a
+  // burst must fall back to the short wait, not be waited for from one to the next.
   const out = await childResult(t, CHILD_PRELUDE + `
 const { spawn } = require('node:child_process');
 const { performance } = require('node:perf_hooks');

@@ -315,7 +315,7 @@ async function measure(server, scenario, peer) {
     const cpu = cpuSeconds(pid) - before;
     // Connection modes count failed connects as errors; the echo and stream modes, wrong bytes;
     // the upload mode, a sink's count that is not what was sent.
-    if (result.errors > 0 && scenario.unit !== 'conn') throw new Error(`${server.name}: ${result.errors} corrupted echoes`);
+    if (result.errors > 0 && scenario.unit !== 'conn') throw new Error(`${server.name}: ${result.errors} errors (wrong bytes echoed, or a sink's wrong count)`);
     return { ...result, cpu_us_per_msg: (cpu * 1e6) / result.messages, cpu_share: cpu / result.seconds };
   } finally {
     child.kill('SIGKILL');

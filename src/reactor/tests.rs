@@ -406,23 +406,30 @@ fn a_timer_armed_while_js_holds_the_baton_fires_after_js_hands_back() {
 }
 
 /// A host loop for the linger tests: its poll descriptor is one end of a socket pair, readable
-/// ("the host has work") once the test writes to the other end.
-struct FakeHost;
+/// ("the host has work") once the test writes to the other end. It notes when its clock was last
+/// brought up to date.
+#[derive(Clone, Default)]
+struct FakeHost(Arc<Mutex<Option<Instant>>>);
 
 impl HostLoop for FakeHost {
   fn sleep_limit(&self) -> Option<Duration> {
     None
   }
+
+  fn update_clock(&self) {
+    *self.0.lock() = Some(Instant::now());
+  }
 }
 
 fn fake_host(h: &Harness) -> (Linger, std::os::unix::net::UnixStream) {
+  fake_host_with(h, FakeHost::default())
+}
+
+fn fake_host_with(h: &Harness, host: FakeHost) -> (Linger, std::os::unix::net::UnixStream) {
   let (host_side, test_side) = std::os::unix::net::UnixStream::pair().unwrap();
   let linger = h
     .shared
-    .new_linger(
-      std::os::fd::AsRawFd::as_raw_fd(&host_side),
-      Box::new(FakeHost),
-    )
+    .new_linger(std::os::fd::AsRawFd::as_raw_fd(&host_side), Box::new(host))
     .unwrap();
   std::mem::forget(host_side); // the descriptor must stay open for the linger's poll
   (linger, test_side)
@@ -458,6 +465,30 @@ fn a_lingering_js_thread_takes_the_next_event_itself_without_a_notification() {
   assert!(got, "the bytes reached JS one way or the other");
   h.more = true;
   h.until("data", |h| h.has(batch::DATA));
+}
+
+/// The host's clock stands still while JS lingers: it is brought up to date after the wait, so
+/// the host's own timeout (libuv's, computed after the linger) counts from the present.
+#[test]
+fn after_a_linger_the_host_clock_is_brought_up_to_date() {
+  let mut h = Harness::new();
+  let (_, addr) = h.listen();
+  let host = FakeHost::default();
+  let (linger, _host) = fake_host_with(&h, host.clone());
+  let _client = TcpStream::connect(addr).unwrap();
+  let _ = take_and_hold(&mut h);
+  assert!(!h.shared.finish(true));
+  let started = Instant::now();
+  assert!(
+    !h.shared.linger(&linger),
+    "nothing comes: the wait times out"
+  );
+  let updated = host.0.lock().expect("the clock was brought up to date");
+  assert!(
+    updated.duration_since(started) >= LINGER / 2,
+    "last brought up to date {:?} into a wait of {LINGER:?}",
+    updated.duration_since(started)
+  );
 }
 
 #[test]
