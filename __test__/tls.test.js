@@ -175,6 +175,51 @@ test('client serverName: checked against the certificate and sent as SNI', { ski
   );
 });
 
+test("setServername() in a client's open (with a handshake handler) names the server: sent as SNI and checked, as in Bun", { skip }, async (t) => {
+  const accepted = acceptQueue();
+  const server = tlsServer(t, { key: fx.server.key, cert: fx.server.cert }, { open: accepted.open });
+  /** A client whose `open` renames the server; resolves with the socket and its handshake. */
+  const renamed = async (tlsOptions, name, moreInOpen = () => {}) => {
+    const shook = deferred();
+    const { client, rx } = await tlsClient(t, server.port, tlsOptions, {
+      open(s) {
+        s.setServername(name);
+        moreInOpen(s);
+      },
+      handshake(s, ok, err) {
+        shook.resolve({ ok, err });
+      },
+    });
+    return { client, rx, handshake: await withTimeout(shook.promise, 5000, 'client handshake') };
+  };
+
+  // The connect's name would fail the check; the one set in `open` passes it and is the SNI.
+  const fixed = await renamed({ ca: fx.ca.cert, serverName: 'wrong.example' }, 'localhost');
+  assert.deepEqual(fixed.handshake, { ok: true, err: null }, 'checked against the name set in open');
+  assert.equal(fixed.client.authorized, true);
+  assert.equal(fixed.client.getServername(), 'localhost');
+  assert.equal((await accepted.next()).getServername(), 'localhost', 'the server sees the name set in open');
+  await echoOnce(fixed.client, fixed.rx, 'renamed echo');
+
+  // The other way round: a name the certificate does not have fails the check. Data written in
+  // `open` before the rename goes out after the handshake all the same.
+  const wrong = await renamed({ ca: fx.ca.cert, serverName: 'localhost', rejectUnauthorized: false }, 'example.com', (s) => {
+    assert.equal(s.write('early'), 5);
+  });
+  assert.equal(wrong.handshake.ok, true, 'rejectUnauthorized: false');
+  assert.equal(wrong.handshake.err && wrong.handshake.err.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.equal(wrong.client.authorized, false);
+  const peer = await accepted.next();
+  assert.equal(peer.getServername(), 'example.com');
+  await wrong.rx.waitFor(5, 5000, 'echo of the write made in open');
+  assert.equal(wrong.rx.bytes().toString(), 'early');
+
+  // Once the handshake is under way it is only recorded, and the connection goes on.
+  fixed.client.setServername('later.example');
+  assert.equal(fixed.client.getServername(), 'later.example');
+  await echoOnce(fixed.client, fixed.rx, 'echo after a late rename');
+});
+
 test("our client offers AES-128-GCM first, as Bun's does: a server that follows the client's order picks it", { skip }, async (t) => {
   const server = tlsServer(t, { key: fx.server.key, cert: fx.server.cert });
   const { client } = await tlsClient(t, server.port, { ca: fx.ca.cert, serverName: 'localhost' });

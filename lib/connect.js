@@ -43,6 +43,8 @@ function connect(options) {
     socket = new Socket(0, null, undefined, data, allowHalfOpen, CONNECTING);
     socket._handlers = handlers;
     socket._tls = tls !== null;
+    // The native side holds the ClientHello until the connect is reported (Socket#_sendHello).
+    socket._helloHeld = tls !== null;
     socket._client = true;
     socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
     // The name sent in SNI and checked, as getServername() reports it (Bun and node:tls alike).

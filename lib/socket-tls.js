@@ -127,9 +127,14 @@ function install(Socket, { OPEN, CLOSED }) {
       return state && state.servername ? state.servername : undefined;
     }
 
-    /** Recorded for `getServername()`; the name checked was fixed when the connect started. */
+    /**
+     * On a client in its `open` handler (which runs at the TCP connect when the table has a
+     * `handshake` handler), the name sent in SNI and checked, as in Bun; later only recorded for
+     * `getServername()`, the handshake having begun with the name the connect started with.
+     */
     setServername(name) {
       if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+      if (this._helloHeld && this._client && this._state !== CLOSED) binding.tlsSetServername(this._id, name);
       this._servername = name;
     }
 

@@ -86,6 +86,7 @@ class Socket {
     this._authorized = false;
     this._authError = null;
     this._servername = undefined;
+    this._helloHeld = false; // a connect()ed TLS client's, until its hello goes (connect.js)
     this._requestCert = undefined;
     this.bytesWritten = 0;
     if (id !== 0) registry.store(registry.sockets, this);
@@ -518,7 +519,7 @@ class Socket {
   /** A client's connect succeeded: `open`, then the promise resolves with this socket. */
   _onConnected() {
     // Under TLS without a `handshake` handler, `open` waits for the handshake.
-    if (this._tls && !this._handshook && !this._table().handshake) return;
+    if (this._tls && !this._handshook && !this._table().handshake) return this._sendHello();
     const settle = this._settle;
     this._settle = null;
     this._settlePromise = null;
@@ -529,11 +530,20 @@ class Socket {
       this.timeout(this._connectTimeout);
     }
     this._onOpen();
+    // After `open`, so that a setServername() there names the server, as in Bun.
+    this._sendHello();
     if (settle) {
       settle.resolve(this);
       // `await connect()` resumes before this socket's next event, as in Bun.
       barrier.raised = true;
     }
+  }
+
+  /** A TLS client's hello, held by the native side since the connect began, goes out (once). */
+  _sendHello() {
+    if (!this._helloHeld) return;
+    this._helloHeld = false;
+    if (this._state !== CLOSED) binding.tlsSendHello(this._id);
   }
 
   /** `connect({ timeout })`: fails the connect with ETIMEDOUT if it is not open in time. */

@@ -77,6 +77,9 @@ fn start(env: Env, addrs: Vec<SockAddr>, tls: Option<TlsSession>) -> Result<u32>
   let state = EnvState::get(&env)?;
   let core = Arc::new(SocketCore::new(&state.shared.ids));
   if let Some(session) = tls {
+    // JS sends it once the connect is reported (`tlsSendHello`), after `open` when that runs
+    // first, so a `setServername()` there names the server.
+    session.hold_hello();
     core.set_tls(session);
   }
   let id = core.id;

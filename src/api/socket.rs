@@ -95,6 +95,14 @@ pub fn release(
   let Some(core) = state.remove_socket(id) else {
     return Ok(false);
   };
+  // A hello still held (closed in `open`) goes now, as it would have at the connect: the
+  // release below then treats the handshake as any other under way. Unsent, the loop sends it.
+  if let Some(tls) = core.tls() {
+    match core.socket() {
+      Some(sock) => drop(tls.send_hello(sock)),
+      None => tls.drop_hold(),
+    }
+  }
   if let (Some(true), Some(tls)) = (abandon_handshake, core.tls()) {
     tls.abandon_handshake.store(true, Ordering::Relaxed);
   }

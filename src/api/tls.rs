@@ -373,3 +373,34 @@ pub fn tls_set_verify_mode(env: Env, id: u32, request_cert: bool, reject: bool) 
     None => Ok(false),
   }
 }
+
+/// A `connect()`ed client's hello goes out now (JS has run `open`, or will run it only after the
+/// handshake). Records the socket does not take yet go out from the loop once it is writable.
+#[napi]
+pub fn tls_send_hello(env: Env, id: u32) -> Result<()> {
+  let state = EnvState::get(&env)?;
+  let Some(core) = state.socket(id) else {
+    return Ok(());
+  };
+  if let (Some(tls), Some(sock)) = (core.tls(), core.socket()) {
+    // A failure here shows at the next read or write, as for any flush.
+    if !tls.send_hello(sock).unwrap_or(true) {
+      core
+        .flush_wanted
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+      state.shared.rearm(core);
+    }
+  }
+  Ok(())
+}
+
+/// `setServername(name)` on a client whose hello is still held (its `open` handler): the
+/// handshake then sends, and checks the certificate against, `name`. False when it is too late.
+#[napi]
+pub fn tls_set_servername(env: Env, id: u32, name: String) -> Result<bool> {
+  let state = EnvState::get(&env)?;
+  match state.socket(id).and_then(|c| c.tls()) {
+    Some(tls) => tls.set_server_name(&name).map_err(invalid),
+    None => Ok(false),
+  }
+}

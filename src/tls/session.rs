@@ -37,10 +37,15 @@ pub struct TlsSession {
   check: Mutex<PostCheck>,
   /// A server session's configuration, for `setVerifyMode`.
   server: Option<Arc<ServerContext>>,
+  /// A client session's configuration, for `setServername` before the hello went out.
+  client: Option<Arc<ClientContext>>,
+  /// A `connect()`ed client's hello waits until JS has run `open` (with a `handshake` handler
+  /// `open` runs at the TCP connect, and a `setServername()` there names the server, as in Bun).
+  hello_held: AtomicBool,
   /// The connection has taken ciphertext (the client's hello): too late to start it over.
   started: AtomicBool,
-  /// A server session's plaintext written before that (held by the session until the handshake
-  /// is done): what a connection started over must be given again.
+  /// Plaintext written before that, or while a client's hello is held (the session keeps it until
+  /// the handshake is done): what a connection started over must be given again.
   written_early: Mutex<Vec<u8>>,
   /// The loop has reported the handshake's end to JS.
   pub handshake_reported: AtomicBool,
@@ -57,7 +62,7 @@ pub struct TlsSession {
   /// Ciphertext that arrived before the session was installed (read as plain, handed back by JS).
   early: Mutex<Vec<u8>>,
   /// A client's server name that rustls cannot take (see `client`), for its error messages.
-  shown_name: Option<String>,
+  shown_name: Mutex<Option<String>>,
 }
 
 /// What one `TlsSession::read` step found.
@@ -109,40 +114,64 @@ impl TlsSession {
   }
 
   /// `host` names the server unless the context has a `serverName`.
-  pub fn client(ctx: &ClientContext, host: &str) -> Result<Self, String> {
+  pub fn client(ctx: &Arc<ClientContext>, host: &str) -> Result<Self, String> {
     // An empty serverName is none (as node:tls takes it): the host is the name.
     let wanted = ctx
       .server_name
       .as_deref()
       .filter(|n| !n.is_empty())
       .unwrap_or(host);
-    // A name that is neither a DNS name nor an IP address (`bad_name!`, `127.1`) names no
-    // certificate: node:tls and Bun connect and fail the name check. rustls takes no such name,
-    // so the session stands in an address that sends no SNI and that no certificate matches
-    // (verify.rs `stand_in_name`), and its name errors are worded for the name asked for.
-    let (name, shown) = match ServerName::try_from(
-      wanted
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string(),
-    ) {
-      Ok(name) => (name, None),
-      Err(_) => (stand_in_name(), Some(wanted.to_string())),
-    };
-    let conn =
-      ClientConnection::new(ctx.config.clone(), name.clone()).map_err(|e| e.to_string())?;
-    let check = PostCheck::Client {
-      verifier: ctx.verifier.clone(),
-      name,
-    };
+    let (conn, check, shown) = client_connection(ctx, wanted)?;
     let mut session = Self::new(Connection::Client(conn), check);
-    session.shown_name = shown;
+    session.client = Some(ctx.clone());
+    *session.shown_name.get_mut() = shown;
     Ok(session)
+  }
+
+  /// Holds a client's hello until `send_hello` (connect(): JS runs `open` first).
+  pub fn hold_hello(&self) {
+    self.hello_held.store(true, Ordering::SeqCst);
+  }
+
+  /// Lets a held hello go and pushes it (with anything written since); true when all is out.
+  pub fn send_hello(&self, sock: &Socket) -> io::Result<bool> {
+    if !self.hello_held.swap(false, Ordering::SeqCst) {
+      return Ok(!self.wants_write());
+    }
+    *self.written_early.lock() = Vec::new();
+    self.flush(sock)
+  }
+
+  /// The hello is no longer held (the socket is let go before it connected).
+  pub fn drop_hold(&self) {
+    self.hello_held.store(false, Ordering::SeqCst);
+  }
+
+  /// `setServername` on a client: while its hello is held, the connection starts over for `name`
+  /// (the name sent and the name checked). False when the hello has gone: too late.
+  pub fn set_server_name(&self, name: &str) -> Result<bool, String> {
+    let Some(ctx) = &self.client else {
+      return Ok(false);
+    };
+    let mut conn = self.conn.lock();
+    if !self.hello_held.load(Ordering::SeqCst) {
+      return Ok(false);
+    }
+    let (mut fresh, check, shown) = client_connection(ctx, name)?;
+    fresh
+      .writer()
+      .write_all(&self.written_early.lock())
+      .map_err(|e| e.to_string())?;
+    *conn = Connection::Client(fresh);
+    *self.check.lock() = check;
+    *self.shown_name.lock() = shown;
+    Ok(true)
   }
 
   /// A name error about the stand-in name, worded for the name that was asked for.
   fn reworded(&self, err: NodeTlsError) -> NodeTlsError {
-    let Some(shown) = self.shown_name.as_deref() else {
+    let shown = self.shown_name.lock();
+    let Some(shown) = shown.as_deref() else {
       return err;
     };
     if !err.message.contains(STAND_IN_HOST) {
@@ -159,6 +188,8 @@ impl TlsSession {
       conn: Mutex::new(conn),
       check: Mutex::new(check),
       server: None,
+      client: None,
+      hello_held: AtomicBool::new(false),
       started: AtomicBool::new(false),
       written_early: Mutex::new(Vec::new()),
       handshake_reported: AtomicBool::new(false),
@@ -167,7 +198,7 @@ impl TlsSession {
       wrote_in_handshake: AtomicBool::new(false),
       abandon_handshake: AtomicBool::new(false),
       early: Mutex::new(Vec::new()),
-      shown_name: None,
+      shown_name: Mutex::new(None),
     }
   }
 
@@ -195,9 +226,10 @@ impl TlsSession {
   /// plaintext accepted and whether records are still waiting for the socket.
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
     let mut conn = self.conn.lock();
+    let held = self.hello_held.load(Ordering::SeqCst);
     // Records the session holds go first, making room: so taking nothing means the socket is full
     // and its writable edge will come (a released socket's end() data waits for exactly that).
-    if conn.wants_write() {
+    if conn.wants_write() && !held {
       flush(&mut conn, sock)?;
     }
     // A session that failed (a fatal alert, a bad record) refuses plaintext with that error; the
@@ -209,8 +241,11 @@ impl TlsSession {
     if n > 0 && conn.is_handshaking() {
       self.wrote_in_handshake.store(true, Ordering::Relaxed);
     }
-    if self.server.is_some() && !self.started.load(Ordering::Relaxed) {
+    if held || (self.server.is_some() && !self.started.load(Ordering::Relaxed)) {
       self.written_early.lock().extend_from_slice(&buf[..n]);
+    }
+    if held {
+      return Ok((n, false)); // out with the hello
     }
     let done = flush(&mut conn, sock)?;
     Ok((n, !done))
@@ -226,9 +261,9 @@ impl TlsSession {
     }
   }
 
-  /// Pushes waiting records; true when none is left.
+  /// Pushes waiting records; true when none is left. A held hello stays (`send_hello`).
   pub fn flush(&self, sock: &Socket) -> io::Result<bool> {
-    flush(&mut self.conn.lock(), sock)
+    self.push(&mut self.conn.lock(), sock)
   }
 
   pub fn wants_write(&self) -> bool {
@@ -306,7 +341,7 @@ impl TlsSession {
     match conn.process_new_packets() {
       Err(err) => {
         // Tell the peer why, once, as rustls's examples do.
-        let _ = flush(&mut conn, sock);
+        let _ = self.push(&mut conn, sock);
         let node = self.reworded(node_cert_error(&err, None, &[], None));
         if was_handshaking {
           self.handshake_reported.store(true, Ordering::SeqCst);
@@ -347,7 +382,7 @@ impl TlsSession {
         }
       }
     }
-    match flush(&mut conn, sock) {
+    match self.push(&mut conn, sock) {
       Ok(true) if self.fin_after_flush.swap(false, Ordering::SeqCst) => {
         let _ = sock.shutdown(std::net::Shutdown::Write);
       }
@@ -360,6 +395,14 @@ impl TlsSession {
       Err(e) => step.io_error = Some(e),
     }
     step
+  }
+
+  /// `flush`, but a held hello stays (`send_hello` pushes it).
+  fn push(&self, conn: &mut Connection, sock: &Socket) -> io::Result<bool> {
+    if self.hello_held.load(Ordering::SeqCst) {
+      return Ok(true);
+    }
+    flush(conn, sock)
   }
 
   fn authorization_error(&self, conn: &Connection) -> Option<NodeTlsError> {
@@ -383,6 +426,33 @@ fn server_check(verifier: &Option<Arc<ClientVerifier>>) -> PostCheck {
 }
 
 /// `write_tls` until the session has nothing to send or the socket is full; true when emptied.
+/// A client connection for `wanted`, the check of the server's certificate against it, and the
+/// name its errors show when rustls cannot take it.
+fn client_connection(
+  ctx: &ClientContext,
+  wanted: &str,
+) -> Result<(ClientConnection, PostCheck, Option<String>), String> {
+  // A name that is neither a DNS name nor an IP address (`bad_name!`, `127.1`) names no
+  // certificate: node:tls and Bun connect and fail the name check. rustls takes no such name,
+  // so the session stands in an address that sends no SNI and that no certificate matches
+  // (verify.rs `stand_in_name`), and its name errors are worded for the name asked for.
+  let (name, shown) = match ServerName::try_from(
+    wanted
+      .trim_start_matches('[')
+      .trim_end_matches(']')
+      .to_string(),
+  ) {
+    Ok(name) => (name, None),
+    Err(_) => (stand_in_name(), Some(wanted.to_string())),
+  };
+  let conn = ClientConnection::new(ctx.config.clone(), name.clone()).map_err(|e| e.to_string())?;
+  let check = PostCheck::Client {
+    verifier: ctx.verifier.clone(),
+    name,
+  };
+  Ok((conn, check, shown))
+}
+
 fn flush(conn: &mut Connection, sock: &Socket) -> io::Result<bool> {
   while conn.wants_write() {
     match conn.write_tls(&mut SocketWriter(sock)) {
