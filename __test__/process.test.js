@@ -128,6 +128,21 @@ test('an open client socket keeps the process alive; after unref() it exits', as
   assertCleanExit(released, { maxMs: 3000 });
 });
 
+test("a TLS client unref()ed in open (handshake handler) does not keep the process alive while its hello waits for an answer", async (t) => {
+  // A server that accepts and never answers: the handshake never ends. Bun's process exits at once.
+  const silent = require('node:net').createServer(() => {});
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  const r = await runChild(
+    `const { connect } = require(process.env.PKG);
+     connect({ hostname: '127.0.0.1', port: Number(process.env.PORT), tls: { serverName: 'localhost' },
+       socket: { open(s) { s.unref(); console.log('open'); }, handshake() {}, data() {} } });`,
+    { timeoutMs: 5000, env: { PORT: String(silent.address().port) } },
+  );
+  assert.match(r.stdout, /open/, explain(r));
+  assertCleanExit(r, { maxMs: 3000 });
+});
+
 test('an unref()ed listener does not unref its accepted sockets', async () => {
   const r = await runChild(
     `const { listen, connect } = require(process.env.PKG);

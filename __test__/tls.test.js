@@ -214,6 +214,12 @@ test("setServername() in a client's open (with a handshake handler) names the se
   await wrong.rx.waitFor(5, 5000, 'echo of the write made in open');
   assert.equal(wrong.rx.bytes().toString(), 'early');
 
+  // An empty name is no name (as the serverName option takes it, and Bun ignores it): nothing changes.
+  const empty = await renamed({ ca: fx.ca.cert, serverName: 'localhost' }, '');
+  assert.deepEqual(empty.handshake, { ok: true, err: null });
+  assert.equal(empty.client.getServername(), 'localhost');
+  assert.equal((await accepted.next()).getServername(), 'localhost');
+
   // Once the handshake is under way it is only recorded, and the connection goes on.
   fixed.client.setServername('later.example');
   assert.equal(fixed.client.getServername(), 'later.example');

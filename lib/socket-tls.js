@@ -134,6 +134,7 @@ function install(Socket, { OPEN, CLOSED }) {
      */
     setServername(name) {
       if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+      if (name === '') return; // no name, as for the serverName option: Bun ignores it too
       if (this._helloHeld && this._client && this._state !== CLOSED) binding.tlsSetServername(this._id, name);
       this._servername = name;
     }

@@ -272,8 +272,6 @@ fn to_js(info: cert_info::CertInfo) -> PeerCertificate {
   out
 }
 
-/// The peer's certificate (`detailed`: and its issuers); `null` for plain sockets and when the
-/// peer has sent none (yet).
 /// Whether the session holds records (of data `write()` accepted) that wait for the socket.
 #[napi]
 pub fn tls_pending_records(env: Env, id: u32) -> Result<bool> {
@@ -286,6 +284,8 @@ pub fn tls_pending_records(env: Env, id: u32) -> Result<bool> {
   )
 }
 
+/// The peer's certificate (`detailed`: and its issuers); `null` for plain sockets and when the
+/// peer has sent none (yet).
 // Both parse certificates the peer chose: a panic there must throw, not abort the process.
 #[napi(catch_unwind)]
 pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<PeerCertificateChain>> {

@@ -267,7 +267,8 @@ impl TlsSession {
   }
 
   pub fn wants_write(&self) -> bool {
-    self.conn.lock().wants_write()
+    // A held hello waits for JS (`send_hello`), not for the socket.
+    !self.hello_held.load(Ordering::SeqCst) && self.conn.lock().wants_write()
   }
 
   pub fn is_handshaking(&self) -> bool {
@@ -425,7 +426,6 @@ fn server_check(verifier: &Option<Arc<ClientVerifier>>) -> PostCheck {
   }
 }
 
-/// `write_tls` until the session has nothing to send or the socket is full; true when emptied.
 /// A client connection for `wanted`, the check of the server's certificate against it, and the
 /// name its errors show when rustls cannot take it.
 fn client_connection(
@@ -453,6 +453,7 @@ fn client_connection(
   Ok((conn, check, shown))
 }
 
+/// `write_tls` until the session has nothing to send or the socket is full; true when emptied.
 fn flush(conn: &mut Connection, sock: &Socket) -> io::Result<bool> {
   while conn.wants_write() {
     match conn.write_tls(&mut SocketWriter(sock)) {
