@@ -9,6 +9,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::{Connection, ProtocolVersion};
 
 use crate::env_state::EnvState;
+use crate::socket_core::SocketCore;
 use crate::tls::cert_chain;
 use crate::tls::cert_info::{self, KeyInfo};
 use crate::tls::config::{self, ClientContext, ServerContext, TlsOptions};
@@ -103,13 +104,18 @@ pub fn upgrade_tls(env: Env, id: u32, context: &TlsContext, host: String) -> Res
   }
   if let (Some(tls), Some(sock)) = (core.tls(), core.socket()) {
     if !tls.flush(sock).unwrap_or(true) {
-      core
-        .flush_wanted
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-      state.shared.rearm(core);
+      flush_when_writable(state, core);
     }
   }
   Ok(true)
+}
+
+/// Records the socket did not take go out from the loop once it is writable.
+fn flush_when_writable(state: &EnvState, core: &SocketCore) {
+  core
+    .flush_wanted
+    .store(true, std::sync::atomic::Ordering::SeqCst);
+  state.shared.rearm(core);
 }
 
 /// Ciphertext that was read as plain before `upgradeTLS` took effect: decrypt it first.
@@ -385,10 +391,7 @@ pub fn tls_send_hello(env: Env, id: u32) -> Result<()> {
   if let (Some(tls), Some(sock)) = (core.tls(), core.socket()) {
     // A failure here shows at the next read or write, as for any flush.
     if !tls.send_hello(sock).unwrap_or(true) {
-      core
-        .flush_wanted
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-      state.shared.rearm(core);
+      flush_when_writable(state, core);
     }
   }
   Ok(())
