@@ -43,15 +43,17 @@ function connect(options) {
     socket = new Socket(0, null, undefined, data, allowHalfOpen, CONNECTING);
     socket._handlers = handlers;
     socket._tls = tls !== null;
-    // The native side holds the ClientHello until the connect is reported (Socket#_sendHello).
-    socket._helloHeld = tls !== null;
+    // With a `handshake` handler, `open` runs at the TCP connect, before the handshake: the native
+    // side holds the ClientHello until it has (Socket#_sendHello), so that a setServername() there
+    // names the server. Otherwise no JS runs before the hello, and it goes at once.
+    socket._helloHeld = tls !== null && typeof handlers.handshake === 'function';
     socket._client = true;
     socket._host = target.unix !== undefined ? 'localhost' : target.hostname;
     // The name sent in SNI and checked, as getServername() reports it (Bun and node:tls alike).
     if (typeof serverName === 'string' && serverName !== '') socket._servername = serverName;
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
     if (timeout > 0) socket._armConnectTimeout(timeout);
-    if (target.unix !== undefined) return start(socket, () => binding.connectUnix(target.unix, tls, socket._host));
+    if (target.unix !== undefined) return start(socket, () => binding.connectUnix(target.unix, tls, socket._host, socket._helloHeld));
     const { port } = target;
     const hostname = unbracket(target.hostname);
     if (net.isIP(hostname)) return connectTo(socket, [hostname], port, tls);
@@ -81,7 +83,7 @@ function connectTimeout(value) {
 
 function connectTo(socket, addresses, port, tls) {
   socket._settle.addresses = addresses;
-  start(socket, () => binding.connectTcp(addresses, port, tls, socket._host));
+  start(socket, () => binding.connectTcp(addresses, port, tls, socket._host, socket._helloHeld));
 }
 
 /**

@@ -21,6 +21,7 @@ pub fn connect_tcp(
   port: u32,
   tls: Option<&TlsContext>,
   host: Option<String>,
+  hold_hello: Option<bool>,
 ) -> Result<u32> {
   let targets: Vec<SockAddr> = addrs
     .iter()
@@ -34,7 +35,7 @@ pub fn connect_tcp(
     Some(ctx) => Some(ctx.session(host.as_deref().unwrap_or(&addrs[0]))?),
     None => None,
   };
-  start(env, targets, session)
+  start(env, targets, session, hold_hello.unwrap_or(false))
 }
 
 /// An IP literal and port; IPv6 may carry a zone (`fe80::1%eth0`, `::1%1`), as node:net takes.
@@ -63,6 +64,7 @@ pub fn connect_unix(
   path: String,
   tls: Option<&TlsContext>,
   host: Option<String>,
+  hold_hello: Option<bool>,
 ) -> Result<u32> {
   let addr =
     crate::listener::unix_addr(&path).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
@@ -70,16 +72,18 @@ pub fn connect_unix(
     Some(ctx) => Some(ctx.session(host.as_deref().unwrap_or("localhost"))?),
     None => None,
   };
-  start(env, vec![addr], session)
+  start(env, vec![addr], session, hold_hello.unwrap_or(false))
 }
 
-fn start(env: Env, addrs: Vec<SockAddr>, tls: Option<TlsSession>) -> Result<u32> {
+/// With `hold_hello`, a TLS client's hello waits for JS (`tlsSendHello`, after an `open` that runs
+/// at the connect, where a `setServername()` names the server); otherwise it goes at the connect.
+fn start(env: Env, addrs: Vec<SockAddr>, tls: Option<TlsSession>, hold_hello: bool) -> Result<u32> {
   let state = EnvState::get(&env)?;
   let core = Arc::new(SocketCore::new(&state.shared.ids));
   if let Some(session) = tls {
-    // JS sends it once the connect is reported (`tlsSendHello`), after `open` when that runs
-    // first, so a `setServername()` there names the server.
-    session.hold_hello();
+    if hold_hello {
+      session.hold_hello();
+    }
     core.set_tls(session);
   }
   let id = core.id;
