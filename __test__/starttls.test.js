@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { listen, connect } = require('..');
 const { fixtures, skipReason } = require('./tls-fixtures');
-const { deferred, withTimeout } = require('./helpers');
+const { deferred, withTimeout, sleep } = require('./helpers');
 
 const fx = fixtures();
 const skip = fx ? false : skipReason();
@@ -71,6 +71,9 @@ test('both ends upgrade a plain connection with upgradeTLS and echo under TLS', 
         });
         assert.equal(raw.write('x'), -1, 'the raw socket no longer writes');
       },
+      close(s, err) {
+        events.push(`client raw close ${err}`);
+      },
     },
   });
   client.write('STARTTLS\n');
@@ -79,6 +82,70 @@ test('both ends upgrade a plain connection with upgradeTLS and echo under TLS', 
   assert.ok(events.includes('client tls close'));
   assert.ok(!events.some((e) => e.startsWith('plain')), `no ciphertext reached the raw handlers: ${events}`);
   assert.equal(serverRaw.readyState, -1);
+  // Each raw socket opened, so its close runs exactly once: as the connection closes, just before
+  // the TLS socket's (as in Bun), not at the upgrade.
+  const serverClosed = deferred();
+  const poll = setInterval(() => events.includes('server tls close') && serverClosed.resolve(), 10);
+  await withTimeout(serverClosed.promise, 5000, 'server TLS close').finally(() => clearInterval(poll));
+  await sleep(50);
+  const closes = events.filter((e) => e.includes('close'));
+  assert.deepEqual(
+    closes.filter((e) => e.startsWith('client')),
+    ['client raw close undefined', 'client tls close'],
+  );
+  assert.deepEqual(
+    closes.filter((e) => e.startsWith('server')),
+    ['server raw close', 'server tls close'],
+  );
+});
+
+test('an upgradeTLS whose handshake fails: the TLS socket never opens, the raw one closes once with the error', { skip }, async (t) => {
+  const server = listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      data(s) {
+        s.write('OK\n');
+        s.upgradeTLS({ tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data() {} } });
+      },
+    },
+  });
+  t.after(() => server.stop(true));
+  const events = [];
+  const closed = deferred();
+  const client = await connect({
+    hostname: '127.0.0.1',
+    port: server.port,
+    socket: {
+      data(s) {
+        // No `ca`: the server's certificate is not trusted, so the handshake fails here.
+        s.upgradeTLS({
+          tls: { serverName: 'localhost' },
+          socket: {
+            data() {},
+            handshake(x, ok, err) {
+              events.push(`tls handshake ${ok} ${err && err.code}`);
+            },
+            close(x, err) {
+              events.push(`tls close ${err && err.code}`);
+            },
+          },
+        });
+      },
+      close(s, err) {
+        events.push(`raw close ${err && err.code}`);
+        closed.resolve();
+      },
+    },
+  });
+  client.write('STARTTLS\n');
+  await withTimeout(closed.promise, 5000, 'raw close');
+  await sleep(50);
+  assert.deepEqual(events, [
+    'tls handshake false UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'raw close UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'tls close UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  ]);
 });
 
 test('an upgradeTLS that throws (a ca that does not parse) changes nothing: the raw socket keeps its events, and closing it lets the process exit', { skip }, async () => {

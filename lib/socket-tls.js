@@ -203,7 +203,9 @@ function install(Socket, { OPEN, CLOSED }) {
       upgraded._upgraded = true;
       if (server) upgraded._requestCert = requestCert;
       if (!server && serverName !== undefined) upgraded._servername = serverName;
-      // The raw socket hands the connection over: no close for it, no more events.
+      // The raw socket hands the connection over: no more events, and its `close` runs when the
+      // connection closes (Socket#_destroy of the TLS socket).
+      upgraded._raw = this;
       this._state = CLOSED;
       this._setRef(false);
       // A paused raw socket: the TLS socket starts reading (its handshake needs it), and what the

@@ -87,6 +87,7 @@ class Socket {
     this._authError = null;
     this._servername = undefined;
     this._helloHeld = false; // a connect()ed TLS client's, until its hello goes (connect.js)
+    this._raw = null; // the socket upgradeTLS() took the connection from: its close comes with ours
     this._requestCert = undefined;
     this.bytesWritten = 0;
     if (id !== 0) registry.store(registry.sockets, this);
@@ -330,6 +331,14 @@ class Socket {
       registry.release(this._id, !!reset, pending || undefined, abandonHandshake);
     } finally {
       try {
+        // The socket an upgradeTLS() took the connection from opened too: its `close` runs (once)
+        // as the connection closes, just before this one's, as in Bun.
+        const raw = this._raw;
+        if (raw) {
+          this._raw = null;
+          const onRawClose = raw._table().close;
+          if (onRawClose) invoke(raw, onRawClose, err);
+        }
         const onClose = this._table().close;
         if (opened && onClose) invoke(this, onClose, err);
       } finally {
