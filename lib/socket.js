@@ -4,7 +4,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
-const { invoke, invokeOpen, routeError, barrier, afterPromiseJobs } = require('./handlers');
+const { invoke, invokeOpen, barrier, afterPromiseJobs } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { chunkOf } = require('./chunk');
 const { invalidArgType, invalidThis, outOfRange, systemError } = require('./errors');
@@ -592,10 +592,18 @@ class Socket {
     if (onConnectError) {
       try {
         const result = onConnectError.call(this, this, err);
-        // A rejection of an async connectError is a throw of a handler: `error`, or uncaught.
+        // An async connectError that rejects is treated as one that throws (SPEC: no other
+        // handler runs, the promise rejects with what it threw), so the promise waits for it.
         if (result != null && typeof result.then === 'function') {
           barrier.raised = true;
-          result.then(undefined, (e) => routeError(this, e));
+          result.then(
+            () => {
+              if (promise) promise.catch(() => {});
+              if (settle) settle.reject(err);
+            },
+            (thrown) => settle && settle.reject(thrown),
+          );
+          return;
         }
       } catch (thrown) {
         // A bug in the handler is not the connect error it handled: the promise rejects with it
