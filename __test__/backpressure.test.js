@@ -232,6 +232,46 @@ test('a socket streaming flat out does not starve another socket of the same ser
   await child;
 });
 
+test('more sockets streaming flat out than one batch holds: every one of them is read, none starves (senders in a child)', async (t) => {
+  // 20 uploaders: a batch holds 1 MiB of each of at most 8 sockets, so the loop holds sockets back
+  // every turn. Each must still get its turn: once, the same 8 were read every time and the other
+  // 12 never after their first 217 KiB, their senders stuck on a full window.
+  const N = 20;
+  const got = new Map();
+  const server = listen({ hostname: HOST, port: 0, socket: {
+    open(s) {
+      got.set(s, 0);
+    },
+    data(s, d) {
+      got.set(s, got.get(s) + d.length);
+    },
+  } });
+  cleanup(t, () => server.stop(true));
+  const child = runChild(`
+    const net = require('node:net');
+    const chunk = Buffer.alloc(1 << 20, 97);
+    for (let i = 0; i < ${N}; i++) {
+      const c = net.connect(Number(process.env.PORT), '127.0.0.1', () => {
+        const pump = () => { while (c.write(chunk)); };
+        c.on('drain', pump);
+        pump();
+      });
+      c.on('error', () => {});
+    }
+    setTimeout(() => process.exit(0), 20000).unref();`, { env: { PORT: String(server.port) }, timeoutMs: 30000 });
+  // Until the busiest socket has 64 MiB: by then each of the others must have had a fair share
+  // (an eighth of that, where the starved ones had a few hundred KiB).
+  const deadline = Date.now() + 15000;
+  const most = () => Math.max(0, ...got.values());
+  while (most() < 64 * MiB && Date.now() < deadline) await sleep(20);
+  const counts = [...got.values()].map((n) => (n / MiB).toFixed(1));
+  t.diagnostic(`MiB per socket: ${counts.join(', ')}`);
+  assert.equal(got.size, N);
+  assert.ok(Math.min(...got.values()) >= most() / 8, `every socket gets its turn (MiB per socket: ${counts.join(', ')})`);
+  server.stop(true);
+  await child;
+});
+
 // ---- pause() reaches the sender --------------------------------------------------------------------
 
 test('pause() on a server socket: the client write returns 0 eventually; after resume() all arrives byte-exact', async (t) => {

@@ -235,16 +235,38 @@ impl EventLoop {
     }
   }
 
-  /// JS took the outbox: read the sockets that were held back for it.
+  /// JS took the outbox: read the sockets that were held back for it, in the order they were held
+  /// back. Those the batch has no room left for keep their place ahead of the ones read now (which
+  /// go to the back when held back again), so that with more busy sockets than a batch holds
+  /// every one gets its turn: in a fixed order the first eight would be read every time and the
+  /// rest never.
   pub(super) fn resume_throttled(&mut self) {
     if !self.can_resume() {
       return;
     }
-    for id in std::mem::take(&mut self.throttled) {
+    let waiting = std::mem::take(&mut self.throttled);
+    let mut reached = waiting.len();
+    for (i, &id) in waiting.iter().enumerate() {
+      if self.batch_full() {
+        reached = i;
+        break;
+      }
       if let Some(Slot::Open(open)) = self.slot_mut(id) {
         open.throttled = false;
       }
       self.guarded(id, |lp, id| lp.read(id, true));
     }
+    if reached < waiting.len() {
+      // Still marked throttled: they wait for JS to take this batch, ahead of the rest.
+      let again = std::mem::replace(&mut self.throttled, waiting[reached..].to_vec());
+      self.throttled.extend(again);
+      self.throttled_epoch = self.shared.epoch.load(Ordering::SeqCst);
+      self.shared.throttled.store(true, Ordering::SeqCst);
+    }
+  }
+
+  /// The loop holds all it may for JS (`MAX_QUEUED_TOTAL`).
+  fn batch_full(&self) -> bool {
+    self.local.data.len() + self.shared.untaken_bytes.load(Ordering::SeqCst) >= MAX_QUEUED_TOTAL
   }
 }
