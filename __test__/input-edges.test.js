@@ -46,6 +46,33 @@ test('methods and getters called on something else throw TypeError ERR_INVALID_T
   assert.equal(server.ref(), server);
 });
 
+test('the classes cannot be constructed from outside: new socket.constructor() throws ERR_ILLEGAL_CONSTRUCTOR, and the process still exits (child)', async () => {
+  // Once, a socket made this way took a live connection's id: the process then never exited, or
+  // died of a TypeError in the real socket's end.
+  const r = await runChild(`
+    const { listen, connect } = require(process.env.PKG);
+    const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    connect({ hostname: '127.0.0.1', port: l.port, socket: { data() {} } }).then((c) => {
+      for (const make of [() => new c.constructor(), () => new c.constructor(c._id), () => new l.constructor(), () => Reflect.construct(c.constructor, [c._id, c])]) {
+        try { make(); console.log('constructed'); } catch (e) { console.log(e.name + ' ' + e.code); }
+      }
+      c.terminate();
+      l.stop(true);
+    });`, { timeoutMs: 10000 });
+  assert.equal(r.timedOut, false, r.stdout + r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), Array(4).fill('TypeError ERR_ILLEGAL_CONSTRUCTOR'));
+});
+
+test('write() of a Proxy around a Uint8Array throws ERR_INVALID_ARG_TYPE, as end() does and node:net does', async (t) => {
+  const { client } = await pair(t);
+  const isArgType = (err) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_TYPE';
+  const proxy = new Proxy(new Uint8Array(4), {});
+  assert.throws(() => client.write(proxy), isArgType);
+  assert.throws(() => client.end(proxy), isArgType);
+  assert.equal(client.write(new Uint8Array(4)), 4);
+});
+
 test('listener.ref() called on a stranger takes no ref: the process exits after stop()', async () => {
   const out = await runChild(
     `${CHILD_PRELUDE}

@@ -8,7 +8,7 @@ const { Socket, CONNECTING } = require('./socket');
 const { dispatch, holding } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
 const os = require('node:os');
-const { invalidArgType, outOfRange, systemError } = require('./errors');
+const { invalidArgType, outOfRange, systemError, INTERNAL } = require('./errors');
 const { clientContext, serverNameOf } = require('./tls-options');
 
 /** `localhost` means both loopbacks, whatever the hosts file says, so a server on either is found. */
@@ -40,7 +40,7 @@ function connect(options) {
   const promise = new Promise((resolve, reject) => {
     const address = target.unix !== undefined ? target.unix : target.hostname;
     // The socket exists before its connect starts (it is what `connectError` receives).
-    socket = new Socket(0, null, undefined, data, allowHalfOpen, CONNECTING);
+    socket = new Socket(INTERNAL, 0, null, undefined, data, allowHalfOpen, CONNECTING);
     socket._handlers = handlers;
     socket._tls = tls !== null;
     // With a `handshake` handler, `open` runs at the TCP connect, before the handshake: the native

@@ -5,6 +5,7 @@
 const registry = require('./registry');
 const { Socket, OPEN, CLOSED } = require('./socket');
 const { uncaught, barrier, afterPromiseJobs } = require('./handlers');
+const { INTERNAL } = require('./errors');
 
 // Event kinds: the constants of src/batch.rs.
 const EV_OPEN = 1;
@@ -36,7 +37,7 @@ function accept(id, listenerId) {
     registry.release(id, !!listener && !listener._closeActive, undefined);
     return;
   }
-  const socket = new Socket(id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);
+  const socket = new Socket(INTERNAL, id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);
   listener._sockets.add(socket);
   socket._tls = listener._tls;
   // Under TLS without a `handshake` handler, `open` waits for the handshake.

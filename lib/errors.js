@@ -108,4 +108,15 @@ function systemError(syscall, errno, address, port, { describe = false, stack = 
   return err;
 }
 
-module.exports = { invalidArgType, invalidArgValue, outOfRange, badPort, invalidThis, missingOption, systemError };
+/**
+ * The proof that a constructor is called by the package itself: sockets and listeners are made by
+ * listen()/connect(), and one made from `socket.constructor` would share a live connection's id.
+ */
+const INTERNAL = Symbol('node-bun-tcp internal');
+
+/** `new socket.constructor()` from outside, as Node answers `new (net.Socket.prototype...)`-like misuse. */
+function illegalConstructor(token) {
+  if (token !== INTERNAL) throw withCode(new TypeError('Illegal constructor'), 'ERR_ILLEGAL_CONSTRUCTOR');
+}
+
+module.exports = { invalidArgType, invalidArgValue, outOfRange, badPort, invalidThis, missingOption, systemError, INTERNAL, illegalConstructor };

@@ -5,7 +5,7 @@ const registry = require('./registry');
 const { Listener } = require('./listener');
 const { dispatch, holding } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
-const { systemError } = require('./errors');
+const { systemError, INTERNAL } = require('./errors');
 const { serverContext } = require('./tls-options');
 
 const DEFAULT_BACKLOG = 511; // as node:net
@@ -65,7 +65,7 @@ function listen(options) {
     const port = target.unix !== undefined ? undefined : target.port;
     throw systemError('listen', result.id, result.address, port, { describe: true });
   }
-  return new Listener(result.id, handlers, settings, target, result.port, tls !== null);
+  return new Listener(INTERNAL, result.id, handlers, settings, target, result.port, tls !== null);
 }
 
 module.exports = { listen };

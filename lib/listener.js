@@ -5,7 +5,7 @@ const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
 const { reloadTable } = require('./options');
-const { invalidArgType } = require('./errors');
+const { invalidArgType, illegalConstructor } = require('./errors');
 const { guard } = require('./brand');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
@@ -19,7 +19,8 @@ class Listener {
   }
 
   /** `settings`: `{ data, allowHalfOpen, requestCert }`, read from listen's options. */
-  constructor(id, handlers, settings, endpoint, port, tls) {
+  constructor(token, id, handlers, settings, endpoint, port, tls) {
+    illegalConstructor(token);
     this._id = id;
     this._handlers = handlers;
     this.data = settings.data;

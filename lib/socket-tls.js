@@ -2,7 +2,7 @@
 // The TLS side of Socket: the session's verdict and negotiated state, keying material, and
 // STARTTLS (`upgradeTLS`). Plain sockets answer as node:net sockets would (null/false).
 const binding = require('./binding');
-const { invalidArgType, outOfRange } = require('./errors');
+const { invalidArgType, outOfRange, INTERNAL } = require('./errors');
 const { validateObject, handlerTable } = require('./options');
 const { serverContext, clientContext, serverNameOf } = require('./tls-options');
 const { chainObject } = require('./peer-certificate');
@@ -194,7 +194,7 @@ function install(Socket, { OPEN, CLOSED }) {
       const requestCert = server && options.tls.requestCert === true;
       // The session first: if it cannot be made (a bad serverName), nothing has changed.
       binding.upgradeTls(this._id, context, serverName || this._host || 'localhost');
-      const upgraded = new Socket(this._id, null, this._listener, data, this._allowHalfOpen, OPEN);
+      const upgraded = new Socket(INTERNAL, this._id, null, this._listener, data, this._allowHalfOpen, OPEN);
       upgraded._handlers = handlers;
       upgraded._tls = true;
       upgraded._client = !server;

@@ -7,7 +7,7 @@ const registry = require('./registry');
 const { invoke, invokeOpen, barrier, afterPromiseJobs } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { chunkOf } = require('./chunk');
-const { invalidArgType, invalidThis, outOfRange, systemError } = require('./errors');
+const { invalidArgType, invalidThis, outOfRange, systemError, illegalConstructor } = require('./errors');
 const { guard } = require('./brand');
 
 // readyState values, as Bun reports them.
@@ -41,7 +41,8 @@ class Socket {
     return typeof value === 'object' && value !== null && #brand in value;
   }
 
-  constructor(id, owner, listener, data, allowHalfOpen, state) {
+  constructor(token, id, owner, listener, data, allowHalfOpen, state) {
+    illegalConstructor(token);
     this._id = id;
     /** Whose handler table applies: the listener for accepted sockets, the socket for clients. */
     this._owner = owner || this;
@@ -113,7 +114,8 @@ class Socket {
     if (typeof this !== 'object' || this === null || !(#brand in this)) throw invalidThis('Socket');
     // The common call, a whole non-empty Buffer/Uint8Array or a string, skips the general checks.
     if (byteOffset === undefined && byteLength === undefined) {
-      if (data instanceof Uint8Array && data.byteLength > 0) {
+      // isView first: a Proxy of a Uint8Array passes instanceof but has no byteLength of its own.
+      if (ArrayBuffer.isView(data) && data instanceof Uint8Array && data.byteLength > 0) {
         return this._state === OPEN ? this._send(data, 0, data.byteLength) : -1;
       }
       if (typeof data === 'string') return this._state === OPEN ? this._send(data, 0, -1) : -1;
