@@ -834,6 +834,24 @@ test('credentials: legacy encrypted key formats open with their passphrase', { s
   }
 });
 
+test('credentials that do not parse: the message says why in words, without Rust internals', { skip }, async () => {
+  const key = String(fx.server.key);
+  const cert = String(fx.server.cert);
+  const cases = [
+    ['a key cut short', { key: key.slice(0, key.length - 40), cert }, /^tls\.key.*: invalid PEM \(no "-----END [A-Z ]*PRIVATE KEY-----" line ends its block\)$/],
+    ['a certificate cut short', { key, cert: cert.slice(0, 200) + '\n-----END CERTIFICATE-----\n' }, /^tls\.cert: the certificate does not parse \(cut short, or not an X\.509 certificate\)$/],
+    ['a key that is no key', { key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', cert }, /^tls\.key: unusable private key \(failed to parse private key/],
+    ['a ca that is no certificate', { key, cert, ca: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', requestCert: true }, /^tls\.ca: not a usable CA certificate \(not a valid DER certificate\)$/],
+  ];
+  for (const [what, tls, message] of cases) {
+    assert.throws(() => listen({ hostname: HOST, port: 0, tls, socket: { data() {} } }), (err) => {
+      assert.match(err.message, message, what);
+      assert.doesNotMatch(err.message, /[{}]|\[\d+, \d+|Nom|unexpected error|BadEncoding/, `${what}: ${err.message}`);
+      return true;
+    });
+  }
+});
+
 test('credentials: passphrases, bad PEM, mismatched pairs and option types', { skip }, async (t) => {
   const base = { hostname: HOST, port: 0, socket: { data() {} } };
   const names = (re) => (err) => {

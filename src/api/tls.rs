@@ -362,7 +362,7 @@ pub fn export_keying_material(
   let mut out = vec![0u8; length as usize];
   conn
     .export_keying_material(&mut out, label.as_bytes(), context.as_deref())
-    .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    .map_err(|e| Error::new(Status::GenericFailure, crate::tls::verify::rustls_words(&e)))?;
   Ok(out.into())
 }
 

@@ -13,7 +13,7 @@ use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use super::pem;
-use super::verify::{self_issued, ClientVerifier, ServerVerifier, TrustSet};
+use super::verify::{rustls_words, self_issued, ClientVerifier, ServerVerifier, TrustSet};
 
 /// TLS options as the JS layer hands them over: every PEM input already a byte buffer.
 #[derive(Default)]
@@ -167,7 +167,7 @@ fn root_store(
   for cert in in_store {
     store
       .add(cert.clone())
-      .map_err(|e| format!("tls.ca: not a usable CA certificate ({e})"))?;
+      .map_err(|e| format!("tls.ca: not a usable CA certificate ({})", rustls_words(&e)))?;
   }
   let set = TrustSet {
     roots_given: !roots.is_empty(),
@@ -237,7 +237,13 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
         .key_provider
         .load_private_key(key)
         .map(Some)
-        .map_err(|e| format!("tls.key{}: unusable private key ({e})", index(i)))
+        .map_err(|e| {
+          format!(
+            "tls.key{}: unusable private key ({})",
+            index(i),
+            rustls_words(&e)
+          )
+        })
     })
     .collect::<Result<Vec<_>, String>>()?;
   // Each certificate takes the key whose public key it carries, in whatever order the arrays
@@ -254,8 +260,9 @@ fn certified_keys(opts: &TlsOptions) -> Result<Vec<Arc<CertifiedKey>>, String> {
         Ok((_, cert)) => cert.tbs_certificate.subject_pki.raw.to_vec(),
         Err(e) => {
           return Err(format!(
-            "tls.cert{}: the certificate does not parse ({e})",
-            index(i)
+            "tls.cert{}: the certificate does not parse ({})",
+            index(i),
+            x509_words(&e)
           ))
         }
       };
@@ -377,6 +384,12 @@ impl ServerContext {
     variants[index] = Some(built.clone());
     Ok(built)
   }
+}
+
+/// Why a certificate does not parse, in words (the parser's own text is its internals, such as
+/// `NomError(Eof)`).
+fn x509_words<E>(_: &E) -> &'static str {
+  "cut short, or not an X.509 certificate"
 }
 
 pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {

@@ -277,11 +277,26 @@ fn sections(input: &[u8], field: &str, i: usize) -> Result<Vec<(SectionKind, Vec
       Ok(None) => return Ok(out),
       Err(e) => {
         return Err(format!(
-          "{}: invalid PEM ({e:?})",
-          name(field, i, usize::MAX)
+          "{}: invalid PEM ({})",
+          name(field, i, usize::MAX),
+          pem_words(&e)
         ))
       }
     }
+  }
+}
+
+/// A PEM error in words (its own text shows the markers as lists of byte values).
+fn pem_words(e: &pem::Error) -> String {
+  match e {
+    pem::Error::MissingSectionEnd { end_marker } => format!(
+      "no \"-----END {}-----\" line ends its block",
+      String::from_utf8_lossy(end_marker)
+    ),
+    pem::Error::IllegalSectionStart { line } => {
+      format!("a malformed BEGIN line: {}", String::from_utf8_lossy(line))
+    }
+    other => other.to_string(),
   }
 }
 

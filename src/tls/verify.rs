@@ -87,6 +87,18 @@ fn trust_set<'a>(anchors: &'a [CertificateDer<'static>]) -> &'a [CertificateDer<
   }
 }
 
+/// A rustls error in words for a message: without rustls's "unexpected error:" wrapper, and
+/// `BadEncoding` said plainly.
+pub fn rustls_words(e: &rustls::Error) -> String {
+  match e {
+    rustls::Error::General(msg) => msg.clone(),
+    rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding) => {
+      "not a valid DER certificate".to_string()
+    }
+    other => other.to_string(),
+  }
+}
+
 /// A verification failure as Node names it (`err.code`, `err.message`).
 #[derive(Debug, Clone)]
 pub struct NodeTlsError {
