@@ -226,11 +226,10 @@ impl TlsSession {
   /// plaintext accepted and whether records are still waiting for the socket.
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
     let mut conn = self.conn.lock();
-    let held = self.hello_held.load(Ordering::SeqCst);
     // Records the session holds go first, making room: so taking nothing means the socket is full
     // and its writable edge will come (a released socket's end() data waits for exactly that).
-    if conn.wants_write() && !held {
-      flush(&mut conn, sock)?;
+    if conn.wants_write() {
+      self.push(&mut conn, sock)?;
     }
     // A session that failed (a fatal alert, a bad record) refuses plaintext with that error; the
     // read that met it has already queued its TLS error event for JS, which tells the handlers.
@@ -241,13 +240,12 @@ impl TlsSession {
     if n > 0 && conn.is_handshaking() {
       self.wrote_in_handshake.store(true, Ordering::Relaxed);
     }
+    let held = self.hello_held.load(Ordering::SeqCst);
     if held || (self.server.is_some() && !self.started.load(Ordering::Relaxed)) {
       self.written_early.lock().extend_from_slice(&buf[..n]);
     }
-    if held {
-      return Ok((n, false)); // out with the hello
-    }
-    let done = flush(&mut conn, sock)?;
+    // While the hello is held this pushes nothing, and nothing waits for the socket.
+    let done = self.push(&mut conn, sock)?;
     Ok((n, !done))
   }
 

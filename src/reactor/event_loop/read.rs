@@ -5,9 +5,9 @@ use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 
-use super::super::{MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL};
+use super::super::{Shared, MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL};
 use super::{slot_in, EventLoop, Slot};
-use crate::batch;
+use crate::batch::{self, Batch};
 use crate::errors::{interrupted, neg_errno, would_block};
 use crate::socket_core::SocketCore;
 
@@ -88,9 +88,7 @@ impl EventLoop {
       return;
     };
     loop {
-      let untaken = self.shared.untaken_bytes.load(Ordering::SeqCst);
-      if open.queued >= MAX_QUEUED_PER_SOCKET || self.local.data.len() + untaken >= MAX_QUEUED_TOTAL
-      {
+      if open.queued >= MAX_QUEUED_PER_SOCKET || batch_full(&self.local, &self.shared) {
         if !open.throttled {
           open.throttled = true;
           self.throttled.push(id);
@@ -247,7 +245,7 @@ impl EventLoop {
     let waiting = std::mem::take(&mut self.throttled);
     let mut reached = waiting.len();
     for (i, &id) in waiting.iter().enumerate() {
-      if self.batch_full() {
+      if batch_full(&self.local, &self.shared) {
         reached = i;
         break;
       }
@@ -264,9 +262,10 @@ impl EventLoop {
       self.shared.throttled.store(true, Ordering::SeqCst);
     }
   }
+}
 
-  /// The loop holds all it may for JS (`MAX_QUEUED_TOTAL`).
-  fn batch_full(&self) -> bool {
-    self.local.data.len() + self.shared.untaken_bytes.load(Ordering::SeqCst) >= MAX_QUEUED_TOTAL
-  }
+/// The loop holds all it may for JS (`MAX_QUEUED_TOTAL`): what this turn read, and what JS has not
+/// taken yet. A free function, so that a read holding a socket's slot can ask too.
+fn batch_full(local: &Batch, shared: &Shared) -> bool {
+  local.data.len() + shared.untaken_bytes.load(Ordering::SeqCst) >= MAX_QUEUED_TOTAL
 }
