@@ -363,7 +363,7 @@ describe('connect: host forms', () => {
     }
   });
 
-  test('a unix path that fills sun_path (108 bytes, no NUL) listens and connects, as in node:net; 109 throws EINVAL', async (t) => {
+  test('a unix path that fills sun_path (108 bytes, no NUL) listens and connects, as in node:net', async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-len-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const full = path.join(dir, 'L'.repeat(108 - dir.length - 1));
@@ -380,7 +380,35 @@ describe('connect: host forms', () => {
     const second = await echoOnce({ unix: abstract });
     second.sock.close();
     await second.closed;
-    assert.throws(() => listen({ unix: full + 'x', socket: { data() {} } }), (err) => err.code === 'EINVAL' && err.syscall === 'listen');
+    // An abstract name has no folder to go through: one byte more is too long.
+    assert.throws(() => listen({ unix: abstract + 'x', socket: { data() {} } }), (err) => err.code === 'EINVAL' && err.syscall === 'listen');
+  });
+
+  test('a unix path longer than sun_path (109 and 150 bytes) listens, connects and is removed by stop(), as in Bun', async (t) => {
+    for (const total of [109, 150]) {
+      const top = fs.mkdtempSync(path.join(os.tmpdir(), 'nbt-long-'));
+      t.after(() => fs.rmSync(top, { recursive: true, force: true }));
+      const dir = path.join(top, 'd'.repeat(total - top.length - 12));
+      fs.mkdirSync(dir);
+      const file = path.join(dir, 'L'.repeat(total - dir.length - 1));
+      assert.equal(Buffer.byteLength(file), total);
+      const { listener } = echoServer({ unix: file });
+      assert.equal(listener.unix, file);
+      assert.ok(fs.statSync(file).isSocket(), `the socket file is at the ${total}-byte path`);
+      const { sock, closed } = await echoOnce({ unix: file }, `hello ${total}`);
+      sock.close();
+      await closed;
+      listener.stop(true);
+      assert.equal(fs.existsSync(file), false, 'stop() removes the socket file');
+    }
+  });
+
+  test('a long unix path in a missing folder fails with ENOENT; a name too long even through its folder, with EINVAL', async (t) => {
+    const missing = path.join(os.tmpdir(), 'nbt-no-such-folder', 'x'.repeat(120));
+    assert.throws(() => listen({ unix: missing, socket: { data() {} } }), (err) => err.code === 'ENOENT' && err.syscall === 'listen' && err.address === missing);
+    await assert.rejects(connect({ unix: missing, socket: { data() {}, connectError() {} } }), (err) => err.code === 'ENOENT' && err.errno === -os.constants.errno.ENOENT && err.syscall === 'connect');
+    const tooLong = '/tmp/' + 'y'.repeat(200);
+    assert.throws(() => listen({ unix: tooLong, socket: { data() {} } }), (err) => err.code === 'EINVAL' && err.syscall === 'listen');
   });
 
   test('a unix path too long for the kernel fails through connectError and the promise (EINVAL), and lets the process exit', async (t) => {

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -179,9 +179,35 @@ pub fn unix_addr(path: &str) -> io::Result<SockAddr> {
   Ok(addr)
 }
 
+/// The address to bind or connect for a unix path. One longer than `sun_path` is reached through
+/// its folder, opened here, as `/proc/self/fd/<folder>/<name>` (as Bun does; node:net refuses
+/// it): the folder must stay open until the bind or connect has run. A folder that cannot be
+/// opened fails as the path would (`ENOENT`); a name too long even so is `EINVAL`, as from Bun and
+/// node:net.
+pub fn unix_target(path: &str) -> io::Result<(SockAddr, Option<OwnedFd>)> {
+  const SUN_PATH: usize = 108;
+  if path.len() <= SUN_PATH || path.starts_with('\0') {
+    return Ok((unix_addr(path)?, None));
+  }
+  let (folder, name) = match path.rfind('/') {
+    Some(0) => ("/", &path[1..]),
+    Some(at) => (&path[..at], &path[at + 1..]),
+    None => (".", path),
+  };
+  use std::os::unix::fs::OpenOptionsExt;
+  let folder: OwnedFd = std::fs::OpenOptions::new()
+    .read(true)
+    .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+    .open(folder)?
+    .into();
+  let through = format!("/proc/self/fd/{}/{name}", folder.as_raw_fd());
+  Ok((unix_addr(&through)?, Some(folder)))
+}
+
 pub fn bind_unix(path: &str, opts: &ListenOptions) -> io::Result<Socket> {
   let sock = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
-  sock.bind(&unix_addr(path)?)?;
+  let (addr, _folder) = unix_target(path)?;
+  sock.bind(&addr)?;
   sock.listen(opts.backlog)?;
   Ok(sock)
 }
@@ -256,6 +282,28 @@ mod tests {
     let unbindable: SocketAddr = "192.0.2.1:0".parse().unwrap();
     let (_sock, addr) = bind_first(&[unbindable, "127.0.0.1:0".parse().unwrap()], &opts()).unwrap();
     assert_eq!(addr, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+  }
+
+  #[test]
+  fn a_long_unix_path_goes_through_its_folder_and_a_short_one_does_not() {
+    let (_, folder) = unix_target("/tmp/short.sock").unwrap();
+    assert!(folder.is_none());
+    let dir = std::env::temp_dir().join(format!("nbt-{}-{}", std::process::id(), "d".repeat(90)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s".repeat(20));
+    let path = path.to_str().unwrap();
+    assert!(path.len() > 108);
+    let sock = bind_unix(path, &opts()).unwrap();
+    assert!(
+      std::fs::metadata(path).is_ok(),
+      "the socket file is at the long path"
+    );
+    drop(sock);
+    let (_, folder) = unix_target(path).unwrap();
+    assert!(folder.is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+    let gone = unix_target(path).unwrap_err();
+    assert_eq!(gone.raw_os_error(), Some(libc::ENOENT));
   }
 
   #[test]

@@ -1,4 +1,5 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use napi::{Env, Error, Result, Status};
@@ -6,6 +7,7 @@ use napi_derive::napi;
 use socket2::SockAddr;
 
 use crate::env_state::EnvState;
+use crate::errors::neg_errno;
 use crate::reactor::Command;
 use crate::socket_core::SocketCore;
 use crate::tls::session::TlsSession;
@@ -35,7 +37,7 @@ pub fn connect_tcp(
     Some(ctx) => Some(ctx.session(host.as_deref().unwrap_or(&addrs[0]))?),
     None => None,
   };
-  start(env, targets, session, hold_hello.unwrap_or(false))
+  start(env, Ok(targets), None, session, hold_hello.unwrap_or(false))
 }
 
 /// An IP literal and port; IPv6 may carry a zone (`fe80::1%eth0`, `::1%1`), as node:net takes.
@@ -66,18 +68,28 @@ pub fn connect_unix(
   host: Option<String>,
   hold_hello: Option<bool>,
 ) -> Result<u32> {
-  let addr =
-    crate::listener::unix_addr(&path).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+  // A path the kernel cannot take (its folder missing, an abstract name too long) fails as the
+  // connect, through `connectError`, like a path that does not exist.
+  let (addrs, folder) = match crate::listener::unix_target(&path) {
+    Ok((addr, folder)) => (Ok(vec![addr]), folder),
+    Err(e) => (Err(neg_errno(&e)), None),
+  };
   let session = match tls {
     Some(ctx) => Some(ctx.session(host.as_deref().unwrap_or("localhost"))?),
     None => None,
   };
-  start(env, vec![addr], session, hold_hello.unwrap_or(false))
+  start(env, addrs, folder, session, hold_hello.unwrap_or(false))
 }
 
 /// With `hold_hello`, a TLS client's hello waits for JS (`tlsSendHello`, after an `open` that runs
 /// at the connect, where a `setServername()` names the server); otherwise it goes at the connect.
-fn start(env: Env, addrs: Vec<SockAddr>, tls: Option<TlsSession>, hold_hello: bool) -> Result<u32> {
+fn start(
+  env: Env,
+  addrs: std::result::Result<Vec<SockAddr>, i32>,
+  folder: Option<OwnedFd>,
+  tls: Option<TlsSession>,
+  hold_hello: bool,
+) -> Result<u32> {
   let state = EnvState::get(&env)?;
   let core = Arc::new(SocketCore::new(&state.shared.ids));
   if let Some(session) = tls {
@@ -88,7 +100,11 @@ fn start(env: Env, addrs: Vec<SockAddr>, tls: Option<TlsSession>, hold_hello: bo
   }
   let id = core.id;
   state.insert_socket(core.clone());
-  state.send(Command::Connect { core, addrs });
+  state.send(Command::Connect {
+    core,
+    addrs,
+    folder,
+  });
   Ok(id)
 }
 

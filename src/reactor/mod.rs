@@ -23,7 +23,7 @@ mod linger;
 pub use linger::{HostLoop, Linger, LINGER, LINGER_BUSY, LINGER_STREAK};
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -68,9 +68,12 @@ pub enum Command {
     listener: Arc<ListenerCore>,
     accepted: Vec<(socket2::Socket, bool)>,
   },
+  /// `addrs` is the errno when no address could even be made (a long unix path's missing folder).
   Connect {
     core: Arc<SocketCore>,
-    addrs: Vec<SockAddr>,
+    addrs: Result<Vec<SockAddr>, i32>,
+    /// A long unix path's folder, which its address names (`listener::unix_target`).
+    folder: Option<OwnedFd>,
   },
   /// JS is done with the socket. `pending` bytes (the rest of `end(data)`) go out before FIN.
   /// With `hold`, JS keeps the process alive until a `FLUSHED` event for `id`, which comes once

@@ -157,7 +157,8 @@ fn a_refused_connect_reports_econnrefused() {
   let id = core.id;
   h.shared.send(Command::Connect {
     core,
-    addrs: vec![SockAddr::from(free)],
+    addrs: Ok(vec![SockAddr::from(free)]),
+    folder: None,
   });
   h.until("connect error", |h| h.has(batch::CONNECT_ERROR));
   let ev = h.first(batch::CONNECT_ERROR);
@@ -176,7 +177,8 @@ fn connect_tries_the_next_address_after_a_failure() {
   let core = Arc::new(SocketCore::new(&h.shared.ids));
   h.shared.send(Command::Connect {
     core,
-    addrs: vec![SockAddr::from(free), SockAddr::from(addr)],
+    addrs: Ok(vec![SockAddr::from(free), SockAddr::from(addr)]),
+    folder: None,
   });
   h.until("connected", |h| h.has(batch::CONNECTED));
   assert!(!h.has(batch::CONNECT_ERROR));

@@ -45,7 +45,11 @@ impl EventLoop {
           self.take_slot(id);
           self.local.push(batch::UNLISTENED, id, 0, 0);
         }
-        Command::Connect { core, addrs } => self.start_connect(core, addrs),
+        Command::Connect {
+          core,
+          addrs,
+          folder,
+        } => self.start_connect(core, addrs, folder),
         Command::Release { id, pending, hold } => self.release(id, pending, hold),
         Command::Watch(id) => self.watch(id),
         Command::Read(id) => self.read(id, true),

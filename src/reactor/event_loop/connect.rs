@@ -5,7 +5,7 @@
 //! retries. The last address has no such limit.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use mio::Interest;
@@ -22,15 +22,25 @@ use crate::socket_core::SocketCore;
 pub(super) const ATTEMPT_MS: u64 = 250;
 
 impl EventLoop {
-  pub(super) fn start_connect(&mut self, core: Arc<SocketCore>, addrs: Vec<SockAddr>) {
+  pub(super) fn start_connect(
+    &mut self,
+    core: Arc<SocketCore>,
+    addrs: Result<Vec<SockAddr>, i32>,
+    folder: Option<OwnedFd>,
+  ) {
     let id = core.id;
+    let (addrs, first_errno) = match addrs {
+      Ok(addrs) => (addrs, None),
+      Err(errno) => (Vec::new(), Some(errno)),
+    };
     let conn = Connecting {
       core,
       sock: None,
       addrs,
       next: 0,
-      first_errno: None,
+      first_errno,
       give_up_at: None,
+      _folder: folder,
     };
     self.put(id, Slot::Connecting(conn));
     self.try_next_address(id);

@@ -2,6 +2,7 @@
 //! socket of one Node environment, and hands what happened to JS in batches.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ struct Connecting {
   first_errno: Option<i32>,
   /// When the attempt under way gives way to the next address (none for the last one).
   give_up_at: Option<u64>,
+  /// A long unix path's folder, which the address names: open until the connect is done.
+  _folder: Option<OwnedFd>,
 }
 
 struct Open {
