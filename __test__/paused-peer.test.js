@@ -1,6 +1,6 @@
 'use strict';
 // A paused socket does not read, but the peer's reset and FIN are not data: a reset closes it with
-// the error at once (as in Bun), and a FIN with nothing unread runs `end` (as a paused node:net
+// the error at once, after what came before it (as in Bun), and a FIN with nothing unread runs `end` (as a paused node:net
 // socket with an empty buffer emits it). Otherwise a paused socket that has ended its own side
 // waits for its peer forever: no read sees the FIN and no write the reset.
 const test = require('node:test');
@@ -168,3 +168,37 @@ test('a paused socket whose peer resets closes with ECONNRESET at once, also whi
     assert.deepEqual(events, waitingForDrain ? ['short write', 'close ECONNRESET'] : ['close ECONNRESET']);
   }
 });
+
+// What arrived before the reset is still the application's: delivered (paused or not), in order,
+// before `close` gets the error, as in Bun.
+for (const kind of ['TCP', 'TLS']) {
+  test(`${kind}: a paused socket whose peer resets gets the bytes that came before the reset, then close(ECONNRESET)`, { skip: kind === 'TLS' && !fx ? skipReason() : false }, async (t) => {
+    const sent = require('node:crypto').randomBytes(48 << 10);
+    const events = [];
+    const chunks = [];
+    const closed = deferred();
+    const server = listen({ hostname: HOST, port: 0, tls: kind === 'TLS' ? { key: fx.server.key, cert: fx.server.cert } : undefined, socket: {
+      open(s) { s.pause(); }, // under TLS, `open` follows the handshake
+      data(s, d) {
+        if (events.at(-1) !== 'data') events.push('data');
+        chunks.push(Buffer.from(d));
+      },
+      close(_s, err) {
+        events.push(`close ${err && err.code}`);
+        closed.resolve();
+      },
+    } });
+    t.after(() => server.stop(true));
+    const raw = net.connect({ host: HOST, port: server.port }); // a TLSSocket cannot resetAndDestroy()
+    const peer = kind === 'TLS' ? tls.connect({ socket: raw, ca: fx.ca.cert, servername: 'localhost' }) : raw;
+    raw.on('error', () => {});
+    peer.on('error', () => {});
+    await new Promise((resolve) => peer.once(kind === 'TLS' ? 'secureConnect' : 'connect', resolve));
+    await new Promise((resolve) => peer.write(sent, resolve));
+    await sleep(150); // on loopback, well past the bytes' arrival in the server's receive queue
+    raw.resetAndDestroy();
+    await withTimeout(closed.promise, 5000, 'close');
+    assert.deepEqual(events, ['data', 'close ECONNRESET']);
+    assert.ok(Buffer.concat(chunks).equals(sent), `got ${Buffer.concat(chunks).length} of ${sent.length} bytes, in order`);
+  });
+}

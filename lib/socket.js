@@ -372,9 +372,9 @@ class Socket {
     binding.resume(this._id);
   }
 
-  /** Events that arrived while paused, in order. */
-  _deliverHeld() {
-    while (this._held && this._held.length > 0 && !this._paused && this._state !== CLOSED) {
+  /** Events that arrived while paused, in order; `force`: even while paused (a reset, above). */
+  _deliverHeld(force = false) {
+    while (this._held && this._held.length > 0 && (force || !this._paused) && this._state !== CLOSED) {
       const [kind, value] = this._held.shift();
       if (kind === 'data') this._deliverData(chunkOf(value, 0, value.length, this._table().binaryType));
       else if (kind === 'end') this._deliverEnd();
@@ -383,7 +383,7 @@ class Socket {
         // A handler returned a promise: its jobs run (a rejection reaches `error`) before the
         // next held event, as between events of a batch (dispatch.js).
         barrier.raised = false;
-        afterPromiseJobs(() => this._deliverHeld());
+        afterPromiseJobs(() => this._deliverHeld(force));
         return;
       }
     }
@@ -740,10 +740,15 @@ class Socket {
     // Nothing queued can go any more: the process need not wait for it (even while paused).
     if (this._pendingHeld || this._recordsHeld) this._releaseHolds();
     if (this._handshakePending()) return this._onHandshake(false, readError(errno));
-    // A reset ends the connection whether or not the application reads: while paused it closes
-    // now (what was held is lost with it, as the kernel drops what was unread), as in Bun. Behind
-    // held events being delivered after resume() it keeps its place.
-    if (this._held !== null && !this._paused) return this._hold('error', readError(errno));
+    // Behind held events it keeps its place. A reset ends the connection whether or not the
+    // application reads, but what arrived before it is still the application's, as in Bun: while
+    // paused, what is held is delivered now (the loop read what the kernel still had), then the
+    // socket closes with the error.
+    if (this._held !== null) {
+      this._hold('error', readError(errno));
+      if (this._paused) this._deliverHeld(true);
+      return;
+    }
     // The error only reaches a `close` handler; without one (a server that lets resets go) it is
     // not made: an Error per reset connection was a tenth of the JS time in a connect storm.
     this._destroy(this._opened && this._table().close ? readError(errno) : undefined, false);

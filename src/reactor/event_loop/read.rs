@@ -38,7 +38,13 @@ impl EventLoop {
   /// (socket.js `_onEnd`, `_onError`). Otherwise a paused socket that has ended its side would
   /// wait for the peer for ever: no read sees the FIN and no write the reset. Returns whether the
   /// socket is done with reading.
+  ///
+  /// A reset ends the connection, but what arrived before it is still the application's, as in
+  /// Bun: it is read (as much as a batch takes), and the kernel's error comes after it.
   pub(super) fn notice_while_paused(&mut self, id: u32, reset: bool) -> bool {
+    if reset {
+      self.read_from(id, true, true);
+    }
     let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
       return true;
     };
