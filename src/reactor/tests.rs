@@ -185,6 +185,48 @@ fn connect_tries_the_next_address_after_a_failure() {
 }
 
 #[test]
+fn a_unix_connect_to_a_full_backlog_fails_with_eagain_instead_of_waiting_for_ever() {
+  let mut h = Harness::new();
+  let path = std::env::temp_dir().join(format!("nbt-backlog-{}.sock", std::process::id()));
+  let _ = std::fs::remove_file(&path);
+  // A listener that never accepts: its backlog fills after a few connects.
+  let server = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+  server.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+  server.listen(1).unwrap();
+  let mut failed = None;
+  for _ in 0..32 {
+    let core = Arc::new(SocketCore::new(&h.shared.ids));
+    let id = core.id;
+    h.shared.send(Command::Connect {
+      core,
+      addrs: Ok(vec![SockAddr::unix(&path).unwrap()]),
+      folder: None,
+    });
+    h.until("the connect settles", |h| {
+      h.events
+        .iter()
+        .any(|e| e[1] as u32 == id && (e[0] == batch::CONNECTED || e[0] == batch::CONNECT_ERROR))
+    });
+    if h
+      .events
+      .iter()
+      .any(|e| e[1] as u32 == id && e[0] == batch::CONNECT_ERROR)
+    {
+      failed = Some(id);
+      break;
+    }
+  }
+  let _ = std::fs::remove_file(&path);
+  let id = failed.expect("a connect past the backlog fails");
+  let ev = h
+    .events
+    .iter()
+    .find(|e| e[1] as u32 == id && e[0] == batch::CONNECT_ERROR)
+    .unwrap();
+  assert_eq!(ev[2], -libc::EAGAIN);
+}
+
+#[test]
 fn a_socket_is_not_read_past_its_cap_until_js_takes_the_batch() {
   let mut h = Harness::new();
   let (_, addr) = h.listen();

@@ -14,7 +14,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use super::{Connecting, EventLoop, Open, Slot};
 use crate::batch;
 use crate::clock::now_ms;
-use crate::errors::{neg_errno, would_block};
+use crate::errors::neg_errno;
 use crate::socket_core::SocketCore;
 
 /// How long an attempt has before the next address is tried (node:net's
@@ -178,12 +178,14 @@ impl EventLoop {
   }
 }
 
-/// A non-blocking connect: `Ok` once it is under way (or done).
+/// A non-blocking connect: `Ok` once it is under way (or done). `EAGAIN` is a failure, not a
+/// connect under way: a unix listener's backlog is full (or no local port is left), and no
+/// wake-up would ever come for it; node:net reports it as `EAGAIN` too.
 fn begin_connect(addr: &SockAddr) -> io::Result<Socket> {
   let sock = Socket::new(addr.domain(), Type::STREAM.nonblocking().cloexec(), None)?;
   match sock.connect(addr) {
     Ok(()) => Ok(sock),
-    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || would_block(&e) => Ok(sock),
+    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(sock),
     Err(e) => Err(e),
   }
 }
