@@ -395,14 +395,15 @@ export interface Socket<Data = undefined> {
   getPeerCertificate(detailed: true): DetailedPeerCertificate | {} | null;
   getPeerCertificate(detailed?: false): PeerCertificate | {} | null;
   getPeerCertificate(detailed?: boolean): PeerCertificate | {} | null;
-  /** Client: the name it asked for (SNI); server: the name the client asked for; `undefined` on plain sockets. */
+  /** Client: the name it asked for (SNI); server: the name the client asked for; `undefined` on plain or closed sockets. */
   getServername(): string | undefined;
   /**
    * Client, in `open` with a `handshake` handler (before the handshake): the name sent as SNI and
-   * checked against the certificate. Later, only what `getServername()` reports.
+   * checked against the certificate (`''`: the connect's hostname again). Later, only what
+   * `getServername()` reports.
    */
   setServername(name: string): void;
-  /** RFC 5705 keying material; throws before the TLS handshake has completed; `undefined` on plain sockets. */
+  /** RFC 5705 keying material; throws before the TLS handshake has completed; `undefined` on plain or closed sockets. */
   exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer | undefined;
   /**
    * Server sockets, in `open` (with a `handshake` handler, before the handshake starts): whether

@@ -179,6 +179,23 @@ test('exportKeyingMaterial(length): TypeError for a non-number, RangeError ERR_O
   assert.equal(client.exportKeyingMaterial(16, 'EXPORTER-x').length, 16);
 });
 
+test('a closed TLS socket: getServername() and exportKeyingMaterial() are undefined, as in Bun', { skip: fx ? false : skipReason() }, async (t) => {
+  const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const inClose = deferred();
+  const client = await connect({ hostname: HOST, port: server.port, tls: { ca: fx.ca.cert, serverName: 'localhost' }, socket: {
+    data() {},
+    close(s) { inClose.resolve([s.getServername(), s.exportKeyingMaterial(32, 'EXPORTER-x')]); },
+  } });
+  assert.equal(client.getServername(), 'localhost');
+  client.terminate();
+  assert.deepEqual(await inClose.promise, [undefined, undefined]);
+  assert.equal(client.getServername(), undefined);
+  assert.equal(client.exportKeyingMaterial(32, 'EXPORTER-x', Buffer.from('ctx')), undefined);
+  // Arguments are still checked first.
+  assert.throws(() => client.exportKeyingMaterial('32', 'EXPORTER-x'), (e) => e.code === 'ERR_INVALID_ARG_TYPE');
+});
+
 test('ArrayBufferSink: a huge highWaterMark is a hint, not gigabytes reserved up front', () => {
   const before = process.memoryUsage().arrayBuffers;
   const sinks = [];

@@ -120,7 +120,7 @@ function install(Socket, { OPEN, CLOSED }) {
     }
 
     getServername() {
-      if (!this._tls) return undefined; // as Bun on plain sockets
+      if (!this._tls || this._state === CLOSED) return undefined; // as Bun on plain or closed sockets
       if (this._client) return this._servername !== undefined ? this._servername : this._host;
       const state = this._tlsState();
       // No SNI from the client: undefined, as Bun answers.
@@ -130,13 +130,14 @@ function install(Socket, { OPEN, CLOSED }) {
     /**
      * On a client in its `open` handler (which runs at the TCP connect when the table has a
      * `handshake` handler), the name sent in SNI and checked, as in Bun; later only recorded for
-     * `getServername()`, the handshake having begun with the name the connect started with.
+     * `getServername()`, the handshake having begun with the name the connect started with. An
+     * empty name is none, as for the serverName option: the connect's hostname again, as in Bun.
      */
     setServername(name) {
       if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-      if (name === '') return; // no name, as for the serverName option: Bun ignores it too
-      if (this._helloHeld && this._client && this._state !== CLOSED) binding.tlsSetServername(this._id, name);
-      this._servername = name;
+      const named = name === '' ? undefined : name;
+      if (this._helloHeld && this._client && this._state !== CLOSED) binding.tlsSetServername(this._id, named === undefined ? this._host : named);
+      this._servername = named;
     }
 
     exportKeyingMaterial(length, label, context) {
@@ -147,7 +148,8 @@ function install(Socket, { OPEN, CLOSED }) {
       if (length < 1 || length > 0xffffffff) throw outOfRange('length', '>= 1 && <= 4294967295', length);
       if (typeof label !== 'string') throw invalidArgType('label', 'of type string', label);
       if (context !== undefined && !ArrayBuffer.isView(context)) throw invalidArgType('context', 'a Buffer', context);
-      if (!this._tls || !this._handshook || this._state === CLOSED) {
+      if (this._state === CLOSED) return undefined; // as Bun: the session is gone
+      if (!this._handshook) {
         throw coded(new Error('TLS socket connection must be securely established'), 'ERR_TLS_INVALID_STATE');
       }
       try {
