@@ -840,3 +840,45 @@ for (const kind of ['listen', 'connect']) {
     }
   });
 }
+
+// Out of file descriptors before the first listen/connect: the loop thread's poll cannot be made.
+// That is the failure of the call that needed it, as any other system failure (EMFILE with errno
+// and syscall), not a bare GenericFailure; and once descriptors are free again, all works.
+test('EMFILE at the first listen/connect: listen throws and connect rejects with EMFILE; later calls work', async () => {
+  const { spawn } = require('node:child_process');
+  const script = `
+    const fs = require('node:fs');
+    const { listen, connect } = require(process.env.PKG);
+    const held = [];
+    for (;;) { try { held.push(fs.openSync('/dev/null', 'r')); } catch { break; } }
+    const out = {};
+    try { listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } }); out.listen = 'no throw'; }
+    catch (e) { out.listen = [e.code, e.errno, e.syscall]; }
+    let sync = 'no throw';
+    const p = (() => { try { return connect({ hostname: '127.0.0.1', port: 1, socket: { data() {}, connectError() {} } }); } catch (e) { sync = e.code; } })();
+    out.connectSync = sync;
+    (p || Promise.resolve('none')).then(() => 'resolved', (e) => [e.code, e.errno, e.syscall]).then((r) => {
+      out.connect = r;
+      for (const fd of held) fs.closeSync(fd);
+      const l = listen({ hostname: '127.0.0.1', port: 0, socket: { data(s, d) { s.end(d); } } });
+      connect({ hostname: '127.0.0.1', port: l.port, socket: { open(s) { s.write('after'); }, data(s, d) { out.after = String(d); }, close() { l.stop(); console.log(JSON.stringify(out)); } } });
+    });
+  `;
+  const child = spawn('/bin/sh', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, PKG: require('node:path').join(__dirname, '..') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  assert.equal(code, 0, stderr);
+  const out = JSON.parse(stdout);
+  assert.deepEqual(out.listen, ['EMFILE', -require('node:os').constants.errno.EMFILE, 'listen']);
+  assert.equal(out.connectSync, 'no throw');
+  assert.deepEqual(out.connect, ['EMFILE', -require('node:os').constants.errno.EMFILE, 'connect']);
+  assert.equal(out.after, 'after');
+});

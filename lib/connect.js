@@ -34,7 +34,7 @@ function connect(options) {
   // Read now: a throwing getter throws from connect(), as every other bad option does.
   const data = options.data;
   const serverName = tls !== null ? serverNameOf(options.tls) : undefined;
-  registry.start(dispatch, holding);
+  const startErrno = registry.start(dispatch, holding);
 
   let socket;
   const promise = new Promise((resolve, reject) => {
@@ -52,6 +52,7 @@ function connect(options) {
     // The name sent in SNI and checked, as getServername() reports it (Bun and node:tls alike).
     if (typeof serverName === 'string' && serverName !== '') socket._servername = serverName;
     socket._settle = { resolve, reject, address, addresses: null, port: target.port };
+    if (startErrno < 0) return failSoon(socket, startErrno);
     if (timeout > 0) socket._armConnectTimeout(timeout);
     if (target.unix !== undefined) return start(socket, () => binding.connectUnix(target.unix, tls, socket._host, socket._helloHeld));
     const { port } = target;
@@ -96,17 +97,21 @@ function start(socket, begin) {
   try {
     id = begin();
   } catch (cause) {
-    const settle = socket._settle;
-    const tcp = settle.addresses !== null;
-    const err = systemError('connect', EINVAL, tcp ? settle.addresses[0] : settle.address, tcp ? settle.port : undefined);
-    err.cause = cause;
-    process.nextTick(() => {
-      if (socket._settle !== null) socket._failConnect(err);
-    });
-    return;
+    return failSoon(socket, EINVAL, cause);
   }
   socket._id = id;
   registry.store(registry.sockets, socket);
+}
+
+/** A connect that cannot start fails as one that did: `connectError` and the rejection, soon. */
+function failSoon(socket, errno, cause) {
+  const settle = socket._settle;
+  const tcp = settle.addresses !== null;
+  const err = systemError('connect', errno, tcp ? settle.addresses[0] : settle.address, settle.port);
+  if (cause !== undefined) err.cause = cause;
+  process.nextTick(() => {
+    if (socket._settle !== null) socket._failConnect(err);
+  });
 }
 
 module.exports = { connect };

@@ -51,7 +51,10 @@ function listen(options) {
     allowHalfOpen,
     requestCert: tls !== null && options.tls.requestCert === true,
   };
-  registry.start(dispatch, holding);
+  const startErrno = registry.start(dispatch, holding);
+  if (startErrno < 0) {
+    throw systemError('listen', startErrno, target.unix !== undefined ? target.unix : target.hostname, target.port, { describe: true });
+  }
 
   // With a `handshake` handler, `open` runs before the handshake, which waits for it (so that
   // `setVerifyMode` there still applies).

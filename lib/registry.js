@@ -54,10 +54,11 @@ let started = false;
 /**
  * Starts this environment's loop thread. When events wait it wakes us once; we take them in
  * batches, one batch per turn of Node's event loop (setImmediate), so timers and other I/O keep
- * running however busy the sockets are.
+ * running however busy the sockets are. Returns 0, or the negative errno of a system failure (no
+ * file descriptor left for the loop), to be reported as the failure of what needed the loop.
  */
 function start(dispatch, holding) {
-  if (started) return;
+  if (started) return 0;
   const pump = (until = performance.now() + BUDGET_MS) => {
     // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
     // handles every ready socket of one poll; past that the rest waits for the next turn.
@@ -74,8 +75,11 @@ function start(dispatch, holding) {
   // Small reads share pool Buffers (src/read_pool.rs), as Buffer.allocUnsafe slices share Node's
   // pool; like Node's, they are marked untransferable, so a handler that posts its chunk's
   // ArrayBuffer to a worker cannot detach every other chunk in it (postMessage copies or throws).
-  binding.init(pump, markAsUntransferable);
-  started = true;
+  const errno = binding.init(pump, markAsUntransferable);
+  started = errno === 0;
+  // Sockets of a start that failed counted their refs without a loop to tell.
+  if (started && refs > 0) binding.setRef(true);
+  return errno;
 }
 
 /**
@@ -84,15 +88,16 @@ function start(dispatch, holding) {
  */
 /** `abandonHandshake`: a TLS handshake not done yet is given up, whatever was written. */
 function release(id, reset, pending, abandonHandshake) {
+  if (!started) return; // a socket of a start that failed: nothing native to let go
   if (binding.release(id, reset, pending, abandonHandshake)) ref();
 }
 
 function ref() {
-  if (refs++ === 0) binding.setRef(true);
+  if (refs++ === 0 && started) binding.setRef(true);
 }
 
 function unref() {
-  if (--refs === 0) binding.setRef(false);
+  if (--refs === 0 && started) binding.setRef(false);
 }
 
 module.exports = { sockets, listeners, stopping, lookup, store, remove, start, ref, unref, release, resumed };
