@@ -323,6 +323,10 @@ export interface TLSUpgradeOptions<Data = undefined, BT extends BinaryType | 0 =
   tls?: TLSOptions | true;
   socket: SocketHandlerFor<Data, BT>;
   data?: Data;
+  /** The side of the handshake this end takes; by default an accepted socket serves and a connected one is the client. */
+  isServer?: boolean;
+  /** Bytes already read from the raw socket that begin the TLS stream (a ClientHello looked at before upgrading): the session reads them first. */
+  initialData?: string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 }
 
 // ---- sockets and listeners -------------------------------------------------------------------

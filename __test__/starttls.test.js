@@ -214,3 +214,87 @@ test('pause() then upgradeTLS(): the TLS socket reads its handshake and opens', 
   raw.write('STARTTLS\r\n');
   assert.equal(await withTimeout(echoed.promise, 5000, 'echo under TLS'), 'under tls');
 });
+
+// A server that looks at the first bytes to decide (a ClientHello begins with 22) upgrades with
+// them as `initialData`: the session reads them first. They are copied when upgradeTLS is called,
+// as in Bun: a `tls` getter that then zeroes the chunk changes nothing.
+test('upgradeTLS({ isServer, initialData }): a ClientHello already read as plain starts the handshake', { skip }, async (t) => {
+  const sniffed = deferred();
+  const server = listen({ hostname: '127.0.0.1', port: 0, socket: {
+    data(raw, chunk) {
+      sniffed.resolve(chunk[0]);
+      raw.upgradeTLS({
+        isServer: true,
+        initialData: chunk,
+        get tls() {
+          chunk.fill(0);
+          return { key: fx.server.key, cert: fx.server.cert };
+        },
+        socket: { data(s, d) { s.write(d); } },
+      });
+    },
+  } });
+  t.after(() => server.stop(true));
+  const payload = require('node:crypto').randomBytes(200 << 10);
+  const got = [];
+  let have = 0;
+  const echoed = deferred();
+  const client = await withTimeout(connect({ hostname: '127.0.0.1', port: server.port, tls: { ca: fx.ca.cert, serverName: 'localhost' }, socket: {
+    data(_s, d) {
+      got.push(Buffer.from(d));
+      have += d.length;
+      if (have >= payload.length) echoed.resolve();
+    },
+  } }), 5000, 'TLS connect');
+  t.after(() => client.close());
+  assert.equal(await sniffed.promise, 22, 'the raw socket saw a TLS handshake record');
+  assert.equal(client.authorized, true);
+  let off = 0;
+  const pump = () => {
+    while (off < payload.length) {
+      const n = client.write(payload.subarray(off));
+      if (n <= 0) return;
+      off += n;
+    }
+  };
+  client.reload({ socket: {
+    data(_s, d) {
+      got.push(Buffer.from(d));
+      have += d.length;
+      if (have >= payload.length) echoed.resolve();
+    },
+    drain: pump,
+  } });
+  pump();
+  await withTimeout(echoed.promise, 5000, 'echo');
+  assert.ok(Buffer.concat(got).equals(payload), 'echoed byte-exact');
+});
+
+test('upgradeTLS({ isServer: true }) on a connected socket serves the handshake to a node:tls client', { skip }, async (t) => {
+  const tls = require('node:tls');
+  const net = require('node:net');
+  const got = deferred();
+  const peer = net.createServer((c) => {
+    const secure = tls.connect({ socket: c, ca: fx.ca.cert, servername: 'localhost' }, () => secure.write('hello'));
+    secure.on('data', (d) => got.resolve(String(d)));
+    secure.on('error', (e) => got.reject(e));
+  });
+  await new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  t.after(() => peer.close());
+  const plain = await connect({ hostname: '127.0.0.1', port: peer.address().port, socket: { data() {} } });
+  const [, secure] = plain.upgradeTLS({ isServer: true, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data(s, d) { s.write(`back:${d}`); } } });
+  t.after(() => secure.close());
+  assert.equal(await withTimeout(got.promise, 5000, 'node:tls client'), 'back:hello');
+});
+
+test('upgradeTLS: isServer must be a boolean and initialData bytes or a string (TypeError, nothing changes)', { skip }, async (t) => {
+  const server = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const plain = await connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } });
+  t.after(() => plain.close());
+  const tlsOpts = { key: fx.server.key, cert: fx.server.cert };
+  assert.throws(() => plain.upgradeTLS({ isServer: 'yes', tls: tlsOpts, socket: { data() {} } }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && /isServer/.test(e.message));
+  assert.throws(() => plain.upgradeTLS({ initialData: 5, tls: true, socket: { data() {} } }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && /initialData/.test(e.message));
+  assert.equal(plain.readyState, 1, 'still open and plain');
+  assert.equal(plain.write('x'), 1);
+});

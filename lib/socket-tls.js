@@ -31,6 +31,17 @@ function bytesOf(chunk) {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
+/** upgradeTLS's `initialData`: a copy of its bytes (a string as UTF-8), or null for none. */
+function initialBytes(value) {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value.length > 0 ? Buffer.from(value, 'utf8') : null;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+    const view = ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value);
+    return view.length > 0 ? Buffer.from(view) : null; // a copy
+  }
+  throw invalidArgType('options.initialData', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', value);
+}
+
 function coded(err, code) {
   err.code = code;
   return err;
@@ -187,7 +198,16 @@ function install(Socket, { OPEN, CLOSED }) {
       const handlers = handlerTable(options.socket, 'options.socket');
       if (this._state !== OPEN) throw coded(new Error('upgradeTLS: the socket is not open'), 'ERR_SOCKET_CLOSED');
       if (this._tls) throw coded(new Error('upgradeTLS: the socket already speaks TLS'), 'ERR_INVALID_STATE');
-      const server = this._listener !== undefined;
+      // Bytes the raw socket already read that are the peer's first records (a server that looked
+      // at a ClientHello before deciding to upgrade): copied now, before any getter below runs.
+      const initialData = initialBytes(options.initialData);
+      // Which side of the handshake this end takes: an accepted socket serves, a connected one is
+      // the client, unless `isServer` says otherwise (as in Bun).
+      const isServer = options.isServer;
+      if (isServer !== undefined && isServer !== null && typeof isServer !== 'boolean') {
+        throw invalidArgType('options.isServer', 'of type boolean', isServer);
+      }
+      const server = typeof isServer === 'boolean' ? isServer : this._listener !== undefined;
       const context = server ? serverContext(options.tls) : clientContext(options.tls === undefined ? true : options.tls);
       if (context === null) throw invalidArgType('options.tls', 'TLS options', options.tls);
       const serverName = serverNameOf(options.tls) || undefined;
@@ -216,6 +236,7 @@ function install(Socket, { OPEN, CLOSED }) {
       const held = this._held;
       this._held = null;
       if (this._paused) binding.resume(this._id);
+      if (initialData !== null) binding.tlsFeed(this._id, initialData);
       if (held) {
         for (const [kind, value] of held) {
           if (kind === 'data') binding.tlsFeed(this._id, bytesOf(value));
