@@ -410,8 +410,9 @@ export interface Socket<Data = undefined> {
   /** RFC 5705 keying material; throws before the TLS handshake has completed; `undefined` on plain or closed sockets. */
   exportKeyingMaterial(length: number, label: string, context?: ArrayBufferView): Buffer | undefined;
   /**
-   * Server sockets, in `open` (with a `handshake` handler, before the handshake starts): whether
-   * this connection asks for a client certificate and requires a trusted one. Later it is recorded only.
+   * In `open` (with a `handshake` handler, before the handshake starts). Server: whether this
+   * connection asks for a client certificate and requires a trusted one. Client: whether a server
+   * certificate that does not verify fails the handshake (`rejectUnauthorized`). Later it is recorded only.
    */
   setVerifyMode(requestCert: boolean, rejectUnauthorized: boolean): void;
   /** Whether the handshake resumed an earlier session (`false` on plain sockets). */

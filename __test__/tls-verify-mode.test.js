@@ -184,7 +184,7 @@ test('many handshakes at once with a handshake handler all finish, before and af
   assert.deepEqual(plain.map((r) => r.ok), plain.map(() => true));
 });
 
-test('on clients and plain sockets setVerifyMode is a harmless no-op returning undefined', { skip }, async (t) => {
+test('on a client after its handshake, and on plain sockets, setVerifyMode is a harmless no-op returning undefined', { skip }, async (t) => {
   const echo = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data: (s, c) => s.write(c) } });
   cleanup(t, () => echo.stop(true));
   const got = deferred();
@@ -298,4 +298,45 @@ test('reload() between accept and handshake: open runs once, before handshake, a
     await withTimeout(closed.promise, 5000, 'server close');
     assert.deepEqual(seen, addHandshake ? ['open', 'handshake', 'close'] : ['open', 'close']);
   }
+});
+
+// A client's setVerifyMode in `open` (with a `handshake` handler, before its hello goes) decides,
+// as in Bun, whether a server certificate that does not verify fails the handshake: its
+// rejectUnauthorized, as the connect option would.
+test("setVerifyMode(_, rejectUnauthorized) in a client's open overrides the connect's rejectUnauthorized", { skip }, async (t) => {
+  const echo = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data: (s, c) => s.write(c) } });
+  cleanup(t, () => echo.stop(true));
+  /** A client for a name the certificate lacks; resolves with its handshake and first echo. */
+  const attempt = async (tlsOptions, mode) => {
+    const shook = deferred();
+    const got = deferred();
+    const closed = deferred();
+    const s = await connect({
+      hostname: HOST,
+      port: echo.port,
+      tls: { ca: fx.ca.cert, serverName: 'wrong.example', ...tlsOptions },
+      socket: {
+        open(x) { x.setVerifyMode(...mode); },
+        handshake(x, ok, err) {
+          shook.resolve({ ok, code: err ? err.code : null, authorized: x.authorized });
+          if (ok) x.write('through');
+        },
+        data: (_x, chunk) => got.resolve(Buffer.from(chunk).toString()),
+        close: () => closed.resolve(),
+      },
+    });
+    cleanup(t, () => s.terminate());
+    const hs = await withTimeout(shook.promise, 5000, 'handshake');
+    if (hs.ok) hs.echo = await withTimeout(got.promise, 5000, 'echo');
+    else await withTimeout(closed.promise, 5000, 'close after the failed handshake');
+    return hs;
+  };
+  // Rejecting by default; (false, false) lets the handshake finish, unauthorized.
+  assert.deepEqual(await attempt({}, [false, false]), { ok: true, code: 'ERR_TLS_CERT_ALTNAME_INVALID', authorized: false, echo: 'through' });
+  // Not rejecting by the option; (true, true) and (false, true) fail the handshake.
+  for (const mode of [[true, true], [false, true]]) {
+    assert.deepEqual(await attempt({ rejectUnauthorized: false }, mode), { ok: false, code: 'ERR_TLS_CERT_ALTNAME_INVALID', authorized: false }, String(mode));
+  }
+  // The same mode as the option changes nothing.
+  assert.deepEqual(await attempt({ rejectUnauthorized: false }, [false, false]), { ok: true, code: 'ERR_TLS_CERT_ALTNAME_INVALID', authorized: false, echo: 'through' });
 });

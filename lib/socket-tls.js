@@ -172,10 +172,12 @@ function install(Socket, { OPEN, CLOSED }) {
     }
 
     /**
-     * Server side, before the handshake starts (in `open`, with a `handshake` handler in the
-     * table): the handshake asks for a client certificate (`requestCert`) and fails without a
-     * trusted one (`rejectUnauthorized`), as `listen`'s TLS options with these values would. Later,
-     * and on clients, it is recorded only, as the session has already started.
+     * Before the handshake starts (in `open`, with a `handshake` handler in the table), as in Bun.
+     * Server side: the handshake asks for a client certificate (`requestCert`) and fails without a
+     * trusted one (`rejectUnauthorized`), as `listen`'s TLS options with these values would. Client
+     * side: whether a server certificate that does not verify fails the handshake
+     * (`rejectUnauthorized`), as the connect option would. Later it is recorded only, as the
+     * session has already started.
      */
     setVerifyMode(requestCert, rejectUnauthorized) {
       if (!this._tls) return; // as Bun: nothing to set on a plain socket
@@ -185,7 +187,11 @@ function install(Socket, { OPEN, CLOSED }) {
         throw invalidArgType('rejectUnauthorized', 'of type boolean', rejectUnauthorized);
       }
       this._verifyMode = { requestCert, rejectUnauthorized };
-      if (this._client || this._state === CLOSED) return;
+      if (this._state === CLOSED) return;
+      if (this._client) {
+        if (this._helloHeld) binding.tlsSetVerifyMode(this._id, requestCert, rejectUnauthorized);
+        return;
+      }
       if (binding.tlsSetVerifyMode(this._id, requestCert, rejectUnauthorized)) this._requestCert = requestCert;
     }
 

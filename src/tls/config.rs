@@ -60,6 +60,28 @@ pub struct ClientContext {
   pub server_name: Option<String>,
 }
 
+impl ClientContext {
+  /// The same configuration with another `rejectUnauthorized` (a client's `setVerifyMode`).
+  pub fn with_reject(self: &Arc<Self>, reject: bool) -> Arc<ClientContext> {
+    if self.verifier.reject == reject {
+      return self.clone();
+    }
+    let verifier = Arc::new(ServerVerifier {
+      reject,
+      ..(*self.verifier).clone()
+    });
+    let mut config = (*self.config).clone();
+    config
+      .dangerous()
+      .set_certificate_verifier(verifier.clone());
+    Arc::new(ClientContext {
+      config: Arc::new(config),
+      verifier,
+      server_name: self.server_name.clone(),
+    })
+  }
+}
+
 fn provider() -> Arc<CryptoProvider> {
   static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
   PROVIDER

@@ -37,8 +37,9 @@ pub struct TlsSession {
   check: Mutex<PostCheck>,
   /// A server session's configuration, for `setVerifyMode`.
   server: Option<Arc<ServerContext>>,
-  /// A client session's configuration, for `setServername` before the hello went out.
-  client: Option<Arc<ClientContext>>,
+  /// A client session's configuration and the server name asked for, for `setServername` and
+  /// `setVerifyMode` before the hello went out.
+  client: Mutex<Option<(Arc<ClientContext>, String)>>,
   /// A `connect()`ed client's hello waits until JS has run `open` (with a `handshake` handler
   /// `open` runs at the TCP connect, and a `setServername()` there names the server, as in Bun).
   hello_held: AtomicBool,
@@ -96,7 +97,7 @@ impl TlsSession {
   /// An error when the configuration cannot be made: the caller must not go on with the old one.
   pub fn set_verify_mode(&self, request_cert: bool, reject: bool) -> Result<bool, String> {
     let Some(ctx) = &self.server else {
-      return Ok(false);
+      return self.restart_client(None, Some(reject));
     };
     let mut conn = self.conn.lock();
     if self.started.load(Ordering::SeqCst) {
@@ -123,7 +124,7 @@ impl TlsSession {
       .unwrap_or(host);
     let (conn, check, shown) = client_connection(ctx, wanted)?;
     let mut session = Self::new(Connection::Client(conn), check);
-    session.client = Some(ctx.clone());
+    *session.client.get_mut() = Some((ctx.clone(), wanted.to_string()));
     *session.shown_name.get_mut() = shown;
     Ok(session)
   }
@@ -150,14 +151,24 @@ impl TlsSession {
   /// `setServername` on a client: while its hello is held, the connection starts over for `name`
   /// (the name sent and the name checked). False when the hello has gone: too late.
   pub fn set_server_name(&self, name: &str) -> Result<bool, String> {
-    let Some(ctx) = &self.client else {
+    self.restart_client(Some(name), None)
+  }
+
+  /// A client whose hello is still held starts its connection over, for another server name or
+  /// another `rejectUnauthorized` (`setVerifyMode`, as in Bun), with what was written so far.
+  /// False when not a client, or when the hello has gone: too late.
+  fn restart_client(&self, name: Option<&str>, reject: Option<bool>) -> Result<bool, String> {
+    let mut client = self.client.lock();
+    let Some((ctx, wanted)) = client.as_mut() else {
       return Ok(false);
     };
     let mut conn = self.conn.lock();
     if !self.hello_held.load(Ordering::SeqCst) {
       return Ok(false);
     }
-    let (mut fresh, check, shown) = client_connection(ctx, name)?;
+    let next_ctx = reject.map_or_else(|| ctx.clone(), |reject| ctx.with_reject(reject));
+    let next_name = name.unwrap_or(wanted.as_str()).to_string();
+    let (mut fresh, check, shown) = client_connection(&next_ctx, &next_name)?;
     fresh
       .writer()
       .write_all(&self.written_early.lock())
@@ -165,6 +176,8 @@ impl TlsSession {
     *conn = Connection::Client(fresh);
     *self.check.lock() = check;
     *self.shown_name.lock() = shown;
+    *ctx = next_ctx;
+    *wanted = next_name;
     Ok(true)
   }
 
@@ -188,7 +201,7 @@ impl TlsSession {
       conn: Mutex::new(conn),
       check: Mutex::new(check),
       server: None,
-      client: None,
+      client: Mutex::new(None),
       hello_held: AtomicBool::new(false),
       started: AtomicBool::new(false),
       written_early: Mutex::new(Vec::new()),

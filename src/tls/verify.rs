@@ -379,7 +379,7 @@ fn host_of(name: &ServerName<'_>) -> String {
 
 /// The client's check of the server certificate. With `reject` false it lets the handshake finish
 /// and the session re-runs `inner` afterwards to report the error.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ServerVerifier {
   pub inner: Arc<WebPkiServerVerifier>,
   pub reject: bool,
