@@ -510,6 +510,31 @@ test('tls: true also trusts the certificates of NODE_EXTRA_CA_CERTS, as node:tls
   assert.notEqual(without.stdout.trim(), 'OK', 'without it the test CA is not trusted');
 });
 
+test("NODE_TLS_REJECT_UNAUTHORIZED=0 makes a client's rejectUnauthorized default false, with node:tls's warning once; an explicit option wins", { skip }, async (t) => {
+  const port = await nodeServer(t, fx.server);
+  const { runChild } = require('./helpers');
+  const code = `
+    const { connect } = require(process.env.PKG);
+    const attempt = (tls) => connect({ hostname: 'localhost', port: ${port}, tls, socket: { data() {}, connectError() {} } })
+      .then((s) => { s.terminate(); return 'open ' + s.authorized + ' ' + (s.getAuthorizationError() || {}).code; }, (err) => 'rejected ' + err.code);
+    (async () => {
+      console.log(await attempt(true));
+      console.log(await attempt({ serverName: 'localhost' }));
+      console.log(await attempt({ rejectUnauthorized: true }));
+    })();
+  `;
+  const off = await runChild(code, { env: { NODE_TLS_REJECT_UNAUTHORIZED: '0', NODE_EXTRA_CA_CERTS: '' } });
+  assert.deepEqual(off.stdout.trim().split('\n'), [
+    'open false UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'open false UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'rejected UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  ], off.stderr);
+  assert.equal(off.stderr.split('NODE_TLS_REJECT_UNAUTHORIZED').length - 1, 1, `one warning: ${off.stderr}`);
+  const on = await runChild(code, { env: { NODE_TLS_REJECT_UNAUTHORIZED: '', NODE_EXTRA_CA_CERTS: '' } });
+  assert.deepEqual(on.stdout.trim().split('\n'), Array(3).fill('rejected UNABLE_TO_VERIFY_LEAF_SIGNATURE'), on.stderr);
+  assert.equal(on.stderr, '');
+});
+
 test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason and host", { skip }, async (t) => {
   const nodeError = (opts) =>
     new Promise((resolve) => {

@@ -94,15 +94,35 @@ function serverNameOf(tls) {
   return name === undefined || name === null ? tls.servername : name;
 }
 
+let warnedUnverified = false;
+
+/**
+ * A client's `rejectUnauthorized` when the options leave it out: as node:tls (and Bun), false when
+ * NODE_TLS_REJECT_UNAUTHORIZED is '0', with node:tls's warning (once).
+ */
+function clientRejectDefault() {
+  if (process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0') return true;
+  if (!warnedUnverified) {
+    warnedUnverified = true;
+    process.emitWarning(
+      "Setting the NODE_TLS_REJECT_UNAUTHORIZED environment variable to '0' makes TLS connections " +
+        'and HTTPS requests insecure by disabling certificate verification.',
+    );
+  }
+  return false;
+}
+
 function normalise(tls, server) {
   const requestCert = validateBoolean(tls.requestCert, 'tls.requestCert', false);
+  const reject = tls.rejectUnauthorized;
+  const rejectDefault = server || (reject !== undefined && reject !== null) ? true : clientRejectDefault();
   return {
     key: pemList(tls.key, 'tls.key'),
     cert: pemList(tls.cert, 'tls.cert'),
     ca: pemList(tls.ca, 'tls.ca'),
     passphrase: optionalString(tls.passphrase, 'tls.passphrase'),
     requestCert: server ? requestCert : false,
-    rejectUnauthorized: validateBoolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true),
+    rejectUnauthorized: validateBoolean(reject, 'tls.rejectUnauthorized', rejectDefault),
     alpn: alpnList(tls.ALPNProtocols),
     serverName: serverName(serverNameOf(tls)),
     // An OpenSSL cipher list, read as far as rustls's suites go (src/tls/ciphers.rs).
