@@ -192,8 +192,8 @@ test('a closed TLS socket: getServername() and exportKeyingMaterial() are undefi
   assert.deepEqual(await inClose.promise, [undefined, undefined]);
   assert.equal(client.getServername(), undefined);
   assert.equal(client.exportKeyingMaterial(32, 'EXPORTER-x', Buffer.from('ctx')), undefined);
-  // Arguments are still checked first.
-  assert.throws(() => client.exportKeyingMaterial('32', 'EXPORTER-x'), (e) => e.code === 'ERR_INVALID_ARG_TYPE');
+  // Whatever the arguments, as Bun.
+  assert.equal(client.exportKeyingMaterial('32', 5), undefined);
 });
 
 test('ArrayBufferSink: a huge highWaterMark is a hint, not gigabytes reserved up front', () => {

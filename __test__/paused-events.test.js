@@ -106,3 +106,42 @@ test('a reset that came behind a held end: close gets the error, not a clean clo
   assert.ok(err instanceof Error, `close got an error (events: ${events})`);
   assert.match(err.code, /^(EPIPE|ECONNRESET)$/);
 });
+
+// A reset delivers what was held while paused (paused-peer.test.js); a handler that resume()s
+// during that delivery must not start a second one that runs ahead of its promise jobs.
+test('resume() inside the delivery a reset forces keeps each async handler\'s jobs before the next event', { skip: fx ? false : skipReason() }, async (t) => {
+  const log = [];
+  const closed = deferred();
+  let n = 0;
+  const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: {
+    open(s) { s.pause(); },
+    async data(s) {
+      const k = ++n;
+      log.push(`data${k}`);
+      if (k === 1) s.resume();
+      await null;
+      log.push(`jobs${k}`);
+    },
+    close(_s, err) {
+      log.push(`close ${err && err.code}`);
+      closed.resolve();
+    },
+  } });
+  t.after(() => server.stop(true));
+  const raw = net.connect({ host: HOST, port: server.port });
+  raw.on('error', () => {});
+  const peer = require('node:tls').connect({ socket: raw, ca: fx.ca.cert, servername: 'localhost' });
+  peer.on('error', () => {});
+  await new Promise((resolve) => peer.once('secureConnect', resolve));
+  // Three 16 KiB records: three chunks held behind the pause.
+  await new Promise((resolve) => peer.write(Buffer.alloc(40 << 10, 1), resolve));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  raw.resetAndDestroy();
+  await withTimeout(closed.promise, 5000, 'close');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(n >= 2, `several chunks were held (${log})`);
+  const expected = [];
+  for (let k = 1; k <= n; k++) expected.push(`data${k}`, `jobs${k}`);
+  expected.push('close ECONNRESET');
+  assert.deepEqual(log, expected);
+});

@@ -202,3 +202,27 @@ for (const kind of ['TCP', 'TLS']) {
     assert.ok(Buffer.concat(chunks).equals(sent), `got ${Buffer.concat(chunks).length} of ${sent.length} bytes, in order`);
   });
 }
+
+test("a paused socket whose peer sends data and FIN, then resets: data, end, then close with the reset's error", async (t) => {
+  const events = [];
+  const closed = deferred();
+  const server = listen({ hostname: HOST, port: 0, socket: {
+    open(s) { s.pause(); },
+    data(_s, d) { events.push(`data ${d}`); },
+    end() { events.push('end'); },
+    close(_s, err) {
+      events.push(`close ${err && err.code}`);
+      closed.resolve();
+    },
+  } });
+  t.after(() => server.stop(true));
+  const peer = net.connect(server.port, HOST, () => {
+    peer.end('hello');
+    setTimeout(() => peer.resetAndDestroy(), 150);
+  });
+  peer.on('error', () => {});
+  await withTimeout(closed.promise, 5000, 'close (the reset came behind the FIN)');
+  assert.deepEqual(events.slice(0, 2), ['data hello', 'end']);
+  assert.match(events[2], /^close (EPIPE|ECONNRESET)$/);
+  assert.equal(events.length, 3);
+});

@@ -152,14 +152,14 @@ function install(Socket, { OPEN, CLOSED }) {
     }
 
     exportKeyingMaterial(length, label, context) {
-      if (!this._tls) return undefined; // as Bun on plain sockets
+      // As Bun on plain and closed sockets, whatever the arguments.
+      if (!this._tls || this._state === CLOSED) return undefined;
       // As node:tls (validateUint32, positive): a number, then a range.
       if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
       if (!Number.isInteger(length)) throw outOfRange('length', 'an integer', length);
       if (length < 1 || length > 0xffffffff) throw outOfRange('length', '>= 1 && <= 4294967295', length);
       if (typeof label !== 'string') throw invalidArgType('label', 'of type string', label);
       if (context !== undefined && !ArrayBuffer.isView(context)) throw invalidArgType('context', 'a Buffer', context);
-      if (this._state === CLOSED) return undefined; // as Bun: the session is gone
       if (!this._handshook) {
         throw coded(new Error('TLS socket connection must be securely established'), 'ERR_TLS_INVALID_STATE');
       }
@@ -239,9 +239,9 @@ function install(Socket, { OPEN, CLOSED }) {
       // A paused raw socket: the TLS socket starts reading (its handshake needs it), and what the
       // raw one held back goes on: bytes to the session (they are the peer's first records), the
       // peer's end or error to the TLS socket.
+      // The session is given the bytes read so far before the loop reads more into it.
       const held = this._held;
       this._held = null;
-      if (this._paused) binding.resume(this._id);
       if (initialData !== null) binding.tlsFeed(this._id, initialData);
       if (held) {
         for (const [kind, value] of held) {
@@ -249,6 +249,7 @@ function install(Socket, { OPEN, CLOSED }) {
           else queueMicrotask(() => (kind === 'end' ? upgraded._onEnd() : upgraded._destroy(value, false)));
         }
       }
+      if (this._paused) binding.resume(this._id);
       // Upgraded from inside the raw socket's `end` handler: the peer's FIN is the TLS socket's
       // too (its handshake cannot finish), or it would wait for it for ever.
       if (this._peerEnded && !(held && held.some(([kind]) => kind === 'end'))) {

@@ -64,6 +64,8 @@ class Socket {
     this._peerEnded = false;
     this._paused = false;
     this._held = null;
+    this._delivering = false; // a delivery of held events is under way (_deliverHeld)
+    this._forceHeld = false; // ... and goes on while paused (a reset, _onError)
     this._timeoutRearmed = false;
     this._addrs = null;
     /** A client's pending connect: `{ resolve, reject, address, addresses, port }`. */
@@ -368,13 +370,22 @@ class Socket {
   resume() {
     if (this._state === CLOSED || !this._paused) return;
     this._paused = false;
-    if (this._held) queueMicrotask(() => this._deliverHeld());
+    // One delivery at a time: a second would run ahead of the first's promise jobs.
+    if (this._held && !this._delivering) {
+      this._delivering = true;
+      queueMicrotask(() => this._deliverHeld());
+    }
     binding.resume(this._id);
   }
 
-  /** Events that arrived while paused, in order; `force`: even while paused (a reset, above). */
-  _deliverHeld(force = false) {
-    while (this._held && this._held.length > 0 && (force || !this._paused) && this._state !== CLOSED) {
+  /**
+   * Events that arrived while paused, in order; with `_forceHeld` even while paused (a reset: what
+   * came before it is delivered, then the socket closes). `_delivering` while under way, including
+   * while it waits for a handler's promise jobs.
+   */
+  _deliverHeld() {
+    this._delivering = true;
+    while (this._held && this._held.length > 0 && (this._forceHeld || !this._paused) && this._state !== CLOSED) {
       const [kind, value] = this._held.shift();
       if (kind === 'data') this._deliverData(chunkOf(value, 0, value.length, this._table().binaryType));
       else if (kind === 'end') this._deliverEnd();
@@ -383,10 +394,11 @@ class Socket {
         // A handler returned a promise: its jobs run (a rejection reaches `error`) before the
         // next held event, as between events of a batch (dispatch.js).
         barrier.raised = false;
-        afterPromiseJobs(() => this._deliverHeld(force));
+        afterPromiseJobs(() => this._deliverHeld());
         return;
       }
     }
+    this._delivering = false;
     if (this._held && this._held.length === 0) this._held = null;
   }
 
@@ -746,7 +758,10 @@ class Socket {
     // socket closes with the error.
     if (this._held !== null) {
       this._hold('error', readError(errno));
-      if (this._paused) this._deliverHeld(true);
+      if (this._paused) {
+        this._forceHeld = true;
+        if (!this._delivering) this._deliverHeld();
+      }
       return;
     }
     // The error only reaches a `close` handler; without one (a server that lets resets go) it is

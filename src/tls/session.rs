@@ -317,6 +317,11 @@ impl TlsSession {
   }
 
   /// Ciphertext read before the session existed, to decrypt before what the socket has now.
+  /// Ciphertext `feed` gave is still to be read.
+  pub fn has_early(&self) -> bool {
+    !self.early.lock().is_empty()
+  }
+
   pub fn feed(&self, bytes: &[u8]) {
     self.early.lock().extend_from_slice(bytes);
   }

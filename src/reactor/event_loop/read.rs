@@ -49,6 +49,14 @@ impl EventLoop {
       return true;
     };
     if open.done_reading {
+      // The read met the peer's FIN, which came before the reset: the reset is still to be told
+      // (once: a read that met the error itself has taken it).
+      if reset {
+        if let Some(Ok(Some(err))) = open.core.socket().map(|s| s.take_error()) {
+          open.core.note_failure(&err);
+          self.local.push(batch::ERROR, id, neg_errno(&err), 0);
+        }
+      }
       return true;
     }
     let core = open.core.clone();
