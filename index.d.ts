@@ -252,6 +252,13 @@ export interface UnixSocketConnectOptions<Data = undefined, BT extends BinaryTyp
   timeout?: number;
 }
 
+/** `socket.getCipher()` before the handshake, as Bun answers. */
+export interface CipherNotNegotiated {
+  name: null;
+  standardName: null;
+  version: null;
+}
+
 /** `socket.getCipher()`, as `node:tls` describes it. */
 export interface CipherNameAndProtocol {
   /** OpenSSL's name of the suite, e.g. `'TLS_AES_256_GCM_SHA384'`, `'ECDHE-RSA-AES128-GCM-SHA256'`. */
@@ -390,15 +397,31 @@ export interface Socket<Data = undefined> {
   readonly alpnProtocol: string | false | null;
   /** `'TLSv1.3'`, `'TLSv1.2'`; `null` on plain sockets. */
   getTLSVersion(): string | null;
-  /** The negotiated cipher; `null` before the handshake and once closed, `undefined` on plain sockets. */
-  getCipher(): CipherNameAndProtocol | null | undefined;
+  /** The negotiated cipher (every field `null` before the handshake); `undefined` on plain or closed sockets, as Bun. */
+  getCipher(): CipherNameAndProtocol | CipherNotNegotiated | undefined;
   /**
-   * The peer's certificate (with `true`, linked to its issuers); `{}` when it sent none (or not
-   * yet), `null` on plain (or closed) sockets.
+   * The peer's certificate (with `true`, linked to its issuers); `undefined` when it sent none (or
+   * not yet) and once closed, as Bun (`node:tls` gives `{}`); `null` on plain sockets.
    */
-  getPeerCertificate(detailed: true): DetailedPeerCertificate | {} | null;
-  getPeerCertificate(detailed?: false): PeerCertificate | {} | null;
-  getPeerCertificate(detailed?: boolean): PeerCertificate | {} | null;
+  getPeerCertificate(detailed: true): DetailedPeerCertificate | null | undefined;
+  getPeerCertificate(detailed?: false): PeerCertificate | null | undefined;
+  getPeerCertificate(detailed?: boolean): PeerCertificate | null | undefined;
+  /** The peer's certificate as a `node:crypto` X509Certificate; `undefined` without one. */
+  getPeerX509Certificate(): import('node:crypto').X509Certificate | undefined;
+  /** This end's certificate (a server's, a client's own) as `getPeerCertificate()` describes one; `undefined` without one. */
+  getCertificate(): PeerCertificate | undefined;
+  /** `getCertificate()` as a `node:crypto` X509Certificate. */
+  getX509Certificate(): import('node:crypto').X509Certificate | undefined;
+  /** `undefined`: rustls resumes sessions by itself and does not export them. */
+  getSession(): Buffer | undefined;
+  /** Accepted and not applied (see `getSession`). */
+  setSession(session: string | ArrayBufferView): void;
+  /** `undefined` (rustls does not expose tickets). */
+  getTLSTicket(): Buffer | undefined;
+  /** `undefined` (rustls does not expose the Finished messages). */
+  getTLSFinishedMessage(): Buffer | undefined;
+  /** `undefined` (rustls does not expose the Finished messages). */
+  getTLSPeerFinishedMessage(): Buffer | undefined;
   /** Client: the name it asked for (SNI); server: the name the client asked for; `undefined` on plain or closed sockets. */
   getServername(): string | undefined;
   /**
@@ -419,8 +442,8 @@ export interface Socket<Data = undefined> {
   isSessionReused(): boolean;
   /** Client: the key exchange, as `node:tls` gives it; `null` on servers and plain sockets. */
   getEphemeralKeyInfo(): EphemeralKeyInfo | {} | null;
-  /** Always `[]` on TLS sockets (rustls does not report them); `undefined` on plain ones. */
-  getSharedSigalgs(): string[] | undefined;
+  /** Always `[]` on open TLS sockets (rustls does not report them), `null` once closed, as Bun; `undefined` on plain ones. */
+  getSharedSigalgs(): string[] | null | undefined;
   /** `false`: the record size is fixed when the session is made. */
   setMaxSendFragment(size: number): boolean;
   /** A no-op: rustls never renegotiates. */

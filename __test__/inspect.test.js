@@ -89,3 +89,22 @@ test('a socket shows its addresses, ports, readyState, TLS state and data, as it
     server.stop(true);
   }
 });
+
+test('Object.prototype.toString and JSON.stringify answer as for Bun\'s: [object TCPSocket|TLSSocket|Listener|ArrayBufferSink], {}; bytesWritten is read-only', async (t) => {
+  const { ArrayBufferSink } = require('..');
+  const server = listen({ hostname: '127.0.0.1', port: 0, data: { a: 1 }, socket: { data() {} } });
+  t.after(() => server.stop(true));
+  const client = await connect({ hostname: '127.0.0.1', port: server.port, data: { b: 2 }, socket: { data() {} } });
+  t.after(() => client.close());
+  assert.equal(String(client), '[object TCPSocket]');
+  assert.equal(String(server), '[object Listener]');
+  assert.equal(Object.prototype.toString.call(new ArrayBufferSink()), '[object ArrayBufferSink]');
+  // A client's table is its own (a cycle through its internals): no TypeError, nothing internal.
+  assert.equal(JSON.stringify({ client, server }), '{"client":{},"server":{}}');
+  // The prototypes themselves, and objects made from them, do not throw either.
+  assert.equal(Object.prototype.toString.call(Object.getPrototypeOf(client)), '[object TCPSocket]');
+  assert.equal(JSON.stringify(Object.create(client)), '{}');
+  assert.equal(client.write('abc'), 3);
+  assert.throws(() => { 'use strict'; client.bytesWritten = 0; }, TypeError);
+  assert.equal(client.bytesWritten, 3);
+});

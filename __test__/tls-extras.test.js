@@ -124,3 +124,51 @@ test('the extras rustls has nothing behind answer as Bun does, on TLS and plain 
   secure.end();
   plain.end();
 });
+
+test("getCertificate()/getX509Certificate(): this end's certificate (a server's, a client's own), as Bun; the session extras rustls does not expose answer undefined", { skip }, async (t) => {
+  const { X509Certificate } = require('node:crypto');
+  const serverFp = new X509Certificate(fx.server.cert).fingerprint256;
+  const clientFp = new X509Certificate(fx.client.cert).fingerprint256;
+  const seen = deferred();
+  const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: {
+    open(s) { seen.resolve([s.getCertificate(), s.getX509Certificate(), s.getCipher()]); },
+    handshake() {},
+    data() {},
+  } });
+  cleanup(t, () => server.stop(true));
+  // Before the handshake (open with a handshake handler) the server already knows its certificate.
+  const [own, ownX509, cipherBefore] = await (async () => {
+    const c = await connect({ hostname: HOST, port: server.port, tls: { ca: fx.ca.cert, serverName: 'localhost' }, socket: { data() {} } });
+    cleanup(t, () => c.close());
+    assert.equal(c.getCertificate(), undefined, 'a client without a certificate of its own');
+    assert.equal(c.getX509Certificate(), undefined);
+    assert.equal(c.getPeerX509Certificate().fingerprint256, serverFp);
+    for (const name of ['getSession', 'getTLSTicket', 'getTLSFinishedMessage', 'getTLSPeerFinishedMessage']) {
+      assert.equal(c[name](), undefined, name);
+    }
+    assert.equal(c.setSession(Buffer.from('x')), undefined);
+    assert.throws(() => c.setSession(5), { code: 'ERR_INVALID_ARG_TYPE' });
+    return withTimeout(seen.promise, 5000, 'server open');
+  })();
+  assert.equal(own.subject.CN, 'localhost');
+  assert.equal(own.fingerprint256, serverFp);
+  assert.equal(ownX509.fingerprint256, serverFp);
+  assert.deepEqual(cipherBefore, { name: null, standardName: null, version: null }, 'before the handshake, as Bun');
+
+  // A client with a certificate presents it; once closed, undefined (getSharedSigalgs: null), as Bun.
+  const withCert = await connect({ hostname: HOST, port: server.port, tls: { ca: fx.ca.cert, serverName: 'localhost', key: fx.client.key, cert: fx.client.cert }, socket: { data() {} } });
+  assert.equal(withCert.getX509Certificate().fingerprint256, clientFp);
+  assert.equal(withCert.getCertificate().fingerprint256, clientFp);
+  assert.equal(String(withCert), '[object TLSSocket]');
+  withCert.close();
+  assert.equal(withCert.getCertificate(), undefined);
+  assert.equal(withCert.getCipher(), undefined);
+  assert.equal(withCert.getSharedSigalgs(), null);
+
+  const plainServer = listen({ hostname: HOST, port: 0, socket: { data() {} } });
+  cleanup(t, () => plainServer.stop(true));
+  const plain = await connect({ hostname: HOST, port: plainServer.port, socket: { data() {} } });
+  cleanup(t, () => plain.close());
+  assert.equal(plain.getCertificate(), undefined);
+  assert.equal(plain.getPeerX509Certificate(), undefined);
+});

@@ -13,8 +13,10 @@ const { invalidThis } = require('./errors');
 function guard(Class, is, typeName, checked = []) {
   const proto = Class.prototype;
   for (const key of Reflect.ownKeys(proto)) {
-    // util.inspect may show a prototype itself: its custom inspect stays unguarded.
-    if (key === 'constructor' || key === util.inspect.custom || checked.includes(key)) continue;
+    // util.inspect, Object.prototype.toString and JSON.stringify may meet a prototype itself (or
+    // an object made from one): what they call stays unguarded.
+    const open = key === 'constructor' || key === util.inspect.custom || key === Symbol.toStringTag || key === 'toJSON';
+    if (open || checked.includes(key)) continue;
     if (typeof key === 'string' && key.startsWith('_')) continue;
     const desc = Object.getOwnPropertyDescriptor(proto, key);
     if (typeof desc.value === 'function') desc.value = wrap(desc.value, is, typeName);

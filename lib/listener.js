@@ -126,6 +126,15 @@ class Listener {
     this.stop(true);
   }
 
+  get [Symbol.toStringTag]() {
+    return 'Listener'; // as Bun's
+  }
+
+  /** `{}`, as Bun's: the internals are not data to log. */
+  toJSON() {
+    return {};
+  }
+
   [util.inspect.custom](depth, options, inspect) {
     if (!Listener._is(this)) return 'Listener {}'; // an object made from one (Object.create)
     const shown =

@@ -13,6 +13,10 @@ class ArrayBufferSink {
     if (options != null) this.start(options);
   }
 
+  get [Symbol.toStringTag]() {
+    return 'ArrayBufferSink'; // as Bun's
+  }
+
   /** `{ stream, highWaterMark, asUint8Array }` (null: none, as Bun takes it); starts empty. */
   start(options) {
     if (options == null) options = {};

@@ -5,7 +5,8 @@ const binding = require('./binding');
 const { invalidArgType, outOfRange, INTERNAL } = require('./errors');
 const { validateObject, handlerTable } = require('./options');
 const { serverContext, clientContext, serverNameOf } = require('./tls-options');
-const { chainObject } = require('./peer-certificate');
+const { chainObject, certificateObject } = require('./peer-certificate');
+const { X509Certificate } = require('node:crypto');
 
 /** OpenSSL's names of the TLS 1.2 suites rustls offers; TLS 1.3 suites have one name only. */
 const OPENSSL_NAMES = {
@@ -74,11 +75,14 @@ function install(Socket, { OPEN, CLOSED }) {
       return state && state.version ? state.version : null;
     }
 
-    /** `name` is OpenSSL's (as node:tls and Bun give it), `standardName` the IANA name. */
+    /**
+     * `name` is OpenSSL's (as node:tls and Bun give it), `standardName` the IANA name; all null
+     * before the handshake, and undefined on plain or closed sockets, as Bun answers.
+     */
     getCipher() {
-      if (!this._tls) return undefined; // as Bun on plain sockets
+      if (!this._tls || this._state === CLOSED) return undefined;
       const state = this._tlsState();
-      if (!state || !state.cipher) return null;
+      if (!state || !state.cipher) return { name: null, standardName: null, version: null };
       return { name: OPENSSL_NAMES[state.cipher] || state.cipher, standardName: state.cipher, version: state.version };
     }
 
@@ -100,9 +104,10 @@ function install(Socket, { OPEN, CLOSED }) {
       return known ? { ...known } : {};
     }
 
-    /** rustls does not report the peer's signature algorithms: always empty, as Bun's. */
+    /** rustls does not report the peer's signature algorithms: always empty; null once closed, as Bun's. */
     getSharedSigalgs() {
-      return this._tls ? [] : undefined;
+      if (!this._tls) return undefined;
+      return this._state === CLOSED ? null : [];
     }
 
     /** rustls never renegotiates, so there is nothing to disable. */
@@ -121,13 +126,68 @@ function install(Socket, { OPEN, CLOSED }) {
     }
 
     /**
-     * As node:tls: the peer's certificate (with `detailed === true`, linked to its issuers through
-     * `issuerCertificate`), `{}` when the peer has sent none (yet), `null` on plain or closed sockets.
+     * The peer's certificate in node:tls's shape (with `detailed === true`, linked to its issuers
+     * through `issuerCertificate`). As Bun answers: `undefined` when the peer has sent none (yet)
+     * and once closed, `null` on plain sockets.
      */
     getPeerCertificate(detailed) {
-      if (!this._tls || this._state === CLOSED) return null;
+      if (!this._tls) return null;
+      if (this._state === CLOSED) return undefined;
       const chain = binding.peerCertificate(this._id, detailed === true);
-      return chain ? chainObject(chain) : {};
+      return chain ? chainObject(chain) : undefined;
+    }
+
+    /** The peer's certificate as a node:crypto X509Certificate; undefined when there is none. */
+    getPeerX509Certificate() {
+      if (!this._tls || this._state === CLOSED) return undefined;
+      const chain = binding.peerCertificate(this._id, false);
+      return chain ? new X509Certificate(chain.certificates[0].raw) : undefined;
+    }
+
+    /**
+     * The certificate this end presents, in getPeerCertificate()'s shape: a server's (for the name
+     * the client asked for), a client's own; undefined without one, on plain or closed sockets.
+     */
+    getCertificate() {
+      const der = this._ownCertificate();
+      const info = der ? binding.describeCertificate(der) : null;
+      return info ? certificateObject(info) : undefined;
+    }
+
+    /** getCertificate() as a node:crypto X509Certificate. */
+    getX509Certificate() {
+      const der = this._ownCertificate();
+      return der ? new X509Certificate(der) : undefined;
+    }
+
+    _ownCertificate() {
+      if (!this._tls || this._state === CLOSED) return null;
+      return binding.ownCertificate(this._id);
+    }
+
+    // rustls resumes sessions by itself and exposes neither them, their tickets nor the Finished
+    // messages: these answer as Bun does when it has none, so that code written for Bun runs.
+    getSession() {
+      return undefined;
+    }
+
+    /** Accepted and not applied (see getSession). */
+    setSession(session) {
+      if (typeof session !== 'string' && !ArrayBuffer.isView(session)) {
+        throw invalidArgType('session', 'of type string or an instance of Buffer, TypedArray or DataView', session);
+      }
+    }
+
+    getTLSTicket() {
+      return undefined;
+    }
+
+    getTLSFinishedMessage() {
+      return undefined;
+    }
+
+    getTLSPeerFinishedMessage() {
+      return undefined;
     }
 
     getServername() {

@@ -92,7 +92,7 @@ class Socket {
     this._helloHeld = false; // a connect()ed TLS client's, until its hello goes (connect.js)
     this._raw = null; // the socket upgradeTLS() took the connection from: its close comes with ours
     this._requestCert = undefined;
-    this.bytesWritten = 0;
+    this._bytesWritten = 0; // read-only as `bytesWritten`, as Bun's
     if (id !== 0) registry.store(registry.sockets, this);
   }
 
@@ -143,7 +143,7 @@ class Socket {
       if (n === OUT_OF_VIEW) throw outOfView(view);
       return this._writeFailed(n);
     }
-    this.bytesWritten += n;
+    this._bytesWritten += n;
     if (n < length) {
       this._userDrain = true;
       this._armDrain();
@@ -227,7 +227,7 @@ class Socket {
         const n = binding.write(this._id, view, offset, length);
         if (n === OUT_OF_VIEW) throw outOfView(view);
         if (n < 0) return this._writeFailed(n);
-        this.bytesWritten += n;
+        this._bytesWritten += n;
         if (n < length) {
           // Nothing is dropped: the rest goes out before the FIN.
           this._setPending(Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset + n, length - n)));
@@ -250,7 +250,7 @@ class Socket {
       this._writeFailed(n);
       return false;
     }
-    this.bytesWritten += n;
+    this._bytesWritten += n;
     if (n < pending.length) {
       this._pending = pending.subarray(n);
       this._armDrain();
@@ -326,7 +326,7 @@ class Socket {
     this._held = null;
     // What end() queued still goes out (not on a reset): counted now, as node:net counts the
     // bytes it has queued.
-    if (pending && !reset) this.bytesWritten += pending.length;
+    if (pending && !reset) this._bytesWritten += pending.length;
     // The connection is let go before `close` runs, as node:net's is closed before its 'close':
     // FIN (and a TLS session's close_notify) are out even when the handler exits the process.
     // Queued `end()` data (and a TLS session's records) still go out; the process stays alive for
@@ -511,6 +511,21 @@ class Socket {
   get localFamily() {
     const a = this._addr(false);
     return a ? a[2] : undefined;
+  }
+
+  /** The sum of the counts write() and end() accepted. */
+  get bytesWritten() {
+    return this._bytesWritten;
+  }
+
+  /** `[object TLSSocket]` / `[object TCPSocket]`, as Bun's. */
+  get [Symbol.toStringTag]() {
+    return Socket._is(this) && this._tls ? 'TLSSocket' : 'TCPSocket';
+  }
+
+  /** `{}`, as Bun's (whose state is not in own properties): the internals are not data to log. */
+  toJSON() {
+    return {};
   }
 
   [util.inspect.custom](depth, options, inspect) {

@@ -1,6 +1,6 @@
 // connect() and the Socket surface, including the TLS methods SPEC lists.
 import { connect, listen } from 'node-bun-tcp';
-import type { Socket, SocketError, SocketReadyState, TCPSocketListener, UnixSocketListener, CipherNameAndProtocol, PeerCertificate, DetailedPeerCertificate } from 'node-bun-tcp';
+import type { Socket, SocketError, SocketReadyState, TCPSocketListener, UnixSocketListener, CipherNameAndProtocol, CipherNotNegotiated, PeerCertificate, DetailedPeerCertificate } from 'node-bun-tcp';
 import type * as tls from 'node:tls';
 import { type Equal, expectType } from './util';
 
@@ -130,13 +130,13 @@ async function client(): Promise<void> {
   expectType<Equal<ReturnType<typeof socket.getAuthorizationError>, SocketError | null>>(true);
   expectType<Equal<typeof socket.alpnProtocol, string | false | null>>(true);
   expectType<Equal<ReturnType<typeof socket.getTLSVersion>, string | null>>(true);
-  expectType<Equal<ReturnType<typeof socket.getCipher>, CipherNameAndProtocol | null | undefined>>(true);
-  expectType<Equal<ReturnType<typeof socket.getPeerCertificate>, PeerCertificate | {} | null>>(true);
+  expectType<Equal<ReturnType<typeof socket.getCipher>, CipherNameAndProtocol | CipherNotNegotiated | undefined>>(true);
+  expectType<Equal<ReturnType<typeof socket.getPeerCertificate>, PeerCertificate | null | undefined>>(true);
   const cert = socket.getPeerCertificate();
-  expectType<Equal<typeof cert, PeerCertificate | {} | null>>(true);
-  // @ts-expect-error the certificate may be `{}` (none sent) or null (plain socket): check first
+  expectType<Equal<typeof cert, PeerCertificate | null | undefined>>(true);
+  // @ts-expect-error the certificate may be undefined (none sent) or null (plain socket): check first
   cert.subject;
-  if (cert && 'subject' in cert) {
+  if (cert) {
     // Typed as @types/node types node:tls's certificate fields.
     const cn: string | undefined = cert.subject.CN;
     const cnLower: string | undefined = cert.subject.CN?.toLowerCase();
@@ -152,8 +152,8 @@ async function client(): Promise<void> {
     cert.issuerCertificate;
   }
   const detailed = socket.getPeerCertificate(true);
-  expectType<Equal<typeof detailed, DetailedPeerCertificate | {} | null>>(true);
-  if (detailed && 'raw' in detailed) {
+  expectType<Equal<typeof detailed, DetailedPeerCertificate | null | undefined>>(true);
+  if (detailed) {
     const issuer: DetailedPeerCertificate | undefined = detailed.issuerCertificate;
     void issuer;
     // Ours fits where node:tls's is expected, field names and types.
@@ -162,7 +162,7 @@ async function client(): Promise<void> {
   }
   // Our cipher description fits where node:tls's is expected.
   const cipher = socket.getCipher();
-  if (cipher) {
+  if (cipher && cipher.name !== null) {
     const asNode: tls.CipherNameAndProtocol = cipher;
     void asNode;
   }

@@ -338,6 +338,20 @@ pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<Peer
   }))
 }
 
+/// The DER certificate this end presents (`getCertificate()`, `getX509Certificate()`); `null` on
+/// plain sockets and for a client without one.
+#[napi]
+pub fn own_certificate(env: Env, id: u32) -> Result<Option<Buffer>> {
+  let state = EnvState::get(&env)?;
+  Ok(
+    state
+      .socket(id)
+      .and_then(|c| c.tls())
+      .and_then(|tls| tls.own_certificate())
+      .map(|der| der.as_ref().to_vec().into()),
+  )
+}
+
 /// One DER certificate described as `peerCertificate` describes it (for the tests, which compare
 /// it with `node:crypto`'s `X509Certificate#toLegacyObject()`).
 #[napi(catch_unwind)]

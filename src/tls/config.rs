@@ -58,6 +58,8 @@ pub struct ClientContext {
   pub config: Arc<ClientConfig>,
   pub verifier: Arc<ServerVerifier>,
   pub server_name: Option<String>,
+  /// The client certificate it presents, if any (`getCertificate()`).
+  pub own_cert: Option<CertificateDer<'static>>,
 }
 
 impl ClientContext {
@@ -78,6 +80,7 @@ impl ClientContext {
       config: Arc::new(config),
       verifier,
       server_name: self.server_name.clone(),
+      own_cert: self.own_cert.clone(),
     })
   }
 }
@@ -431,6 +434,7 @@ pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
     .map_err(|e| e.to_string())?
     .dangerous()
     .with_custom_certificate_verifier(verifier.clone());
+  let mut own_cert = None;
   let mut config = if opts.key.is_empty() && opts.cert.is_empty() {
     builder.with_no_client_auth()
   } else {
@@ -438,6 +442,7 @@ pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
       .into_iter()
       .next()
       .ok_or("tls.key: no key")?;
+    own_cert = key.cert.first().cloned();
     builder.with_client_cert_resolver(Arc::new(SingleCert(key)))
   };
   config.alpn_protocols = opts.alpn.clone();
@@ -445,6 +450,7 @@ pub fn client_context(opts: &TlsOptions) -> Result<ClientContext, String> {
     config: Arc::new(config),
     verifier,
     server_name: opts.server_name.clone(),
+    own_cert,
   })
 }
 
@@ -486,6 +492,28 @@ impl CertResolver {
       })
       .collect();
     CertResolver { keys }
+  }
+}
+
+impl CertResolver {
+  /// The certificate served to a client that asked for `sni`: as `resolve` chooses, by name,
+  /// without knowing the schemes the client offered (several pairs for one name: the first).
+  fn certificate_for(&self, sni: Option<&str>) -> Option<CertificateDer<'static>> {
+    let named = sni.and_then(|sni| {
+      self
+        .keys
+        .iter()
+        .find(|(names, _)| names.iter().any(|n| name_matches(n, sni)))
+    });
+    let (_, key) = named.or(self.keys.first())?;
+    key.cert.first().cloned()
+  }
+}
+
+impl ServerContext {
+  /// The certificate this server presents to a client that asked for `sni` (`getCertificate()`).
+  pub fn certificate_for(&self, sni: Option<&str>) -> Option<CertificateDer<'static>> {
+    self.parts.resolver.certificate_for(sni)
   }
 }
 

@@ -317,6 +317,19 @@ impl TlsSession {
   }
 
   /// Ciphertext read before the session existed, to decrypt before what the socket has now.
+  /// The certificate this end presents: the server's (for the name the client asked for), or the
+  /// client's own, if it has one.
+  pub fn own_certificate(&self) -> Option<CertificateDer<'static>> {
+    if let Some(ctx) = &self.server {
+      let sni = match &*self.conn.lock() {
+        Connection::Server(conn) => conn.server_name().map(str::to_string),
+        Connection::Client(_) => None,
+      };
+      return ctx.certificate_for(sni.as_deref());
+    }
+    self.client.lock().as_ref()?.0.own_cert.clone()
+  }
+
   /// Ciphertext `feed` gave is still to be read.
   pub fn has_early(&self) -> bool {
     !self.early.lock().is_empty()
