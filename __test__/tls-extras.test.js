@@ -172,3 +172,31 @@ test("getCertificate()/getX509Certificate(): this end's certificate (a server's,
   assert.equal(plain.getCertificate(), undefined);
   assert.equal(plain.getPeerX509Certificate(), undefined);
 });
+
+// With several pairs the certificate served depends on what the client offers, not on its name
+// alone: getCertificate() reports the one the handshake chose.
+test("getCertificate() on a server with RSA and ECDSA pairs is the certificate the client received", { skip }, async (t) => {
+  const { X509Certificate } = require('node:crypto');
+  const seen = [];
+  let notify = null;
+  const server = listen({ hostname: HOST, port: 0, tls: { key: [fx.server.key, fx.serverRsa.key], cert: [fx.server.cert, fx.serverRsa.cert] }, socket: {
+    handshake(s) {
+      seen.push(s.getCertificate().fingerprint256);
+      if (notify) notify();
+    },
+    data() {},
+  } });
+  cleanup(t, () => server.stop(true));
+  const rsaFp = new X509Certificate(fx.serverRsa.cert).fingerprint256;
+  const ecFp = new X509Certificate(fx.server.cert).fingerprint256;
+  for (const [sigalgs, want] of [['RSA-PSS+SHA256:RSA+SHA256', rsaFp], ['ECDSA+SHA256', ecFp], ['RSA-PSS+SHA256', rsaFp]]) {
+    const got = new Promise((resolve) => (notify = resolve));
+    const c = tls.connect({ host: HOST, port: server.port, ca: fx.ca.cert, servername: 'localhost', sigalgs });
+    c.on('error', () => {});
+    cleanup(t, () => c.destroy());
+    await withTimeout(new Promise((resolve) => c.once('secureConnect', resolve)), 5000, `handshake (${sigalgs})`);
+    assert.equal(c.getPeerCertificate().fingerprint256, want, `served for ${sigalgs}`);
+    await withTimeout(got, 5000, 'server handshake');
+    assert.equal(seen.at(-1), want, `reported for ${sigalgs}`);
+  }
+});

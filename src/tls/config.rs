@@ -511,9 +511,38 @@ impl CertResolver {
 }
 
 impl ServerContext {
-  /// The certificate this server presents to a client that asked for `sni` (`getCertificate()`).
+  /// The certificate this server presents to a client that asked for `sni`, as far as the name
+  /// tells (`getCertificate()` before the client's hello has chosen).
   pub fn certificate_for(&self, sni: Option<&str>) -> Option<CertificateDer<'static>> {
     self.parts.resolver.certificate_for(sni)
+  }
+}
+
+/// Where a connection's resolver notes the certificate it chose.
+pub type ServedCert = Arc<Mutex<Option<CertificateDer<'static>>>>;
+
+/// `config` for one connection, whose resolver notes in `served` the certificate it chooses: with
+/// several pairs that depends on what the client offers, which nothing reports afterwards.
+pub fn recording(config: &Arc<ServerConfig>, served: &ServedCert) -> Arc<ServerConfig> {
+  let mut own = (**config).clone();
+  own.cert_resolver = Arc::new(RecordingResolver {
+    inner: config.cert_resolver.clone(),
+    served: served.clone(),
+  });
+  Arc::new(own)
+}
+
+#[derive(Debug)]
+struct RecordingResolver {
+  inner: Arc<dyn ResolvesServerCert>,
+  served: ServedCert,
+}
+
+impl ResolvesServerCert for RecordingResolver {
+  fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    let key = self.inner.resolve(hello);
+    *self.served.lock() = key.as_ref().and_then(|k| k.cert.first().cloned());
+    key
   }
 }
 

@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConnection, Connection, ServerConnection};
 use socket2::Socket;
 
-use super::config::{ClientContext, ServerContext};
+use super::config::{self, ClientContext, ServedCert, ServerContext};
 use super::verify::{
   node_cert_error, stand_in_name, ClientVerifier, NodeTlsError, ServerVerifier, STAND_IN_HOST,
 };
@@ -37,6 +37,8 @@ pub struct TlsSession {
   check: Mutex<PostCheck>,
   /// A server session's configuration, for `setVerifyMode`.
   server: Option<Arc<ServerContext>>,
+  /// The certificate a server session's resolver chose for the client (`getCertificate()`).
+  served: ServedCert,
   /// A client session's configuration and the server name asked for, for `setServername` and
   /// `setVerifyMode` before the hello went out.
   client: Mutex<Option<(Arc<ClientContext>, String)>>,
@@ -85,9 +87,12 @@ pub struct ReadStep {
 
 impl TlsSession {
   pub fn server(ctx: &Arc<ServerContext>) -> Result<Self, String> {
-    let conn = ServerConnection::new(ctx.config.clone()).map_err(|e| e.to_string())?;
+    let served = ServedCert::default();
+    let conn =
+      ServerConnection::new(config::recording(&ctx.config, &served)).map_err(|e| e.to_string())?;
     let mut session = Self::new(Connection::Server(conn), server_check(&ctx.verifier));
     session.server = Some(ctx.clone());
+    session.served = served;
     Ok(session)
   }
 
@@ -104,7 +109,8 @@ impl TlsSession {
       return Ok(false);
     }
     let (config, verifier) = ctx.variant(request_cert, reject)?;
-    let mut fresh = ServerConnection::new(config).map_err(|e| e.to_string())?;
+    let mut fresh =
+      ServerConnection::new(config::recording(&config, &self.served)).map_err(|e| e.to_string())?;
     fresh
       .writer()
       .write_all(&self.written_early.lock())
@@ -201,6 +207,7 @@ impl TlsSession {
       conn: Mutex::new(conn),
       check: Mutex::new(check),
       server: None,
+      served: ServedCert::default(),
       client: Mutex::new(None),
       hello_held: AtomicBool::new(false),
       started: AtomicBool::new(false),
@@ -321,6 +328,9 @@ impl TlsSession {
   /// client's own, if it has one.
   pub fn own_certificate(&self) -> Option<CertificateDer<'static>> {
     if let Some(ctx) = &self.server {
+      if let Some(served) = self.served.lock().clone() {
+        return Some(served);
+      }
       let sni = match &*self.conn.lock() {
         Connection::Server(conn) => conn.server_name().map(str::to_string),
         Connection::Client(_) => None,
