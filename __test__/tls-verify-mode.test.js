@@ -340,3 +340,30 @@ test("setVerifyMode(_, rejectUnauthorized) in a client's open overrides the conn
   // The same mode as the option changes nothing.
   assert.deepEqual(await attempt({ rejectUnauthorized: false }, [false, false]), { ok: true, code: 'ERR_TLS_CERT_ALTNAME_INVALID', authorized: false, echo: 'through' });
 });
+
+// An async `open` that awaits before calling them: the hello waits for its promise jobs, as Bun
+// runs them before it goes out.
+test("setVerifyMode() and setServername() after an await in a client's async open still apply", { skip }, async (t) => {
+  const echo = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data: (s, c) => s.write(c) } });
+  cleanup(t, () => echo.stop(true));
+  const attempt = async (tlsOptions, inOpen) => {
+    const shook = deferred();
+    const s = await connect({
+      hostname: HOST,
+      port: echo.port,
+      tls: { ca: fx.ca.cert, ...tlsOptions },
+      socket: {
+        async open(x) {
+          await null;
+          inOpen(x);
+        },
+        handshake(x, ok, err) { shook.resolve({ ok, code: err ? err.code : null }); },
+        data() {},
+      },
+    });
+    cleanup(t, () => s.terminate());
+    return withTimeout(shook.promise, 5000, 'handshake');
+  };
+  assert.deepEqual(await attempt({ serverName: 'wrong.example' }, (x) => x.setVerifyMode(false, false)), { ok: true, code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  assert.deepEqual(await attempt({ serverName: 'wrong.example' }, (x) => x.setServername('localhost')), { ok: true, code: null });
+});

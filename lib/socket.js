@@ -568,8 +568,10 @@ class Socket {
       this.timeout(this._connectTimeout);
     }
     this._onOpen();
-    // After `open`, so that a setServername() there names the server, as in Bun.
-    this._sendHello();
+    // After `open`, so that a setServername() or setVerifyMode() there applies, as in Bun; after
+    // an async `open`'s promise jobs too (what follows its `await`), as Bun runs them first.
+    if (barrier.raised) afterPromiseJobs(() => this._sendHello());
+    else this._sendHello();
     if (settle) {
       settle.resolve(this);
       // `await connect()` resumes before this socket's next event, as in Bun.

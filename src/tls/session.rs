@@ -323,7 +323,6 @@ impl TlsSession {
     flush(&mut conn, sock)
   }
 
-  /// Ciphertext read before the session existed, to decrypt before what the socket has now.
   /// The certificate this end presents: the server's (for the name the client asked for), or the
   /// client's own, if it has one.
   pub fn own_certificate(&self) -> Option<CertificateDer<'static>> {
@@ -345,6 +344,7 @@ impl TlsSession {
     !self.early.lock().is_empty()
   }
 
+  /// Ciphertext read before the session existed, to decrypt before what the socket has now.
   pub fn feed(&self, bytes: &[u8]) {
     self.early.lock().extend_from_slice(bytes);
   }
