@@ -10,8 +10,10 @@
 export type BinaryType = 'buffer' | 'arraybuffer' | 'uint8array';
 
 /**
- * What a `data` handler receives for each `binaryType`. Every chunk owns fresh memory: an
- * `ArrayBuffer`, never a `SharedArrayBuffer` (hence `Uint8Array<ArrayBuffer>`, as in bun-types).
+ * What a `data` handler receives for each `binaryType`: always over an `ArrayBuffer`, never a
+ * `SharedArrayBuffer` (hence `Uint8Array<ArrayBuffer>`, as in bun-types). Later reads never
+ * overwrite a chunk; a `'buffer'` chunk may be a view into a shared pool, as Node's small Buffers
+ * are, while `'arraybuffer'` and `'uint8array'` chunks own their memory.
  */
 export interface BinaryTypeMap {
   buffer: Buffer;
@@ -40,6 +42,8 @@ export interface SocketError extends Error {
   syscall?: string;
   address?: string;
   port?: number;
+  /** The name that did not resolve (`ENOTFOUND`, `syscall: 'getaddrinfo'`), as node:net gives it. */
+  hostname?: string;
 }
 
 // ---- TLS options -----------------------------------------------------------------------------
@@ -586,7 +590,7 @@ export class ArrayBufferSink<const Options extends ArrayBufferSinkOptions = Arra
   write(chunk: SocketWriteData): number;
   /** With `stream: true`, the bytes since the last flush; otherwise how many bytes were written since. */
   flush(): ArrayBufferSinkFlush<Options>;
-  /** Everything not flushed yet; the sink is empty afterwards. */
+  /** What the sink holds (with `stream: true`, what came after the last flush; without, everything written); empty afterwards. */
   end(): ArrayBufferSinkBytes<Options>;
 }
 
