@@ -16,7 +16,7 @@ use socket2::{SockAddr, Socket};
 use super::{Notify, Shared, WAKER};
 use crate::batch::{self, Batch};
 use crate::clock::now_ms;
-use crate::errors::{interrupted, neg_errno};
+use crate::errors::interrupted;
 use crate::ids::index;
 use crate::listener::ListenerCore;
 use crate::socket_core::SocketCore;
@@ -320,10 +320,7 @@ impl EventLoop {
         if event.is_error() && open.done_reading {
           // Reading is over (the peer's FIN came first, on a half-open socket): no read will
           // meet this error, so a reset would go unnoticed until the next write. Report it.
-          if let Some(Ok(Some(err))) = core.socket().map(|s| s.take_error()) {
-            core.note_failure(&err);
-            self.local.push(batch::ERROR, id, neg_errno(&err), 0);
-          }
+          read::report_pending_error(&mut self.local, &core, id);
         }
         let mut failed = false;
         if core.paused.load(Ordering::SeqCst) {

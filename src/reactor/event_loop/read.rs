@@ -52,21 +52,16 @@ impl EventLoop {
       // The read met the peer's FIN, which came before the reset: the reset is still to be told
       // (once: a read that met the error itself has taken it).
       if reset {
-        if let Some(Ok(Some(err))) = open.core.socket().map(|s| s.take_error()) {
-          open.core.note_failure(&err);
-          self.local.push(batch::ERROR, id, neg_errno(&err), 0);
-        }
+        report_pending_error(&mut self.local, &open.core, id);
       }
       return true;
     }
     let core = open.core.clone();
-    let Some(sock) = core.socket() else {
+    if core.socket().is_none() {
       return true;
-    };
-    if let Ok(Some(err)) = sock.take_error() {
-      core.note_failure(&err);
+    }
+    if report_pending_error(&mut self.local, &core, id) {
       open.done_reading = true;
-      self.local.push(batch::ERROR, id, neg_errno(&err), 0);
       return true;
     }
     if reset {
@@ -276,6 +271,17 @@ impl EventLoop {
       self.shared.throttled.store(true, Ordering::SeqCst);
     }
   }
+}
+
+/// Takes the error the kernel holds for the socket (a reset, ...) and reports it to JS; whether
+/// there was one. A free function, so that code holding a socket's slot can call it.
+pub(super) fn report_pending_error(local: &mut Batch, core: &SocketCore, id: u32) -> bool {
+  let Some(Ok(Some(err))) = core.socket().map(|s| s.take_error()) else {
+    return false;
+  };
+  core.note_failure(&err);
+  local.push(batch::ERROR, id, neg_errno(&err), 0);
+  true
 }
 
 /// The loop holds all it may for JS (`MAX_QUEUED_TOTAL`): what this turn read, and what JS has not
