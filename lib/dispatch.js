@@ -117,22 +117,27 @@ function tlsError(errors, index, socket) {
 }
 
 /**
- * Events waiting behind a barrier (see handlers.js), in order: batches of copied event words with
- * the data and errors they refer to. While any wait, new batches queue behind them.
+ * Events waiting behind a barrier (see handlers.js), in order: batches of event words, each with
+ * where its undispatched words start and the data and errors they refer to. While any wait, new
+ * batches queue behind them.
  */
 let waiting = null;
 
 // `events` is one array reused for every batch: its first `count` words are this batch's.
 function dispatch(events, count, data, errors, base) {
   if (waiting !== null) {
-    waiting.push({ events: events.slice(0, count), data, errors, base });
+    waiting.push({ events: events.slice(0, count), from: 0, data, errors, base });
     return;
   }
-  run(events, 0, count, data, errors, base);
+  run(events, 0, count, data, errors, base, false);
 }
 
-/** Dispatches events[from..count); at a barrier, the rest waits for the promise jobs to run. */
-function run(events, from, count, data, errors, base) {
+/**
+ * Dispatches events[from..count); at a barrier, the rest waits for the promise jobs to run.
+ * `owned`: `events` is a copy of ours (else the reused array, whose words the next batch
+ * overwrites): a batch with an async handler per event is then copied once, not once per event.
+ */
+function run(events, from, count, data, errors, base, owned) {
   for (let i = from; i < count; i += 4) {
     try {
       dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, base, errors);
@@ -142,7 +147,10 @@ function run(events, from, count, data, errors, base) {
     if (barrier.raised) {
       barrier.raised = false;
       // The rest of this batch, and any batch polled meanwhile, wait.
-      waiting = i + 4 < count ? [{ events: events.slice(i + 4, count), data, errors, base }] : [];
+      const next = i + 4;
+      if (next >= count) waiting = [];
+      else if (owned) waiting = [{ events, from: next, data, errors, base }];
+      else waiting = [{ events: events.slice(next, count), from: 0, data, errors, base }];
       // A microtask queued now runs after the jobs already queued and those they queue in turn
       // (V8 empties its queue); the tick it queues runs once the queue is empty, before any
       // timer or I/O: the waiting events follow as soon as the promise jobs are done.
@@ -157,7 +165,7 @@ function resume() {
   waiting = null;
   for (let k = 0; k < queue.length; k++) {
     const batch = queue[k];
-    run(batch.events, 0, batch.events.length, batch.data, batch.errors, batch.base);
+    run(batch.events, batch.from, batch.events.length, batch.data, batch.errors, batch.base, true);
     if (waiting !== null) {
       // Another barrier: what this batch left now waits, and the later batches behind it.
       for (let j = k + 1; j < queue.length; j++) waiting.push(queue[j]);
