@@ -435,6 +435,88 @@ test('TLS: writes come back short while the peer is paused, drain carries the re
 
 // After end() nothing more can be written, so no drain invites it; what the short write left and
 // the end() data still all arrive.
+// A server that pauses in every data handler and resumes a moment later (as a proxy or a parser
+// awaiting something does): bytes arrive during some pauses and not during others, and a resume
+// after a pause that saw none must not miss what comes later. Every client's echo is byte-exact.
+for (const secure of [false, true]) {
+  const name = `pause() in every data, resume() a moment later: 8 ${secure ? 'TLS ' : ''}clients echo 512 KiB each in random pieces byte-exact`;
+  test(name, { skip: secure && !fixtures() ? skipReason() || 'no TLS fixtures' : false }, async (t) => {
+    const net = require('node:net');
+    const tls = require('node:tls');
+    const N = 8;
+    const SIZE = 512 * 1024;
+    const queues = new Map();
+    const flush = (s) => {
+      const q = queues.get(s);
+      while (q.length > 0) {
+        const n = s.write(q[0]);
+        if (n < 0) return void (q.length = 0);
+        if (n < q[0].length) return void (q[0] = q[0].subarray(n));
+        q.shift();
+      }
+    };
+    let cycles = 0;
+    const fx = secure ? fixtures() : null;
+    const server = listen({
+      hostname: HOST,
+      port: 0,
+      tls: secure ? { key: fx.server.key, cert: fx.server.cert } : undefined,
+      socket: {
+        open(s) {
+          queues.set(s, []);
+        },
+        data(s, chunk) {
+          s.pause();
+          cycles++;
+          const copy = Buffer.from(chunk);
+          const later = cycles % 3 === 0 ? (fn) => setTimeout(fn, 1) : setImmediate;
+          later(() => {
+            queues.get(s).push(copy);
+            flush(s);
+            s.resume();
+          });
+        },
+        drain: flush,
+      },
+    });
+    t.after(() => server.stop(true));
+    const one = (i) =>
+      new Promise((resolve, reject) => {
+        const payload = crypto.randomBytes(SIZE);
+        const got = [];
+        let received = 0;
+        const c = secure
+          ? tls.connect({ host: HOST, port: server.port, ca: fx.ca.cert, servername: 'localhost' })
+          : net.connect(server.port, HOST);
+        c.on('error', reject);
+        c.on('data', (d) => {
+          got.push(d);
+          received += d.length;
+          if (received >= SIZE) {
+            c.destroy();
+            resolve({ i, sent: sha256(payload), echoed: sha256(Buffer.concat(got)), received });
+          }
+        });
+        c.once(secure ? 'secureConnect' : 'connect', async () => {
+          // Random pieces, with a gap now and then, so some arrive while the server is paused and
+          // some after it resumed with nothing waiting.
+          for (let at = 0; at < SIZE; ) {
+            const n = Math.min(SIZE - at, 1 + crypto.randomInt(8192));
+            c.write(payload.subarray(at, at + n));
+            at += n;
+            if (crypto.randomInt(4) === 0) await sleep(crypto.randomInt(2));
+          }
+        });
+      });
+    const results = await withTimeout(Promise.all(Array.from({ length: N }, (_, i) => one(i))), 20000, 'every echo');
+    for (const r of results) {
+      assert.equal(r.received, SIZE, `client ${r.i}: no more than was sent came back`);
+      assert.equal(r.echoed, r.sent, `client ${r.i}: echo byte-exact`);
+    }
+    assert.ok(cycles >= N * 2, `the server paused and resumed many times (${cycles})`);
+  });
+}
+
 test('a short write, then end(): no drain after end, every byte arrives', async (t) => {
   const net = require('node:net');
   let peer;

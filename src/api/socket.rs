@@ -170,7 +170,9 @@ pub fn resume(env: Env, id: u32) -> Result<()> {
   let state = EnvState::get(&env)?;
   if let Some(core) = state.socket(id) {
     if core.paused.swap(false, Ordering::SeqCst) {
-      state.shared.rearm(core);
+      if core.take_read_missed() {
+        state.shared.rearm(core);
+      }
       // Ciphertext handed over while paused (upgradeTLS feeds it before resuming, so that the
       // loop cannot read newer bytes first) waits in the session: no readiness announces it.
       if core.tls().is_some_and(|tls| tls.has_early()) {

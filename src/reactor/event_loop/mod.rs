@@ -323,7 +323,7 @@ impl EventLoop {
           read::report_pending_error(&mut self.local, &core, id);
         }
         let mut failed = false;
-        if core.paused.load(Ordering::SeqCst) {
+        if core.skips_reading() {
           if event.is_error() || event.is_read_closed() {
             failed = self.notice_while_paused(id, event.is_error()) && event.is_error();
           }

@@ -85,7 +85,7 @@ impl EventLoop {
     let Some(Slot::Open(open)) = slot_in(&mut self.slots, id) else {
       return;
     };
-    if open.done_reading || (open.core.paused.load(Ordering::SeqCst) && !even_paused) {
+    if open.done_reading || (!even_paused && open.core.skips_reading()) {
       return;
     }
     if open.epoch != epoch {
