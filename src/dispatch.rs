@@ -159,8 +159,8 @@ fn dispatch(env: &Env, js_cb: sys::napi_value) -> Result<()> {
       let untransferable = state.untransferable;
       ReadPool::append(&mut state.read_pool, env, untransferable, &state.inbox.data)?
     } else if state.inbox.data.len() >= HAND_OVER_MIN {
-      let arena = std::mem::replace(&mut state.inbox.data, state.arenas.take());
-      (hand_over(env, arena, &state.arenas)?, 0)
+      let arena = std::mem::replace(&mut state.inbox.data, state.shared.arenas.take());
+      (hand_over(env, arena, &state.shared.arenas)?, 0)
     } else {
       (buffer_copy(env, &state.inbox.data)?, 0)
     };

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use napi::{sys, Env, Error, Result, Status};
 
-use crate::arena::Arenas;
 use crate::batch::Batch;
 use crate::ids::index;
 use crate::listener::ListenerCore;
@@ -22,8 +21,6 @@ pub struct EnvState {
   listeners: Vec<Option<Arc<ListenerCore>>>,
   /// The batch JS is dispatching; its buffers are reused turn after turn.
   pub inbox: Batch,
-  /// Arenas of big batches come back here from their Buffers' finalizers.
-  pub arenas: Arc<Arenas>,
   /// The Int32Array every batch's events are copied into (JS reads it only during the dispatch
   /// call): one array for the environment's life rather than one per batch.
   pub events: Option<EventsArray>,
@@ -52,7 +49,6 @@ impl EnvState {
       sockets: Vec::new(),
       listeners: Vec::new(),
       inbox: Batch::default(),
-      arenas: Arc::default(),
       events: None,
       read_pool: None,
       lingers,

@@ -34,6 +34,7 @@ use mio::{Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
 use socket2::SockAddr;
 
+use crate::arena::Arenas;
 use crate::batch::Batch;
 use crate::clock::now_ms;
 use crate::ids::IdPool;
@@ -109,6 +110,8 @@ pub struct Outbox {
 
 pub struct Shared {
   pub registry: Registry,
+  /// Big batches' buffers, back from JS for reuse (the loop frees the surplus when idle).
+  pub arenas: Arc<Arenas>,
   pub waker: Waker,
   pub ids: Arc<IdPool>,
   pub(crate) commands: Mutex<Vec<Command>>,
@@ -358,6 +361,7 @@ pub fn start(notify: Arc<dyn Notify>) -> io::Result<Arc<Shared>> {
     .register(&mut gate_source, INNER, Interest::READABLE)?;
   let shared = Arc::new(Shared {
     registry,
+    arenas: Arc::default(),
     waker,
     ids: Arc::new(IdPool::default()),
     commands: Mutex::new(Vec::new()),

@@ -245,10 +245,14 @@ impl EventLoop {
     if self.can_resume() {
       return Some(0);
     }
-    [self.next_timer_check, self.accept_retry_at]
-      .into_iter()
-      .flatten()
-      .min()
+    [
+      self.next_timer_check,
+      self.accept_retry_at,
+      self.shared.arenas.trim_at(),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
   }
 
   /// Some sockets wait for JS to take the outbox, and it has since.

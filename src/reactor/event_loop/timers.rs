@@ -30,6 +30,7 @@ impl EventLoop {
 
   pub(super) fn run_timers(&mut self) {
     let now = now_ms();
+    self.shared.arenas.trim(now);
     if self.accept_retry_at.is_some_and(|at| now >= at) {
       self.accept_retry_at = None;
       for id in std::mem::take(&mut self.accept_retry) {
