@@ -18,7 +18,7 @@ const KEPT_IDLE: usize = 8;
 /// every arena JS let go of since the last one (about 32 when one connection streams), and those
 /// not kept were freed: the next batches then read into fresh pages, whose faults (and the frees'
 /// munmap) were 7% of a streaming server's CPU. Smaller batches touch less of an arena, and there
-/// many cold kept ones cost more than the faults of fresh ones (64 x 16 KiB echo: 10% more CPU).
+/// many cold kept ones cost more than the faults of fresh ones (10 x 16 KiB echo: 10% more CPU).
 const KEPT: usize = 48;
 const FULL: usize = 512 << 10;
 /// Kept arenas beyond `KEPT_IDLE` are freed once no big batch was made for this long.
