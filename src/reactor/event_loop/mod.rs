@@ -327,11 +327,13 @@ impl EventLoop {
           read::report_pending_error(&mut self.local, &core, id);
         }
         let mut failed = false;
-        if core.skips_reading() {
+        // A writable-only event is no read skipped while paused (skips_reading notes those).
+        let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+        if readable && core.skips_reading() {
           if event.is_error() || event.is_read_closed() {
             failed = self.notice_while_paused(id, event.is_error()) && event.is_error();
           }
-        } else if event.is_readable() || event.is_read_closed() || event.is_error() {
+        } else if readable {
           // A short read proves the socket empty unless the peer's FIN or an error is also
           // pending, which no later edge would announce.
           let drain_fully = event.is_read_closed() || event.is_error();
