@@ -7,6 +7,16 @@ use std::io;
 pub const ENOTFOUND: i32 = -3008;
 
 /// The negative errno of an io error, as Node reports it; `EIO` when the error has none.
+/// The negative errno a read reports for `err`: a reset the kernel recorded as EPIPE (one that
+/// came after the peer's FIN, in CLOSE_WAIT, or that a send met first) is ECONNRESET, as node:net
+/// and Bun name a peer's reset when reading.
+pub fn read_errno(err: &io::Error) -> i32 {
+  match err.raw_os_error() {
+    Some(libc::EPIPE) => -libc::ECONNRESET,
+    _ => neg_errno(err),
+  }
+}
+
 pub fn neg_errno(err: &io::Error) -> i32 {
   match err.raw_os_error() {
     Some(code) if code > 0 => -code,

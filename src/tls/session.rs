@@ -427,11 +427,8 @@ impl TlsSession {
         let _ = sock.shutdown(std::net::Shutdown::Write);
       }
       Ok(_) => {}
-      // A read reports the peer's reset as a read would see it: the send that met it first (on
-      // the JS thread, usually) took ECONNRESET, and every later one gets EPIPE.
-      Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
-        step.io_error = Some(io::Error::from_raw_os_error(libc::ECONNRESET));
-      }
+      // A send's EPIPE (the send that met the peer's reset first, on the JS thread usually, took
+      // ECONNRESET) is reported as the reset it is (errors::read_errno).
       Err(e) => step.io_error = Some(e),
     }
     step

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use super::super::{Shared, MAX_QUEUED_PER_SOCKET, MAX_QUEUED_TOTAL};
 use super::{slot_in, EventLoop, Slot};
 use crate::batch::{self, Batch};
-use crate::errors::{interrupted, neg_errno, would_block};
+use crate::errors::{interrupted, read_errno, would_block};
 use crate::socket_core::SocketCore;
 
 /// The most one `recv` asks for. A read that returns less than it asked has emptied the socket.
@@ -144,7 +144,7 @@ impl EventLoop {
         if let Some(e) = step.io_error {
           core.note_failure(&e);
           open.done_reading = true;
-          self.local.push(batch::ERROR, id, neg_errno(&e), 0);
+          self.local.push(batch::ERROR, id, read_errno(&e), 0);
           return;
         }
         if step.eof {
@@ -199,7 +199,7 @@ impl EventLoop {
         Err(e) => {
           core.note_failure(&e);
           open.done_reading = true;
-          self.local.push(batch::ERROR, id, neg_errno(&e), 0);
+          self.local.push(batch::ERROR, id, read_errno(&e), 0);
           return;
         }
       }
@@ -230,11 +230,7 @@ impl EventLoop {
           if let Some(Slot::Open(open)) = slot_in(&mut self.slots, core.id) {
             if !open.done_reading {
               open.done_reading = true;
-              let errno = match e.raw_os_error() {
-                Some(libc::EPIPE) => -libc::ECONNRESET,
-                _ => neg_errno(&e),
-              };
-              self.local.push(batch::ERROR, core.id, errno, 0);
+              self.local.push(batch::ERROR, core.id, read_errno(&e), 0);
             }
           }
         }
@@ -280,7 +276,7 @@ pub(super) fn report_pending_error(local: &mut Batch, core: &SocketCore, id: u32
     return false;
   };
   core.note_failure(&err);
-  local.push(batch::ERROR, id, neg_errno(&err), 0);
+  local.push(batch::ERROR, id, read_errno(&err), 0);
   true
 }
 
