@@ -3,6 +3,7 @@
 // reload, timeouts, pause/resume, ref/unref, listener/data properties (SPEC.md).
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { listen, connect } = require('..');
 const { HOST, sleep, deferred, withTimeout, until, serve, dial } = require('./helpers');
 
@@ -323,6 +324,56 @@ test("shutdown(true): the peer's FIN still ends the socket (end, then close), wi
   c.shutdown(true);
   accepted[0].end('bye');
   await withTimeout(closed.promise, 3000, 'close after the peer ended');
+  assert.deepEqual(events, ['end', 'close:undefined']);
+});
+
+for (const order of ['shutdown then pause', 'pause, bytes unread, then shutdown']) test(`shutdown(true) on a paused socket (${order}): what arrives is dropped (the peer is not held back), end waits for resume()`, async (t) => {
+  const events = [];
+  const closed = deferred();
+  const opened = deferred();
+  const late = order !== 'shutdown then pause';
+  const server = serve(t, {
+    open(s) {
+      if (!late) s.shutdown(true);
+      s.pause();
+      opened.resolve(s);
+      // Once the kernel's buffers are full and the peer is held back.
+      if (late) setTimeout(() => s.shutdown(true), 300);
+    },
+    data(s, d) {
+      events.push(`data:${d.length}`);
+    },
+    end() {
+      events.push('end');
+    },
+    close(s, err) {
+      events.push(`close:${err && err.code}`);
+      closed.resolve();
+    },
+  });
+  const peer = net.connect(server.port, HOST);
+  t.after(() => peer.destroy());
+  await new Promise((resolve) => peer.once('connect', resolve));
+  const s = await withTimeout(opened.promise, 3000, 'server open');
+  // Far more than the kernel's buffers hold: it can only all go if the paused socket drops it.
+  const chunk = Buffer.alloc(1 << 20, 7);
+  let written = 0;
+  const finished = new Promise((resolve, reject) => {
+    peer.on('error', reject);
+    const more = () => {
+      while (written < 32) {
+        written++;
+        if (!peer.write(chunk)) return peer.once('drain', more);
+      }
+      peer.end(resolve);
+    };
+    more();
+  });
+  await withTimeout(finished, 10000, 'the peer wrote 32 MiB and its FIN to a paused, shut-down socket');
+  await sleep(100);
+  assert.deepEqual(events, [], 'nothing while paused');
+  s.resume();
+  await withTimeout(closed.promise, 3000, 'close after resume()');
   assert.deepEqual(events, ['end', 'close:undefined']);
 });
 

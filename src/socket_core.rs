@@ -147,24 +147,26 @@ impl SocketCore {
     self.is_broken() || self.resetting.load(Ordering::Relaxed)
   }
 
-  /// Records activity for the inactivity timer (only read when a timeout is set).
   /// Whether the loop must leave the socket unread (it is paused). When so, that is noted for
   /// `resumed`: noted first and the pause checked again, so a `resume()` that ran in between
-  /// either sees the note or is seen here.
+  /// either sees the note or is seen here. After `shutdown(true)` what arrives is dropped, paused
+  /// or not: the peer is not held back for bytes nobody will see, and its FIN is noticed.
   pub fn skips_reading(&self) -> bool {
-    if !self.paused.load(Ordering::SeqCst) {
+    let skips = || self.paused.load(Ordering::SeqCst) && !self.discard_reads.load(Ordering::SeqCst);
+    if !skips() {
       return false;
     }
     self.read_missed.store(true, Ordering::SeqCst);
-    self.paused.load(Ordering::SeqCst)
+    skips()
   }
 
-  /// After `resume()` cleared `paused`: whether the loop skipped a read during the pause, so
-  /// readiness must be asked for again.
+  /// After `resume()` cleared `paused` or `shutdown(true)` set `discard_reads`: whether the loop
+  /// skipped a read during the pause, so readiness must be asked for again.
   pub fn take_read_missed(&self) -> bool {
     self.read_missed.swap(false, Ordering::SeqCst)
   }
 
+  /// Records activity for the inactivity timer (only read when a timeout is set).
   pub fn touch(&self) {
     if self.timeout_ms.load(Ordering::Relaxed) != 0 {
       self.last_active_ms.store(now_ms(), Ordering::Relaxed);

@@ -72,6 +72,10 @@ pub fn shutdown(env: Env, id: u32, read: bool) -> Result<()> {
   if let Some(core) = state.socket(id) {
     if read {
       core.discard_reads.store(true, Ordering::SeqCst);
+      // A paused socket now reads (and drops) too: what the pause left unread is read now.
+      if core.take_read_missed() {
+        state.shared.rearm(core);
+      }
     } else {
       let _ = core.finish_writes();
       flush_later(state, core);
