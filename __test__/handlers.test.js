@@ -5,6 +5,10 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { listen, connect } = require('..');
 const { HOST, sleep, deferred, withTimeout, until, runChild, serve, dial, closedPort } = require('./helpers');
+const { fixtures, skipReason } = require('./tls-fixtures');
+
+const fx = fixtures();
+const tlsSkip = fx ? false : skipReason();
 
 /** Writes 1 MiB chunks until the kernel takes fewer bytes than given; returns the short count. */
 function fillUntilShort(s) {
@@ -582,6 +586,135 @@ test('an async data handler can still reply when the request and the FIN arrive 
   }
   assert.deepEqual(writes.map((w) => w.n), Array(10).fill(7), 'each write took all 7 bytes');
   assert.ok(writes.every((w) => w.state === 1), 'the socket was still open at the write');
+});
+
+// A handler that starts async work without returning it (a floating promise): its promise jobs
+// run before the FIN's automatic close, as Bun runs them after every handler, so a reply written
+// after `await` still goes out. Plain and TLS, and from events held while paused.
+for (const kind of ['plain', 'TLS']) {
+  test(`${kind}: async work a data handler starts but does not return still replies when the request and the FIN arrive together`, { skip: kind === 'TLS' && tlsSkip }, async (t) => {
+    const net = require('node:net');
+    const tls = require('node:tls');
+    const order = [];
+    const table = {
+      data(s, chunk) {
+        order.push('data');
+        (async () => {
+          await null;
+          await Promise.resolve();
+          order.push(`write=${s.write(`re:${chunk}`)}`);
+        })();
+      },
+      end() {
+        order.push('end');
+      },
+      close() {
+        order.push('close');
+      },
+    };
+    const server = serve(t, table, kind === 'TLS' ? { tls: { key: fx.server.key, cert: fx.server.cert } } : {});
+    for (let round = 0; round < 10; round++) {
+      order.length = 0;
+      const reply = await withTimeout(
+        new Promise((resolve, reject) => {
+          const c = kind === 'TLS'
+            ? tls.connect({ port: server.port, host: HOST, ca: fx.ca.cert, servername: 'localhost' }, () => c.end('ping'))
+            : net.connect(server.port, HOST, () => c.end('ping'));
+          let got = '';
+          c.on('data', (d) => (got += d));
+          c.on('close', () => resolve(got));
+          c.on('error', reject);
+        }),
+        3000,
+        'reply',
+      );
+      assert.equal(reply, 're:ping', `round ${round}: the reply written after await arrives`);
+      await until(() => order.includes('close'), 3000, 'server close');
+      assert.deepEqual(order, ['data', 'write=7', 'end', 'close'], `round ${round}`);
+    }
+  });
+}
+
+test('async work started by a data handler of events held while paused runs before the held FIN', async (t) => {
+  const { Worker } = require('node:worker_threads');
+  const sockets = [];
+  const order = [];
+  let first = null;
+  let held = null;
+  // The clients run on a worker. The trigger's data handler blocks this thread while both
+  // clients send their request and FIN: JS holds the loop's baton meanwhile, so the next poll
+  // reads both sockets in one turn, into one batch.
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const server = serve(t, {
+    open(s) {
+      sockets.push(s);
+    },
+    data(s, chunk) {
+      if (String(chunk) === 'trigger') {
+        Atomics.wait(flag, 0, 0, 3000);
+        const until = Date.now() + 20;
+        while (Date.now() < until);
+        return;
+      }
+      // The first request's handler pauses the other socket: its data and FIN, in the same
+      // batch, are held, and delivered at resume().
+      if (first === null) {
+        first = s;
+        const other = sockets.find((o) => o !== s && o !== sockets[0]);
+        other.pause();
+        setTimeout(() => {
+          held = other._held && other._held.map((e) => e[0]);
+          other.resume();
+        }, 50);
+      }
+      (async () => {
+        await null;
+        await Promise.resolve();
+        order.push(`${chunk}:write=${s.write(`re:${chunk}`)}`);
+      })();
+    },
+    end(s) {
+      order.push(`${s === first ? 'first' : 'other'}:end`);
+    },
+  });
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const net = require('node:net');
+    const flag = new Int32Array(workerData.flag.buffer);
+    const connectTo = () => net.connect(workerData.port, '127.0.0.1').on('error', () => {});
+    const trigger = connectTo();
+    trigger.on('connect', () => {
+      const names = ['pa', 'pb'];
+      const replies = { pa: '', pb: '' };
+      const clients = names.map((name) => connectTo().on('data', (d) => (replies[name] += d)));
+      let open = 0, finished = 0, closed = 0;
+      for (const c of clients) {
+        c.on('connect', () => ++open === 2 && parentPort.postMessage('connected'));
+        c.on('close', () => ++closed === 2 && parentPort.postMessage(replies));
+      }
+      parentPort.on('message', () => {
+        trigger.write('trigger');
+        setTimeout(() => clients.forEach((c, i) => c.end(names[i], () => {
+          if (++finished === 2) { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); }
+        })), 30);
+      });
+    });
+    `,
+    { eval: true, workerData: { port: server.port, flag } },
+  );
+  t.after(() => worker.terminate());
+  const next = () => new Promise((resolve) => worker.once('message', resolve));
+  await withTimeout(next(), 3000, 'clients connected');
+  await until(() => sockets.length === 3, 3000, 'all accepted');
+  const done = next();
+  worker.postMessage('go');
+  const replies = await withTimeout(done, 5000, 'replies and close');
+  assert.deepEqual(held, ['data', 'end'], 'the paused socket held its data and FIN');
+  assert.deepEqual(replies, { pa: 're:pa', pb: 're:pb' }, 'both replies written after await arrived');
+  const firstName = order.find((e) => e.includes('write')).slice(0, 2);
+  const otherName = firstName === 'pa' ? 'pb' : 'pa';
+  assert.deepEqual(order, [`${firstName}:write=5`, 'first:end', `${otherName}:write=5`, 'other:end']);
 });
 
 test('a rejected async handler reaches error while the socket is open, before end and close', async (t) => {

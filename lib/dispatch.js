@@ -139,6 +139,9 @@ function dispatch(events, count, data, errors, base) {
  */
 function run(events, from, count, data, errors, base, owned) {
   for (let i = from; i < count; i += 4) {
+    // A peer's FIN may close the socket: the promise jobs of the handlers before it run first (a
+    // `data` handler's reply after an `await` still goes out), as Bun runs them after every handler.
+    if (barrier.ran && events[i] === EV_END) return wait(events, i, count, data, errors, base, owned);
     try {
       dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, base, errors);
     } catch (err) {
@@ -146,21 +149,24 @@ function run(events, from, count, data, errors, base, owned) {
     }
     if (barrier.raised) {
       barrier.raised = false;
-      // The rest of this batch, and any batch polled meanwhile, wait.
-      const next = i + 4;
-      if (next >= count) waiting = [];
-      else if (owned) waiting = [{ events, from: next, data, errors, base }];
-      else waiting = [{ events: events.slice(next, count), from: 0, data, errors, base }];
-      // A microtask queued now runs after the jobs already queued and those they queue in turn
-      // (V8 empties its queue); the tick it queues runs once the queue is empty, before any
-      // timer or I/O: the waiting events follow as soon as the promise jobs are done.
-      afterPromiseJobs(resume);
-      return;
+      return wait(events, i + 4, count, data, errors, base, owned);
     }
   }
 }
 
+/** Events from `next` on, and any batch polled meanwhile, wait for the promise jobs to run. */
+function wait(events, next, count, data, errors, base, owned) {
+  if (next >= count) waiting = [];
+  else if (owned) waiting = [{ events, from: next, data, errors, base }];
+  else waiting = [{ events: events.slice(next, count), from: 0, data, errors, base }];
+  // A microtask queued now runs after the jobs already queued and those they queue in turn
+  // (V8 empties its queue); the tick it queues runs once the queue is empty, before any
+  // timer or I/O: the waiting events follow as soon as the promise jobs are done.
+  afterPromiseJobs(resume);
+}
+
 function resume() {
+  barrier.ran = false;
   const queue = waiting;
   waiting = null;
   for (let k = 0; k < queue.length; k++) {

@@ -3,11 +3,14 @@
 // failure of `error` itself becomes an uncaughtException, as it would in Node.
 
 /**
- * Set when what a handler just did must settle before the next event is dispatched: it returned
+ * `raised`: what a handler just did must settle before the next event is dispatched: it returned
  * a promise, a connect promise was resolved, or an exception is on its way. Bun runs pending
  * promise jobs after every handler; the dispatcher (dispatch.js) yields to them when this is set.
+ * `ran`: a handler ran since the promise jobs last ran, so some may be queued (a handler that
+ * starts async work without returning it). The dispatcher yields to them before a peer's FIN,
+ * whose automatic close would otherwise come before a reply written after an `await`.
  */
-const barrier = { raised: false };
+const barrier = { raised: false, ran: false };
 
 /** Runs `fn` once the promise jobs queued so far have run: how events wait behind a barrier. */
 function afterPromiseJobs(fn) {
@@ -22,6 +25,7 @@ function uncaught(err) {
 }
 
 function routeError(socket, err) {
+  barrier.ran = true;
   const onError = socket._table().error;
   if (!onError) return uncaught(err);
   try {
@@ -34,6 +38,7 @@ function routeError(socket, err) {
 
 /** Calls `fn(socket, a, b)`; returns false when it threw synchronously. */
 function invoke(socket, fn, a, b) {
+  barrier.ran = true;
   try {
     // As many arguments as the handler has (open(s), data(s, chunk), handshake(s, ok, err)), as
     // Bun passes them.
@@ -55,6 +60,7 @@ function invoke(socket, fn, a, b) {
  * socket closes, as after a synchronous throw). An Error it returns counts as thrown, as in Bun.
  */
 function invokeOpen(socket, fn, failed) {
+  barrier.ran = true;
   try {
     const result = fn.call(socket, socket);
     if (result instanceof Error) {

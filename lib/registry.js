@@ -4,6 +4,7 @@
 const { performance } = require('node:perf_hooks');
 const { markAsUntransferable } = require('node:worker_threads');
 const binding = require('./binding');
+const { barrier } = require('./handlers');
 
 // Ids carry a slot index in their low bits (src/ids.rs) and a reuse count above it; tables are
 // indexed by slot and every lookup compares the whole id, so an event queued for a closed socket
@@ -60,6 +61,8 @@ let started = false;
 function start(dispatch, holding) {
   if (started) return 0;
   const pump = (until = performance.now() + BUDGET_MS) => {
+    // Called from a callback of its own (or after a barrier's wait): no promise job is pending.
+    barrier.ran = false;
     // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
     // handles every ready socket of one poll; past that the rest waits for the next turn.
     while (binding.poll(dispatch)) {

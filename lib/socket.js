@@ -385,10 +385,16 @@ class Socket {
    */
   _deliverHeld() {
     this._delivering = true;
+    let ran = false;
     while (this._held && this._held.length > 0 && (this._forceHeld || !this._paused) && this._state !== CLOSED) {
+      // Before a FIN (and its automatic close), the promise jobs of the `data` handlers before
+      // it, as between events of a batch.
+      if (ran && this._held[0][0] === 'end') return afterPromiseJobs(() => this._deliverHeld());
       const [kind, value] = this._held.shift();
-      if (kind === 'data') this._deliverData(chunkOf(value, 0, value.length, this._table().binaryType));
-      else if (kind === 'end') this._deliverEnd();
+      if (kind === 'data') {
+        this._deliverData(chunkOf(value, 0, value.length, this._table().binaryType));
+        ran = true;
+      } else if (kind === 'end') this._deliverEnd();
       else this._destroy(value, false);
       if (barrier.raised) {
         // A handler returned a promise: its jobs run (a rejection reaches `error`) before the
