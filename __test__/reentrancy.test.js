@@ -1,6 +1,6 @@
 'use strict';
-// What handlers do to their own socket: an async `end` or `timeout` handler still replies after
-// `await` (its promise jobs run before the automatic close, as in Bun), a handler that paused to
+// What handlers do to their own socket: an `end` or `timeout` handler still replies after `await`,
+// returned or not (its promise jobs run before the automatic close, as in Bun), a handler that paused to
 // answer later still can when the peer's FIN comes meanwhile, upgradeTLS() inside `end` does not
 // leave a TLS socket waiting for ever, and close() inside the handler that reports a TLS failure
 // closes with that failure.
@@ -25,36 +25,51 @@ async function askAndEnd(port, request) {
   return withTimeout(got.promise, 5000, 'client close');
 }
 
-test('an async end handler replies after await, before the automatic close', async (t) => {
-  const server = listen({ hostname: HOST, port: 0, socket: {
-    data() {},
-    async end(s) {
-      await null;
-      s.write('bye');
-    },
-  } });
-  cleanup(t, () => server.stop(true));
-  assert.equal(await askAndEnd(server.port, 'hi'), 'bye');
-});
+// Returned: `async end(s) { await null; s.write() }`. Started: `end(s) { later(s) }` with an async
+// `later` whose promise nobody returns; Bun runs its jobs after the handler too.
+const styles = {
+  returned: (work) => async function (s) {
+    await work(s);
+  },
+  started: (work) => function (s) {
+    work(s);
+  },
+};
 
-test('an async timeout handler writes after await, and that is delivered before the close', async (t) => {
-  const server = listen({ hostname: HOST, port: 0, socket: {
-    open(s) { s.timeout(0.2); },
-    data() {},
-    async timeout(s) {
-      await null;
-      s.write('idle');
-    },
-  } });
-  cleanup(t, () => server.stop(true));
-  const got = deferred();
-  const chunks = [];
-  const c = net.connect(server.port, HOST);
-  c.on('data', (d) => chunks.push(d));
-  c.on('error', () => {});
-  c.on('close', () => got.resolve(Buffer.concat(chunks).toString()));
-  assert.equal(await withTimeout(got.promise, 5000, 'close after the timeout'), 'idle');
-});
+for (const [style, wrap] of Object.entries(styles)) {
+  test(`an end handler replies after await, before the automatic close (async work ${style})`, async (t) => {
+    const server = listen({ hostname: HOST, port: 0, socket: {
+      data() {},
+      end: wrap(async (s) => {
+        await null;
+        await Promise.resolve();
+        s.write('bye');
+      }),
+    } });
+    cleanup(t, () => server.stop(true));
+    assert.equal(await askAndEnd(server.port, 'hi'), 'bye');
+  });
+
+  test(`a timeout handler writes after await, and that is delivered before the close (async work ${style})`, async (t) => {
+    const server = listen({ hostname: HOST, port: 0, socket: {
+      open(s) { s.timeout(0.2); },
+      data() {},
+      timeout: wrap(async (s) => {
+        await null;
+        await Promise.resolve();
+        s.write('idle');
+      }),
+    } });
+    cleanup(t, () => server.stop(true));
+    const got = deferred();
+    const chunks = [];
+    const c = net.connect(server.port, HOST);
+    c.on('data', (d) => chunks.push(d));
+    c.on('error', () => {});
+    c.on('close', () => got.resolve(Buffer.concat(chunks).toString()));
+    assert.equal(await withTimeout(got.promise, 5000, 'close after the timeout'), 'idle');
+  });
+}
 
 test('a handler that paused to answer later still answers when the FIN came with the request (end waits for resume, as in Bun)', async (t) => {
   const events = [];

@@ -739,11 +739,13 @@ class Socket {
   _deliverEnd() {
     this._peerEnded = true;
     const onEnd = this._table().end;
-    if (onEnd) invoke(this, onEnd);
-    // An async handler's promise jobs run before the automatic close (a reply after `await`
-    // still goes out), as Bun runs them after every handler.
-    if (barrier.raised) return afterPromiseJobs(() => this._afterEnd());
-    this._afterEnd();
+    if (!onEnd) return this._afterEnd();
+    invoke(this, onEnd);
+    // The handler's promise jobs run before the automatic close (a reply after `await` still goes
+    // out), whether it returned its promise or only started async work, as Bun runs them after
+    // every handler.
+    barrier.raised = true;
+    afterPromiseJobs(() => this._afterEnd());
   }
 
   _afterEnd() {
@@ -796,14 +798,16 @@ class Socket {
     if (this._state === CLOSED) return;
     this._timeoutRearmed = false;
     const onTimeout = this._table().timeout;
-    if (onTimeout) invoke(this, onTimeout);
-    // A peer that let the timer run out during the handshake is not waited for any longer. An
-    // async handler's writes (and re-arming) after `await` come before the close.
+    // A peer that let the timer run out during the handshake is not waited for any longer. The
+    // handler's writes (and re-arming) after `await` come before the close, whether it returned
+    // its promise or only started async work.
     const close = () => {
       if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false, true);
     };
-    if (barrier.raised) return afterPromiseJobs(close);
-    close();
+    if (!onTimeout) return close();
+    invoke(this, onTimeout);
+    barrier.raised = true;
+    afterPromiseJobs(close);
   }
 }
 
