@@ -635,6 +635,52 @@ for (const kind of ['plain', 'TLS']) {
   });
 }
 
+for (const handler of ['open', 'handshake']) {
+  test(`async work ${handler === 'open' ? 'an open' : 'a handshake'} handler starts without returning it runs before that socket's first data, as in Bun`, { skip: handler === 'handshake' && tlsSkip }, async (t) => {
+    const net = require('node:net');
+    const tls = require('node:tls');
+    let ready = 0;
+    let notReady = 0;
+    const setUp = (s) => {
+      (async () => {
+        await null;
+        await Promise.resolve();
+        s.data = { ready: true };
+      })();
+    };
+    const server = serve(
+      t,
+      {
+        [handler]: setUp,
+        data(s) {
+          if (s.data && s.data.ready) ready++;
+          else notReady++;
+          s.end();
+        },
+      },
+      handler === 'handshake' ? { tls: { key: fx.server.key, cert: fx.server.cert } } : {},
+    );
+    // A client that writes at once: its data often comes in the batch of the accept (or of the
+    // handshake's end).
+    for (let i = 0; i < 50; i++) {
+      await withTimeout(
+        new Promise((resolve, reject) => {
+          const c = handler === 'handshake'
+            ? tls.connect({ port: server.port, host: HOST, ca: fx.ca.cert, servername: 'localhost' })
+            : net.connect(server.port, HOST);
+          c.write('hello');
+          c.resume();
+          c.on('close', resolve);
+          c.on('error', reject);
+        }),
+        3000,
+        'client close',
+      );
+    }
+    assert.deepEqual({ ready, notReady }, { ready: 50, notReady: 0 });
+  });
+}
+
 test('async work started by a data handler of events held while paused runs before the held FIN', async (t) => {
   const { Worker } = require('node:worker_threads');
   const sockets = [];

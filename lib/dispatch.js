@@ -139,9 +139,13 @@ function dispatch(events, count, data, errors, base) {
  */
 function run(events, from, count, data, errors, base, owned) {
   for (let i = from; i < count; i += 4) {
-    // A peer's FIN may close the socket: the promise jobs of the handlers before it run first (a
-    // `data` handler's reply after an `await` still goes out), as Bun runs them after every handler.
-    if (barrier.ran && events[i] === EV_END) return wait(events, i, count, data, errors, base, owned);
+    // Promise jobs a handler queued without returning them run before any peer's FIN, whose
+    // automatic close would otherwise come first (a `data` handler's reply after an `await` still
+    // goes out), and those of an `open` or `handshake` before its socket's next event, as Bun
+    // runs them after every handler.
+    if (barrier.ran && (events[i] === EV_END || ranBefore(events[i], events[i + 1]))) {
+      return wait(events, i, count, data, errors, base, owned);
+    }
     try {
       dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, base, errors);
     } catch (err) {
@@ -152,6 +156,13 @@ function run(events, from, count, data, errors, base, owned) {
       return wait(events, i + 4, count, data, errors, base, owned);
     }
   }
+}
+
+/** Whether event `kind` is for socket `id`, whose `open` or `handshake` ran since the jobs did. */
+function ranBefore(kind, id) {
+  if (kind === EV_OPEN || kind === EV_UNLISTENED || kind === EV_FLUSHED || kind === EV_ACCEPT_ERROR) return false;
+  const socket = registry.lookup(sockets, id);
+  return socket !== undefined && socket._ranIn === barrier.epoch;
 }
 
 /** Events from `next` on, and any batch polled meanwhile, wait for the promise jobs to run. */
@@ -166,7 +177,7 @@ function wait(events, next, count, data, errors, base, owned) {
 }
 
 function resume() {
-  barrier.ran = false;
+  barrier.settled();
   const queue = waiting;
   waiting = null;
   for (let k = 0; k < queue.length; k++) {

@@ -62,7 +62,7 @@ function start(dispatch, holding) {
   if (started) return 0;
   const pump = (until = performance.now() + BUDGET_MS) => {
     // Called from a callback of its own (or after a barrier's wait): no promise job is pending.
-    barrier.ran = false;
+    barrier.settled();
     // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
     // handles every ready socket of one poll; past that the rest waits for the next turn.
     while (binding.poll(dispatch)) {

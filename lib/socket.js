@@ -4,7 +4,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
-const { invoke, invokeOpen, barrier, afterPromiseJobs } = require('./handlers');
+const { invoke, invokeOpen, setUp, barrier, afterPromiseJobs } = require('./handlers');
 const { reloadTable, writeArgs } = require('./options');
 const { chunkOf } = require('./chunk');
 const { invalidArgType, invalidThis, outOfRange, systemError, illegalConstructor } = require('./errors');
@@ -65,6 +65,7 @@ class Socket {
     this._paused = false;
     this._held = null;
     this._delivering = false; // a delivery of held events is under way (_deliverHeld)
+    this._ranIn = -1; // the promise-job epoch its open or handshake handler ran in (handlers.js)
     this._forceHeld = false; // ... and goes on while paused (a reset, _onError)
     this._timeoutRearmed = false;
     this._addrs = null;
@@ -677,6 +678,7 @@ class Socket {
       }
       if (!ok) this._fatal = err;
       invoke(this, onHandshake, ok, err);
+      setUp(this);
       if (!ok) this._destroy(err, false);
       return;
     }
