@@ -681,6 +681,41 @@ for (const handler of ['open', 'handshake']) {
   });
 }
 
+test('100 clients send a request and its FIN at once; handlers return their async work or only start it: every reply arrives', async (t) => {
+  const net = require('node:net');
+  let n = 0;
+  const server = serve(t, {
+    open(s) {
+      s.data = n++;
+    },
+    data(s, d) {
+      const work = async () => {
+        await null;
+        await Promise.resolve();
+        s.write(`re:${d}`);
+      };
+      if (s.data % 2 === 0) return work();
+      work();
+    },
+  });
+  for (let round = 0; round < 3; round++) {
+    const replies = await withTimeout(
+      Promise.all(
+        Array.from({ length: 100 }, (_, i) => new Promise((resolve) => {
+          const c = net.connect(server.port, HOST, () => c.end(`q${i}`));
+          let got = '';
+          c.on('data', (d) => (got += d));
+          c.on('error', () => {});
+          c.on('close', () => resolve(got === `re:q${i}`));
+        })),
+      ),
+      10000,
+      'every client closed',
+    );
+    assert.equal(replies.filter((ok) => !ok).length, 0, `round ${round}: replies lost`);
+  }
+});
+
 test('async work started by a data handler of events held while paused runs before the held FIN', async (t) => {
   const { Worker } = require('node:worker_threads');
   const sockets = [];

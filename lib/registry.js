@@ -60,9 +60,14 @@ let started = false;
  */
 function start(dispatch, holding) {
   if (started) return 0;
-  const pump = (until = performance.now() + BUDGET_MS) => {
-    // Called from a callback of its own (or after a barrier's wait): no promise job is pending.
-    barrier.settled();
+  const pump = (until) => {
+    // Node calls it with no argument, as a callback of its own (the loop's wake-up, an immediate):
+    // no promise job is pending then. Called from `resumed`, the events just dispatched may have
+    // queued some.
+    if (until === undefined) {
+      barrier.settled();
+      until = performance.now() + BUDGET_MS;
+    }
     // Batches that arrive while we work are taken in the same turn for up to BUDGET_MS, as libuv
     // handles every ready socket of one poll; past that the rest waits for the next turn.
     while (binding.poll(dispatch)) {
