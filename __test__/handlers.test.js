@@ -716,6 +716,95 @@ test('100 clients send a request and its FIN at once; handlers return their asyn
   }
 });
 
+for (const kind of ['plain', 'TLS']) {
+  test(`${kind}: async work a data handler starts but does not return runs before the close of a reset that follows`, { skip: kind === 'TLS' && tlsSkip }, async (t) => {
+    const net = require('node:net');
+    const tls = require('node:tls');
+    const order = [];
+    const live = new Set();
+    const closed = deferred();
+    const table = {
+      data(s, d) {
+        order.push(`data:${d}`);
+        (async () => {
+          await null;
+          live.add(s);
+          order.push('registered');
+        })();
+      },
+      close(s, err) {
+        live.delete(s);
+        order.push(`close:${err && err.code}`);
+        closed.resolve();
+      },
+      error() {},
+    };
+    const server = serve(t, table, kind === 'TLS' ? { tls: { key: fx.server.key, cert: fx.server.cert } } : {});
+    const raw = net.connect(server.port, HOST);
+    raw.on('error', () => {});
+    const c = kind === 'TLS' ? tls.connect({ socket: raw, ca: fx.ca.cert, servername: 'localhost' }) : raw;
+    c.on('error', () => {});
+    c.on(kind === 'TLS' ? 'secureConnect' : 'connect', () => c.write('req', () => raw.resetAndDestroy()));
+    await withTimeout(closed.promise, 3000, 'server close');
+    assert.deepEqual(order, ['data:req', 'registered', 'close:ECONNRESET']);
+    assert.equal(live.size, 0, 'close cleaned up what the data handler registered');
+  });
+}
+
+test('a FIN polled right after events that waited for promise jobs still waits for the jobs their handlers started', async (t) => {
+  const { spawn } = require('node:child_process');
+  let lost = 0;
+  const busy = (ms) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  const server = serve(t, {
+    data(s, d) {
+      // X returns a promise after some work: the events behind it wait, and the pump polls the
+      // next batch (A's FIN) right after dispatching them.
+      if (String(d) === 'X') {
+        busy(1);
+        return (async () => {
+          await null;
+        })();
+      }
+      (async () => {
+        await null;
+        if (s.write('reply') < 0) lost++;
+      })();
+    },
+  });
+  // The peers run in a process of their own: A's FIN follows its request by 0.1 ms.
+  const peer = `
+    const net = require('node:net');
+    const port = +process.argv[1];
+    const spin = (us) => { const t = process.hrtime.bigint(); while (Number(process.hrtime.bigint() - t) / 1000 < us); };
+    (async () => {
+      let replies = 0;
+      for (let i = 0; i < 100; i++) {
+        const mk = () => new Promise((r) => { const c = net.connect(port, '127.0.0.1', () => r(c)); c.on('error', () => {}); });
+        const [x, a] = await Promise.all([mk(), mk()]);
+        let got = '';
+        a.on('data', (d) => (got += d));
+        x.resume();
+        const closed = new Promise((r) => a.on('close', r));
+        x.write('X'); a.write('A'); spin(100); a.end();
+        await closed;
+        x.end();
+        if (got === 'reply') replies++;
+      }
+      console.log(replies);
+    })();
+  `;
+  const child = spawn(process.execPath, ['-e', peer, String(server.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await withTimeout(new Promise((resolve) => child.on('exit', resolve)), 20000, 'peer process');
+  assert.equal(lost, 0, 'replies written after the close');
+  assert.equal(out.trim(), '100');
+});
+
 test('async work started by a data handler of events held while paused runs before the held FIN', async (t) => {
   const { Worker } = require('node:worker_threads');
   const sockets = [];

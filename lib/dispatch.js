@@ -25,6 +25,10 @@ const EV_TLS_DATA = 14;
 const EV_FAILED = 15;
 
 const binding = require('./binding');
+
+/** Event kinds that fail a socket, by kind (1: fails). */
+const FAILING = new Uint8Array(16);
+for (const kind of [EV_ERROR, EV_TLS_ERROR, EV_FAILED]) FAILING[kind] = 1;
 const { sockets, listeners } = registry;
 
 function accept(id, listenerId) {
@@ -140,10 +144,11 @@ function dispatch(events, count, data, errors, base) {
 function run(events, from, count, data, errors, base, owned) {
   for (let i = from; i < count; i += 4) {
     // Promise jobs a handler queued without returning them run before any peer's FIN, whose
-    // automatic close would otherwise come first (a `data` handler's reply after an `await` still
-    // goes out), and those of an `open` or `handshake` before its socket's next event, as Bun
-    // runs them after every handler.
-    if (barrier.ran && (events[i] === EV_END || ranBefore(events[i], events[i + 1]))) {
+    // automatic close would otherwise come first (a `data` handler's reply after an `await`
+    // still goes out), before a reset or TLS failure of that handler's socket (whose `close`
+    // would otherwise run before that work), and those of an `open` or `handshake` before its
+    // socket's next event, as Bun runs them after every handler.
+    if (barrier.ran && (events[i] === EV_END || mustWait(events[i], events[i + 1]))) {
       return wait(events, i, count, data, errors, base, owned);
     }
     try {
@@ -158,11 +163,15 @@ function run(events, from, count, data, errors, base, owned) {
   }
 }
 
-/** Whether event `kind` is for socket `id`, whose `open` or `handshake` ran since the jobs did. */
-function ranBefore(kind, id) {
+/**
+ * Whether event `kind` for socket `id` waits for the promise jobs: it fails the socket and a
+ * handler of it ran since the jobs did, or its `open` or `handshake` did.
+ */
+function mustWait(kind, id) {
   if (kind === EV_OPEN || kind === EV_UNLISTENED || kind === EV_FLUSHED || kind === EV_ACCEPT_ERROR) return false;
   const socket = registry.lookup(sockets, id);
-  return socket !== undefined && socket._ranIn === barrier.epoch;
+  if (socket === undefined) return false;
+  return socket._setUpIn === barrier.epoch || (FAILING[kind] === 1 && socket._ranIn === barrier.epoch);
 }
 
 /** Events from `next` on, and any batch polled meanwhile, wait for the promise jobs to run. */

@@ -9,10 +9,12 @@
  * `ran`: a handler ran since the promise jobs last ran, so some may be queued (a handler that
  * starts async work without returning it). The dispatcher yields to them before any peer's FIN,
  * whose automatic close would otherwise come before a reply written after an `await`. `epoch`
- * counts the times they ran; a socket's `_ranIn` is the epoch its `open` or `handshake` handler
- * ran in, and its next event waits for them too: what such a handler sets up after an `await`
- * is ready for the first `data`, as in Bun. (Between two `data` events they would only reorder
- * work of one stream; waiting there cost a streaming server 15% more CPU per MB.)
+ * counts the times they ran. A socket's `_ranIn` is the epoch its last handler ran in: a reset
+ * or TLS failure of that socket waits for them too, so its `close` comes after that work. Its
+ * `_setUpIn` is the epoch its `open` or `handshake` ran in: its next event waits, so what such a
+ * handler sets up after an `await` is ready for the first `data`, as in Bun. (Between two `data`
+ * events they would only reorder work of one stream; waiting there cost a streaming server 15%
+ * more CPU per MB.)
  */
 const barrier = {
   raised: false,
@@ -25,10 +27,16 @@ const barrier = {
   },
 };
 
-/** An `open` or `handshake` handler of `socket` ran: its next event waits for the promise jobs. */
-function setUp(socket) {
+/** A handler of `socket` ran. */
+function ran(socket) {
   barrier.ran = true;
   socket._ranIn = barrier.epoch;
+}
+
+/** An `open` or `handshake` handler of `socket` ran: its next event waits for the promise jobs. */
+function setUp(socket) {
+  ran(socket);
+  socket._setUpIn = barrier.epoch;
 }
 
 /** Runs `fn` once the promise jobs queued so far have run: how events wait behind a barrier. */
@@ -44,7 +52,7 @@ function uncaught(err) {
 }
 
 function routeError(socket, err) {
-  barrier.ran = true;
+  ran(socket);
   const onError = socket._table().error;
   if (!onError) return uncaught(err);
   try {
@@ -57,7 +65,7 @@ function routeError(socket, err) {
 
 /** Calls `fn(socket, a, b)`; returns false when it threw synchronously. */
 function invoke(socket, fn, a, b) {
-  barrier.ran = true;
+  ran(socket);
   try {
     // As many arguments as the handler has (open(s), data(s, chunk), handshake(s, ok, err)), as
     // Bun passes them.

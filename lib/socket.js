@@ -65,7 +65,8 @@ class Socket {
     this._paused = false;
     this._held = null;
     this._delivering = false; // a delivery of held events is under way (_deliverHeld)
-    this._ranIn = -1; // the promise-job epoch its open or handshake handler ran in (handlers.js)
+    this._ranIn = -1; // the promise-job epoch its last handler ran in (handlers.js)
+    this._setUpIn = -1; // ... and its open or handshake handler
     this._forceHeld = false; // ... and goes on while paused (a reset, _onError)
     this._timeoutRearmed = false;
     this._addrs = null;
@@ -388,9 +389,9 @@ class Socket {
     this._delivering = true;
     let ran = false;
     while (this._held && this._held.length > 0 && (this._forceHeld || !this._paused) && this._state !== CLOSED) {
-      // Before a FIN (and its automatic close), the promise jobs of the `data` handlers before
-      // it, as between events of a batch.
-      if (ran && this._held[0][0] === 'end') return afterPromiseJobs(() => this._deliverHeld());
+      // Before a FIN (and its automatic close) or a reset, the promise jobs of the `data`
+      // handlers before it, as between events of a batch.
+      if (ran && this._held[0][0] !== 'data') return afterPromiseJobs(() => this._deliverHeld());
       const [kind, value] = this._held.shift();
       if (kind === 'data') {
         this._deliverData(chunkOf(value, 0, value.length, this._table().binaryType));
