@@ -148,11 +148,15 @@ function run(events, from, count, data, errors, base, owned) {
     // still goes out), before a reset or TLS failure of that handler's socket (whose `close`
     // would otherwise run before that work), and those of an `open` or `handshake` before its
     // socket's next event, as Bun runs them after every handler.
-    if (barrier.ran && (events[i] === EV_END || mustWait(events[i], events[i + 1]))) {
-      return wait(events, i, count, data, errors, base, owned);
+    const kind = events[i];
+    if (barrier.ran) {
+      const mayWait = kind === EV_END || barrier.setUp || FAILING[kind] === 1;
+      if (mayWait && (kind === EV_END || mustWait(kind, events[i + 1]))) {
+        return wait(events, i, count, data, errors, base, owned);
+      }
     }
     try {
-      dispatchOne(events[i], events[i + 1], events[i + 2], events[i + 3], data, base, errors);
+      dispatchOne(kind, events[i + 1], events[i + 2], events[i + 3], data, base, errors);
     } catch (err) {
       uncaught(err);
     }
@@ -165,7 +169,8 @@ function run(events, from, count, data, errors, base, owned) {
 
 /**
  * Whether event `kind` for socket `id` waits for the promise jobs: it fails the socket and a
- * handler of it ran since the jobs did, or its `open` or `handshake` did.
+ * handler of it ran since the jobs did, or its `open` or `handshake` did. Asked only when one of
+ * those can be so, so that steady traffic looks up no socket twice.
  */
 function mustWait(kind, id) {
   if (kind === EV_OPEN || kind === EV_UNLISTENED || kind === EV_FLUSHED || kind === EV_ACCEPT_ERROR) return false;

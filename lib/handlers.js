@@ -19,10 +19,13 @@
 const barrier = {
   raised: false,
   ran: false,
+  /** Some `open` or `handshake` ran since the promise jobs did (else no socket's `_setUpIn` is current). */
+  setUp: false,
   epoch: 0,
   /** The promise jobs have all run (a fresh callback of Node's, or after a wait for them). */
   settled() {
     this.ran = false;
+    this.setUp = false;
     this.epoch++;
   },
 };
@@ -36,6 +39,7 @@ function ran(socket) {
 /** An `open` or `handshake` handler of `socket` ran: its next event waits for the promise jobs. */
 function setUp(socket) {
   ran(socket);
+  barrier.setUp = true;
   socket._setUpIn = barrier.epoch;
 }
 
