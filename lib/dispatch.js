@@ -149,11 +149,8 @@ function run(events, from, count, data, errors, base, owned) {
     // would otherwise run before that work), and those of an `open` or `handshake` before its
     // socket's next event, as Bun runs them after every handler.
     const kind = events[i];
-    if (barrier.ran) {
-      const mayWait = kind === EV_END || barrier.setUp || FAILING[kind] === 1;
-      if (mayWait && (kind === EV_END || mustWait(kind, events[i + 1]))) {
-        return wait(events, i, count, data, errors, base, owned);
-      }
+    if (barrier.ran && waitsBefore(kind, events[i + 1])) {
+      return wait(events, i, count, data, errors, base, owned);
     }
     try {
       dispatchOne(kind, events[i + 1], events[i + 2], events[i + 3], data, base, errors);
@@ -168,11 +165,13 @@ function run(events, from, count, data, errors, base, owned) {
 }
 
 /**
- * Whether event `kind` for socket `id` waits for the promise jobs: it fails the socket and a
- * handler of it ran since the jobs did, or its `open` or `handshake` did. Asked only when one of
- * those can be so, so that steady traffic looks up no socket twice.
+ * Whether event `kind` for socket `id` waits for the promise jobs, some handler having run since
+ * they did: a FIN always; a failure of the socket if a handler of it ran; any event of it if its
+ * `open` or `handshake` ran. Steady traffic (no open, no failure) looks up no socket twice.
  */
-function mustWait(kind, id) {
+function waitsBefore(kind, id) {
+  if (kind === EV_END) return true;
+  if (!barrier.setUp && FAILING[kind] !== 1) return false;
   if (kind === EV_OPEN || kind === EV_UNLISTENED || kind === EV_FLUSHED || kind === EV_ACCEPT_ERROR) return false;
   const socket = registry.lookup(sockets, id);
   if (socket === undefined) return false;

@@ -22,8 +22,12 @@ const barrier = {
   /** Some `open` or `handshake` ran since the promise jobs did (else no socket's `_setUpIn` is current). */
   setUp: false,
   epoch: 0,
-  /** The promise jobs have all run (a fresh callback of Node's, or after a wait for them). */
+  /**
+   * The promise jobs have all run (a fresh callback of Node's, or after a wait for them). A
+   * `raised` left by code outside a dispatch (an `end()` that delivered a held FIN) is moot now.
+   */
   settled() {
+    this.raised = false;
     this.ran = false;
     this.setUp = false;
     this.epoch++;

@@ -678,8 +678,8 @@ class Socket {
         if (this._state === CLOSED) return;
       }
       if (!ok) this._fatal = err;
-      invoke(this, onHandshake, ok, err);
       setUp(this);
+      invoke(this, onHandshake, ok, err);
       if (!ok) this._destroy(err, false);
       return;
     }
