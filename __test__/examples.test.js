@@ -388,6 +388,39 @@ test('tls-echo-server echoes over TLS to a node:tls client that trusts its gener
   assert.equal((await withTimeout(server.exited, 10000, 'exit after --once')).code, 0);
 });
 
+test('tls-echo-server keeps every echo for a client that ends before reading them, then ends too', { timeout: 30000 }, async (t) => {
+  if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
+  const tls = require('node:tls');
+  const server = startExample('tls-echo-server.js', ['0', '--once']);
+  t.after(() => server.kill());
+  const port = await listeningPort(server);
+  const certLine = await server.line(/^certificate: /);
+  const ca = fs.readFileSync(certLine.slice('certificate: '.length));
+  // More than the kernel and the TLS session hold: echoes queue (and the server pauses) while
+  // this client does not read, and its FIN arrives behind them.
+  const payload = crypto.randomBytes(8 << 20);
+  const received = [];
+  const ended = await withTimeout(
+    new Promise((resolve, reject) => {
+      const c = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+        c.pause();
+        c.end(payload);
+        setTimeout(() => c.resume(), 500);
+      });
+      c.on('data', (d) => received.push(d));
+      c.on('end', () => resolve(true));
+      c.on('close', () => resolve(false));
+      c.on('error', reject);
+    }),
+    20000,
+    'TLS echo of a client that ended first',
+  );
+  assert.ok(ended, 'the server ended its side (FIN), not a reset');
+  assert.equal(Buffer.concat(received).length, payload.length);
+  assert.equal(sha256(Buffer.concat(received)), sha256(payload));
+  assert.equal((await withTimeout(server.exited, 10000, 'exit after --once')).code, 0);
+});
+
 test('starttls switches a plain conversation to TLS on both ends', { timeout: 30000 }, async (t) => {
   if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
   const proc = startExample('starttls.js');
