@@ -403,6 +403,23 @@ describe('connect: host forms', () => {
     }
   });
 
+  test('EADDRINUSE on a unix path has the fields of node:net\'s, port -1 among them', async (t) => {
+    const file = path.join(os.tmpdir(), `nbt-inuse-${process.pid}.sock`);
+    const first = listen({ unix: file, socket: { data() {} } });
+    t.after(() => first.stop());
+    let ours;
+    assert.throws(() => listen({ unix: file, socket: { data() {} } }), (err) => ((ours = err), true));
+    const theirs = await new Promise((resolve) => {
+      const server = net.createServer();
+      server.on('error', resolve);
+      server.listen(file, () => server.close(() => resolve(null)));
+    });
+    assert.ok(theirs, 'node:net failed too');
+    const fields = (e) => ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, address: e.address, port: e.port });
+    assert.deepEqual(fields(ours), fields(theirs));
+    assert.equal(ours.port, -1);
+  });
+
   test('a long unix path in a missing folder fails with ENOENT; a name too long even through its folder, with EINVAL', async (t) => {
     const missing = path.join(os.tmpdir(), 'nbt-no-such-folder', 'x'.repeat(120));
     assert.throws(() => listen({ unix: missing, socket: { data() {} } }), (err) => err.code === 'ENOENT' && err.syscall === 'listen' && err.address === missing);

@@ -263,13 +263,23 @@ const optionCases = [
     ["'65536'", '65536'],
     ["'-1'", '-1'],
     ["''", ''],
-    ['{}', {}],
-    ['[]', []],
-    ['true', true],
   ].map(([label, port]) => [
     `port ${label}`,
     () => ({ hostname: HOST, port, socket: handlers() }),
     { names: ['RangeError', 'TypeError'], message: /port/ },
+  ]),
+  // Neither a number nor a string: a TypeError, as net.connect throws.
+  ...[
+    ['{}', {}],
+    ['[]', []],
+    ['true', true],
+    ['null', null],
+    ['10n', 10n],
+    ['a symbol', Symbol('port')],
+  ].map(([label, port]) => [
+    `port ${label}`,
+    () => ({ hostname: HOST, port, socket: handlers() }),
+    { name: 'TypeError', codes: ['ERR_INVALID_ARG_TYPE'], message: /"options\.port" property must be one of type number or string/ },
   ]),
   ...[
     ['42', 42],

@@ -96,7 +96,8 @@ function systemError(syscall, errno, address, port, { describe = false, stack = 
     const entry = util.getSystemErrorMap().get(errno);
     if (entry) message += `: ${entry[1]}`;
   }
-  // As node:net's exceptionWithHostPort: port 0 is left out of the message and the error.
+  // As node:net's exceptionWithHostPort: only a port above 0 is in the message, and any but 0 is
+  // in the error (a unix listener's is -1, as node:net's).
   const hasPort = port !== undefined && port > 0;
   if (address !== undefined) message += hasPort ? ` ${address}:${port}` : ` ${address}`;
   const err = stack ? new Error(message) : stacklessError(message);
@@ -104,7 +105,7 @@ function systemError(syscall, errno, address, port, { describe = false, stack = 
   err.code = code;
   err.syscall = syscall;
   if (address !== undefined) err.address = address;
-  if (hasPort) err.port = port;
+  if (port) err.port = port;
   return err;
 }
 

@@ -53,7 +53,8 @@ function listen(options) {
   };
   const startErrno = registry.start(dispatch, holding);
   if (startErrno < 0) {
-    throw systemError('listen', startErrno, target.unix !== undefined ? target.unix : target.hostname, target.port, { describe: true });
+    const [address, port] = target.unix !== undefined ? [target.unix, -1] : [target.hostname, target.port];
+    throw systemError('listen', startErrno, address, port, { describe: true });
   }
 
   // With a `handshake` handler, `open` runs before the handshake, which waits for it (so that
@@ -65,7 +66,7 @@ function listen(options) {
       : binding.listenTcp(target.hostname, target.port, flags, tls);
   if (result.id === UV_EAI_NONAME) throw notFound(target.hostname);
   if (result.id < 0) {
-    const port = target.unix !== undefined ? undefined : target.port;
+    const port = target.unix !== undefined ? -1 : target.port;
     throw systemError('listen', result.id, result.address, port, { describe: true });
   }
   return new Listener(INTERNAL, result.id, handlers, settings, target, result.port, tls !== null);

@@ -48,11 +48,12 @@ function reloadTable(options) {
   return handlerTable(options, 'options');
 }
 
-/** As Node's validatePort: integers 0..65535, numbers or numeric strings. */
+/** As `net.connect`'s port check: integers 0..65535, numbers or numeric strings; other types are a TypeError. */
 function validatePort(port, name) {
-  if (port === undefined || port === null) throw invalidArgType(name, 'of type number', port);
+  if (typeof port !== 'number' && typeof port !== 'string') {
+    throw invalidArgType(name, 'one of type number or string', port);
+  }
   if (
-    (typeof port !== 'number' && typeof port !== 'string') ||
     (typeof port === 'string' && port.trim().length === 0) ||
     +port !== +port >>> 0 ||
     +port > 0xffff
