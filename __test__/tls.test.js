@@ -616,6 +616,13 @@ test('a peer that resets or closes during the handshake fails it (client and ser
     );
     assert.equal(err.code, 'ECONNRESET', `${how}: ${err.message}`);
     assert.deepEqual(events, ['connectError:ECONNRESET'], how);
+    // The error node:tls gives for the same peer: message, code and where it connected.
+    const theirs = await new Promise((resolve) => {
+      const c = tls.connect({ host: HOST, port, ca: fx.ca.cert });
+      c.on('error', resolve);
+    });
+    const fields = (e) => ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, host: e.host, port: e.port });
+    assert.deepEqual(fields(err), fields(theirs), how);
 
     const seen = [];
     const closed = deferred();

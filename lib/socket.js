@@ -729,7 +729,7 @@ class Socket {
   }
 
   _onEnd() {
-    if (this._handshakePending()) return this._onHandshake(false, this._writeError || disconnected(this._client));
+    if (this._handshakePending()) return this._onHandshake(false, this._writeError || disconnected(this));
     // After a failed write, an EOF is the reset seen from the read side, not the peer's `end`.
     if (this._writeError) return this._destroy(this._writeError, false);
     // Behind held data it waits for resume(), and while paused, as in Bun: a handler that paused
@@ -814,14 +814,24 @@ class Socket {
   }
 }
 
-/** A read the loop saw fail, as `node:net` reports it (without a stack: it would name only us). */
-/** node:tls's error for a peer that left during the handshake. */
-function disconnected(client) {
-  const err = new Error(`${client ? 'Client' : 'Peer'} network socket disconnected before secure TLS connection was established`);
+/**
+ * node:tls's error for a peer that left during the handshake; a TCP client's also names where it
+ * connected (`host` as given to connect, `port`), as node:tls's does.
+ */
+function disconnected(socket) {
+  const err = new Error(`${socket._client ? 'Client' : 'Peer'} network socket disconnected before secure TLS connection was established`);
   err.code = 'ECONNRESET';
+  // Until the connect settles the socket has no address of its own to ask for.
+  const settle = socket._settle;
+  const port = !socket._client ? undefined : settle ? settle.port : socket.remotePort;
+  if (port !== undefined) {
+    err.host = socket._host;
+    err.port = port;
+  }
   return err;
 }
 
+/** A read the loop saw fail, as `node:net` reports it (without a stack: it would name only us). */
 function readError(errno) {
   return systemError('read', errno, undefined, undefined, { stack: false });
 }
