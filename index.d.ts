@@ -330,8 +330,8 @@ export interface DetailedPeerCertificate extends PeerCertificate {
 
 /** `socket.upgradeTLS()` options: the connection continues under TLS with these handlers. */
 export interface TLSUpgradeOptions<Data = undefined, BT extends BinaryType | 0 = 0> {
-  /** Server side: key and cert. Client side: `true` (the default) or verification options. */
-  tls?: TLSOptions | true;
+  /** Required, as in Bun. Server side: key and cert. Client side: `true` (verify against the public roots) or verification options. */
+  tls: TLSOptions | true;
   socket: SocketHandlerFor<Data, BT>;
   data?: Data;
   /** The side of the handshake this end takes; by default an accepted socket serves and a connected one is the client. */

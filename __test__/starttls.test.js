@@ -287,7 +287,7 @@ test('upgradeTLS({ isServer: true }) on a connected socket serves the handshake 
   assert.equal(await withTimeout(got.promise, 5000, 'node:tls client'), 'back:hello');
 });
 
-test('upgradeTLS: isServer must be a boolean and initialData bytes or a string (TypeError, nothing changes)', { skip }, async (t) => {
+test('upgradeTLS: isServer must be a boolean, initialData bytes or a string, and tls given (TypeError, nothing changes)', { skip }, async (t) => {
   const server = listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
   t.after(() => server.stop(true));
   const plain = await connect({ hostname: '127.0.0.1', port: server.port, socket: { data() {} } });
@@ -295,6 +295,10 @@ test('upgradeTLS: isServer must be a boolean and initialData bytes or a string (
   const tlsOpts = { key: fx.server.key, cert: fx.server.cert };
   assert.throws(() => plain.upgradeTLS({ isServer: 'yes', tls: tlsOpts, socket: { data() {} } }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && /isServer/.test(e.message));
   assert.throws(() => plain.upgradeTLS({ initialData: 5, tls: true, socket: { data() {} } }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && /initialData/.test(e.message));
+  // `tls` is required, as in Bun: missing, undefined, null and false are one TypeError.
+  for (const options of [{}, { tls: undefined }, { tls: null }, { tls: false }]) {
+    assert.throws(() => plain.upgradeTLS({ ...options, socket: { data() {} } }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && /options\.tls/.test(e.message), JSON.stringify(options));
+  }
   assert.equal(plain.readyState, 1, 'still open and plain');
   assert.equal(plain.write('x'), 1);
 });

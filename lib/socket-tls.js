@@ -274,7 +274,8 @@ function install(Socket, { OPEN, CLOSED }) {
         throw invalidArgType('options.isServer', 'of type boolean', isServer);
       }
       const server = typeof isServer === 'boolean' ? isServer : this._listener !== undefined;
-      const context = server ? serverContext(options.tls) : clientContext(options.tls === undefined ? true : options.tls);
+      // `tls` is required, as in Bun ("Expected \"tls\" option"): `true` asks for a client's defaults.
+      const context = server ? serverContext(options.tls) : clientContext(options.tls);
       if (context === null) throw invalidArgType('options.tls', 'TLS options', options.tls);
       const serverName = serverNameOf(options.tls) || undefined;
       // Every option is read before anything changes: a throwing getter leaves the socket as it was.

@@ -194,9 +194,11 @@ async function client(): Promise<void> {
   });
   expectType<Equal<typeof raw, Socket<{ requests: number }>>>(true);
   expectType<Equal<typeof secure, Socket<{ secure: boolean }>>>(true);
-  // A client may leave `tls` out (verify against the public roots); the new Data defaults to the old.
-  const [, sameData] = socket.upgradeTLS({ socket: { data() {} } });
+  // `tls: true` verifies against the public roots; the new Data defaults to the old.
+  const [, sameData] = socket.upgradeTLS({ tls: true, socket: { data() {} } });
   expectType<Equal<typeof sameData, Socket<{ requests: number }>>>(true);
+  // @ts-expect-error `tls` is required, as in Bun
+  socket.upgradeTLS({ socket: { data() {} } });
   // @ts-expect-error upgradeTLS needs the new handler table
   socket.upgradeTLS({ tls: true });
   // @ts-expect-error `tls: false` is not an upgrade
