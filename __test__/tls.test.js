@@ -660,6 +660,41 @@ test('a peer that resets or closes during the handshake fails it (client and ser
   assert.deepEqual(seen, ['open', 'handshake:false:ECONNRESET', 'close:ECONNRESET']);
 });
 
+// A handshake this side cuts short ends too, as in Bun: handshake(s, false, err) before close.
+test('closing a socket mid-handshake (close, terminate, stop(true); server and client) runs handshake(s, false, err), then close', { skip }, async (t) => {
+  const log = (seen) => ({
+    data() {},
+    open() { seen.push('open'); },
+    handshake(s, ok, e) { seen.push(`handshake:${ok}:${e && e.code}:${e && e.message}`); },
+    close(s, e) { seen.push(`close:${e && e.code}`); },
+  });
+  const cut = 'handshake:false:ECONNRESET:Client network socket disconnected before secure TLS connection was established';
+  for (const how of ['close', 'terminate', 'stop(true)']) {
+    const seen = [];
+    const opened = deferred();
+    const server = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { ...log(seen), open(s) { seen.push('open'); opened.resolve(s); } } });
+    cleanup(t, () => server.stop(true));
+    // A plain client that never sends its ClientHello: the handshake stays pending.
+    const raw = net.connect(server.port, HOST);
+    raw.on('error', () => {});
+    raw.resume();
+    cleanup(t, () => raw.destroy());
+    const s = await withTimeout(opened.promise, 5000, 'open');
+    if (how === 'stop(true)') server.stop(true);
+    else s[how]();
+    assert.deepEqual(seen, ['open', cut, 'close:undefined'], how);
+    assert.equal(s.authorized, false, how);
+  }
+  // Our client, to a server that never answers its ClientHello.
+  const silent = net.createServer((k) => k.on('error', () => {}));
+  await new Promise((r) => silent.listen(0, HOST, r));
+  cleanup(t, () => silent.close());
+  const seen = [];
+  const client = await withTimeout(connect({ hostname: HOST, port: silent.address().port, tls: { ca: fx.ca.cert }, socket: log(seen) }), 5000, 'connect');
+  client.close();
+  assert.deepEqual(seen, ['open', cut, 'close:undefined']);
+});
+
 test('TLS 1.2 when the peer limits it (node:tls on the other end)', { skip }, async (t) => {
   // Our server, node:tls client with maxVersion TLSv1.2.
   const accepted = acceptQueue();
@@ -1622,7 +1657,7 @@ test('1 MiB written before the handshake (short writes + drain) arrives byte-exa
   assert.equal(w.stats.tooMany, 0);
 });
 
-test('close() in open, before the handshake: close once, no handshake afterwards', { skip }, async (t) => {
+test('close() in open, before the handshake: handshake(s, false) then close, once each, as in Bun; nothing afterwards', { skip }, async (t) => {
   const server = tlsServer(t, { key: fx.server.key, cert: fx.server.cert });
   const events = [];
   const p = connect({
@@ -1635,8 +1670,8 @@ test('close() in open, before the handshake: close once, no handshake afterwards
         s.close();
         events.push(`readyState ${s.readyState}`);
       },
-      handshake() {
-        events.push('handshake');
+      handshake(s, ok, err) {
+        events.push(`handshake ${ok} ${err && err.code}`);
       },
       close() {
         events.push('close');
@@ -1656,7 +1691,7 @@ test('close() in open, before the handshake: close once, no handshake afterwards
     'connect settles',
   );
   await sleep(200);
-  assert.deepEqual(events, ['open', 'close', 'readyState -1']);
+  assert.deepEqual(events, ['open', 'handshake false ECONNRESET', 'close', 'readyState -1']);
 });
 
 test('a client that sends garbage or hangs up mid-handshake: the server survives and reports it', { skip }, async (t) => {

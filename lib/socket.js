@@ -310,6 +310,20 @@ class Socket {
   /** Closes once: the `close` handler runs before this returns; then the native side lets go. */
   _destroy(err, reset, abandonHandshake = false) {
     if (this._state === CLOSED) return;
+    // A handshake this side cuts short (close(), terminate(), stop(true), a timeout) ends
+    // unsuccessfully, as in Bun: `handshake(s, false, err)` runs before `close`, as when the
+    // peer leaves during it.
+    if (this._opened && this._handshakePending()) {
+      const onHandshake = this._table().handshake;
+      if (onHandshake) {
+        const failure = err || disconnected(this);
+        this._handshook = true;
+        this._authorized = false;
+        this._authError = failure;
+        invoke(this, onHandshake, false, failure);
+        if (this._state === CLOSED) return; // the handler closed it
+      }
+    }
     if (!err && this._writeError) err = this._writeError;
     if (!err && this._fatal) err = this._fatal;
     // Closing on a held `end` while the reset that followed it is held too: the close is that
@@ -819,7 +833,8 @@ class Socket {
  * connected (`host` as given to connect, `port`), as node:tls's does.
  */
 function disconnected(socket) {
-  const err = new Error(`${socket._client ? 'Client' : 'Peer'} network socket disconnected before secure TLS connection was established`);
+  // The same words on both sides, as Bun's (on a server they name the client's socket).
+  const err = new Error('Client network socket disconnected before secure TLS connection was established');
   err.code = 'ECONNRESET';
   // Until the connect settles the socket has no address of its own to ask for.
   const settle = socket._settle;
