@@ -695,6 +695,56 @@ test('closing a socket mid-handshake (close, terminate, stop(true); server and c
   assert.deepEqual(seen, ['open', cut, 'close:undefined']);
 });
 
+// write() under TLS takes what the socket takes, not one session buffer (64 KiB) per call: a big
+// write to a reading peer is not cut short, and needs no drain, as in Bun.
+test('TLS write() of 1 MiB to a reading peer takes more than the session buffer per call; every byte arrives', { skip }, async (t) => {
+  const payload = crypto.randomBytes(1 << 20);
+  const got = [];
+  const done = deferred();
+  const server = tls.createServer({ key: fx.server.key, cert: fx.server.cert }, (c) => {
+    c.on('data', (d) => {
+      got.push(d);
+      if (got.reduce((n, b) => n + b.length, 0) >= 3 * payload.length) done.resolve();
+    });
+    c.on('error', () => {});
+  });
+  await new Promise((r) => server.listen(0, HOST, r));
+  cleanup(t, () => server.close());
+  let drains = 0;
+  let written = 0;
+  const pending = [];
+  const client = await connect({ hostname: HOST, port: server.address().port, tls: { ca: fx.ca.cert, serverName: 'localhost' }, socket: {
+    data() {},
+    drain(s) {
+      drains++;
+      while (pending.length) {
+        const n = s.write(pending[0]);
+        written += Math.max(n, 0);
+        if (n < pending[0].length) return void (pending[0] = pending[0].subarray(Math.max(n, 0)));
+        pending.shift();
+      }
+    },
+  } });
+  cleanup(t, () => client.close());
+  const first = client.write(payload);
+  assert.ok(first > 64 << 10, `the first write took ${first} bytes`);
+  written += first;
+  if (first < payload.length) pending.push(payload.subarray(first));
+  for (let i = 0; i < 2; i++) {
+    if (pending.length) pending.push(payload);
+    else {
+      const n = client.write(payload);
+      written += n;
+      if (n < payload.length) pending.push(payload.subarray(n));
+    }
+  }
+  await withTimeout(done.promise, 10000, '3 MiB at the peer');
+  assert.equal(written, 3 * payload.length);
+  assert.equal(client.bytesWritten, 3 * payload.length);
+  assert.equal(sha256(Buffer.concat(got)), sha256(Buffer.concat([payload, payload, payload])));
+  assert.ok(drains <= 3, `${drains} drains for 3 writes`);
+});
+
 test('TLS 1.2 when the peer limits it (node:tls on the other end)', { skip }, async (t) => {
   // Our server, node:tls client with maxVersion TLSv1.2.
   const accepted = acceptQueue();

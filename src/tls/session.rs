@@ -242,8 +242,10 @@ impl TlsSession {
     self.conn.lock()
   }
 
-  /// JS thread: takes as much plaintext as the session buffers and pushes records out. Returns the
-  /// plaintext accepted and whether records are still waiting for the socket.
+  /// JS thread: takes plaintext and pushes its records out for as long as the socket takes them,
+  /// then as much more as the session buffers (64 KiB). Returns the plaintext accepted and whether
+  /// records are still waiting for the socket. (Taking one buffer's worth per call made a big
+  /// write short whatever room the socket had: a `drain` per 64 KiB.)
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
     let mut conn = self.conn.lock();
     // Records the session holds go first, making room: so taking nothing means the socket is full
@@ -251,22 +253,36 @@ impl TlsSession {
     if conn.wants_write() {
       self.push(&mut conn, sock)?;
     }
-    // A session that failed (a fatal alert, a bad record) refuses plaintext with that error; the
-    // read that met it has already queued its TLS error event for JS, which tells the handlers.
-    let n = conn.writer().write(buf).map_err(|e| match e.kind() {
-      io::ErrorKind::InvalidData => io::Error::from_raw_os_error(libc::EPROTO),
-      _ => e,
-    })?;
-    if n > 0 && conn.is_handshaking() {
-      self.wrote_in_handshake.store(true, Ordering::Relaxed);
+    let mut taken = 0;
+    loop {
+      // A session that failed (a fatal alert, a bad record) refuses plaintext with that error;
+      // the read that met it has already queued its TLS error event for JS, which tells the
+      // handlers.
+      let n = conn
+        .writer()
+        .write(&buf[taken..])
+        .map_err(|e| match e.kind() {
+          io::ErrorKind::InvalidData => io::Error::from_raw_os_error(libc::EPROTO),
+          _ => e,
+        })?;
+      if n > 0 && conn.is_handshaking() {
+        self.wrote_in_handshake.store(true, Ordering::Relaxed);
+      }
+      let held = self.hello_held.load(Ordering::SeqCst);
+      if held || (self.server.is_some() && !self.started.load(Ordering::Relaxed)) {
+        self
+          .written_early
+          .lock()
+          .extend_from_slice(&buf[taken..taken + n]);
+      }
+      taken += n;
+      // While the hello is held this pushes nothing, and nothing waits for the socket; during
+      // the handshake the plaintext waits in the session, which then takes no more.
+      let done = self.push(&mut conn, sock)?;
+      if !done || n == 0 || taken == buf.len() {
+        return Ok((taken, !done));
+      }
     }
-    let held = self.hello_held.load(Ordering::SeqCst);
-    if held || (self.server.is_some() && !self.started.load(Ordering::Relaxed)) {
-      self.written_early.lock().extend_from_slice(&buf[..n]);
-    }
-    // While the hello is held this pushes nothing, and nothing waits for the socket.
-    let done = self.push(&mut conn, sock)?;
-    Ok((n, !done))
   }
 
   /// Under the connection's lock, so `set_verify_mode` sees it or runs first.
