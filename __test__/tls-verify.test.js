@@ -535,7 +535,7 @@ test("NODE_TLS_REJECT_UNAUTHORIZED=0 makes a client's rejectUnauthorized default
   assert.equal(on.stderr, '');
 });
 
-test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason and host", { skip }, async (t) => {
+test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason, host and cert", { skip }, async (t) => {
   const nodeError = (opts) =>
     new Promise((resolve) => {
       const c = tls.connect(opts);
@@ -562,6 +562,12 @@ test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason and host",
       { code: got.code, message: got.message, reason: got.reason, host: got.host },
       { code: want.code, message: want.message, reason: want.reason, host: want.host },
       `${host} ${serverName}`,
+    );
+    // The certificate refused, as node:tls attaches it (rustls keeps none from the aborted handshake).
+    assert.ok(got.cert && want.cert, `${host} ${serverName}: both name the certificate`);
+    assert.deepEqual(
+      { subject: { ...got.cert.subject }, fingerprint256: got.cert.fingerprint256, raw: got.cert.raw },
+      { subject: { ...want.cert.subject }, fingerprint256: want.cert.fingerprint256, raw: want.cert.raw },
     );
   }
 });

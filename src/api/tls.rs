@@ -5,7 +5,6 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{Buffer, Either, Null};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
-use rustls::pki_types::CertificateDer;
 use rustls::{Connection, ProtocolVersion};
 
 use crate::env_state::EnvState;
@@ -299,13 +298,10 @@ pub fn peer_certificate(env: Env, id: u32, detailed: bool) -> Result<Option<Peer
   let Some(tls) = state.socket(id).and_then(|c| c.tls()) else {
     return Ok(None);
   };
-  let peer: Vec<CertificateDer<'static>> = {
-    let conn = tls.lock();
-    match conn.peer_certificates() {
-      Some(certs) if !certs.is_empty() => certs.iter().map(|c| c.clone().into_owned()).collect(),
-      _ => return Ok(None),
-    }
-  };
+  let peer = tls.peer_chain();
+  if peer.is_empty() {
+    return Ok(None);
+  }
   let peer: Vec<&[u8]> = peer.iter().map(|c| c.as_ref()).collect();
   let anchors = if detailed {
     tls.trusted()

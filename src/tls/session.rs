@@ -14,7 +14,7 @@ use socket2::Socket;
 
 use super::config::{self, ClientContext, ServedCert, ServerContext};
 use super::verify::{
-  node_cert_error, stand_in_name, ClientVerifier, NodeTlsError, ServerVerifier, STAND_IN_HOST,
+  self, node_cert_error, stand_in_name, ClientVerifier, NodeTlsError, ServerVerifier, STAND_IN_HOST,
 };
 use crate::errors::{interrupted, would_block};
 
@@ -66,6 +66,9 @@ pub struct TlsSession {
   early: Mutex<Vec<u8>>,
   /// A client's server name that rustls cannot take (see `client`), for its error messages.
   shown_name: Mutex<Option<String>>,
+  /// The server's chain when the client's check refused it (node:tls's error names the
+  /// certificate, and rustls keeps none from an aborted handshake).
+  rejected_chain: Mutex<Vec<CertificateDer<'static>>>,
 }
 
 /// What one `TlsSession::read` step found.
@@ -219,6 +222,7 @@ impl TlsSession {
       abandon_handshake: AtomicBool::new(false),
       early: Mutex::new(Vec::new()),
       shown_name: Mutex::new(None),
+      rejected_chain: Mutex::new(Vec::new()),
     }
   }
 
@@ -235,6 +239,14 @@ impl TlsSession {
       Cow::Borrowed(super::config::public_root_certs())
     } else {
       Cow::Owned(anchors.clone())
+    }
+  }
+
+  /// The peer's certificates: what the session holds, else the chain the client's check refused.
+  pub fn peer_chain(&self) -> Vec<CertificateDer<'static>> {
+    match self.conn.lock().peer_certificates() {
+      Some(certs) if !certs.is_empty() => certs.iter().map(|c| c.clone().into_owned()).collect(),
+      _ => self.rejected_chain.lock().clone(),
     }
   }
 
@@ -394,8 +406,13 @@ impl TlsSession {
       }
     }
     let was_handshaking = !self.handshake_reported.load(Ordering::SeqCst);
+    drop(verify::take_rejected()); // nothing another session's check left may pass for ours
     match conn.process_new_packets() {
       Err(err) => {
+        let rejected = verify::take_rejected();
+        if !rejected.is_empty() {
+          *self.rejected_chain.lock() = rejected;
+        }
         // Tell the peer why, once, as rustls's examples do.
         let _ = self.push(&mut conn, sock);
         let node = self.reworded(node_cert_error(&err, None, &[], None));

@@ -472,16 +472,38 @@ impl ServerCertVerifier for ServerVerifier {
     match self.verify(end_entity, intermediates, server_name, ocsp, now) {
       Ok(ok) => Ok(ok),
       Err(_) if !self.reject => Ok(ServerCertVerified::assertion()),
-      Err(e) => Err(wrap(
-        e,
-        end_entity,
-        intermediates,
-        Some(&host_of(server_name)),
-      )),
+      Err(e) => {
+        note_rejected(end_entity, intermediates);
+        Err(wrap(
+          e,
+          end_entity,
+          intermediates,
+          Some(&host_of(server_name)),
+        ))
+      }
     }
   }
 
   delegate_signature_checks!();
+}
+
+thread_local! {
+  /// The chain a client's check just refused (rustls keeps no peer certificates from a handshake
+  /// it aborted): the session that ran the check takes it at once, on this thread (`take_rejected`).
+  static REJECTED: std::cell::RefCell<Vec<CertificateDer<'static>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn note_rejected(end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) {
+  let chain = std::iter::once(end_entity)
+    .chain(intermediates)
+    .map(|c| c.clone().into_owned())
+    .collect();
+  REJECTED.with(|r| *r.borrow_mut() = chain);
+}
+
+/// The chain the last refused check on this thread saw (empty when none), cleared.
+pub fn take_rejected() -> Vec<CertificateDer<'static>> {
+  REJECTED.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
 /// The server's check of client certificates (`requestCert`). With `reject` false a missing or
