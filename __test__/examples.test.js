@@ -357,15 +357,20 @@ test('every example says how to run it', () => {
 });
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+const tls = require('node:tls');
 
-test('tls-echo-server echoes over TLS to a node:tls client that trusts its generated certificate', { timeout: 30000 }, async (t) => {
-  if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
-  const tls = require('node:tls');
+/** tls-echo-server with --once on a free port, and the certificate it generated (a client's CA). */
+async function startTlsEcho(t) {
   const server = startExample('tls-echo-server.js', ['0', '--once']);
   t.after(() => server.kill());
   const port = await listeningPort(server);
   const certLine = await server.line(/^certificate: /);
-  const ca = fs.readFileSync(certLine.slice('certificate: '.length));
+  return { server, port, ca: fs.readFileSync(certLine.slice('certificate: '.length)) };
+}
+
+test('tls-echo-server echoes over TLS to a node:tls client that trusts its generated certificate', { timeout: 30000 }, async (t) => {
+  if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
+  const { server, port, ca } = await startTlsEcho(t);
   const payload = crypto.randomBytes(1 << 20);
   const received = [];
   await withTimeout(
@@ -390,12 +395,7 @@ test('tls-echo-server echoes over TLS to a node:tls client that trusts its gener
 
 test('tls-echo-server keeps every echo for a client that ends before reading them, then ends too', { timeout: 30000 }, async (t) => {
   if (!hasOpenssl) return t.skip('openssl not installed: the example cannot generate its certificate');
-  const tls = require('node:tls');
-  const server = startExample('tls-echo-server.js', ['0', '--once']);
-  t.after(() => server.kill());
-  const port = await listeningPort(server);
-  const certLine = await server.line(/^certificate: /);
-  const ca = fs.readFileSync(certLine.slice('certificate: '.length));
+  const { server, port, ca } = await startTlsEcho(t);
   // More than the kernel and the TLS session hold: echoes queue (and the server pauses) while
   // this client does not read, and its FIN arrives behind them.
   const payload = crypto.randomBytes(8 << 20);
