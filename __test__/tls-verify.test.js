@@ -566,8 +566,8 @@ test("ERR_TLS_CERT_ALTNAME_INVALID carries node:tls's message, reason, host and 
     // The certificate refused, as node:tls attaches it (rustls keeps none from the aborted handshake).
     assert.ok(got.cert && want.cert, `${host} ${serverName}: both name the certificate`);
     assert.deepEqual(
-      { subject: { ...got.cert.subject }, fingerprint256: got.cert.fingerprint256, raw: got.cert.raw },
-      { subject: { ...want.cert.subject }, fingerprint256: want.cert.fingerprint256, raw: want.cert.raw },
+      { subject: { ...got.cert.subject }, fingerprint256: got.cert.fingerprint256, raw: got.cert.raw, issuer: got.cert.issuerCertificate && got.cert.issuerCertificate.fingerprint256 },
+      { subject: { ...want.cert.subject }, fingerprint256: want.cert.fingerprint256, raw: want.cert.raw, issuer: want.cert.issuerCertificate && want.cert.issuerCertificate.fingerprint256 },
     );
   }
 });

@@ -111,10 +111,10 @@ function tlsError(errors, index, socket) {
   const err = new Error(errors[index * 2 + 1]);
   err.code = errors[index * 2];
   if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    // As node:tls's: the reason, the name checked and (when the session kept it) the certificate.
+    // As node:tls's: the reason, the name checked and the certificate, with its issuers.
     err.reason = err.message.slice(err.message.indexOf(': ') + 2);
     err.host = socket.getServername();
-    const cert = socket.getPeerCertificate();
+    const cert = socket.getPeerCertificate(true);
     if (cert && cert.raw) err.cert = cert;
   }
   return err;

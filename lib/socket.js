@@ -88,6 +88,8 @@ class Socket {
     // TLS: the session's verdict, set when the handshake ends.
     this._tls = false;
     this._handshook = false;
+    this._wroteInHandshake = false; // a close() then lets the handshake finish (release())
+    this._closing = null; // the flags of a close whose handshake handler runs (_destroy)
     this._authorized = false;
     this._authError = null;
     this._servername = undefined;
@@ -146,6 +148,7 @@ class Socket {
       return this._writeFailed(n);
     }
     this._bytesWritten += n;
+    if (n > 0 && this._handshakePending()) this._wroteInHandshake = true;
     if (n < length) {
       this._userDrain = true;
       this._armDrain();
@@ -310,20 +313,6 @@ class Socket {
   /** Closes once: the `close` handler runs before this returns; then the native side lets go. */
   _destroy(err, reset, abandonHandshake = false) {
     if (this._state === CLOSED) return;
-    // A handshake this side cuts short (close(), terminate(), stop(true), a timeout) ends
-    // unsuccessfully, as in Bun: `handshake(s, false, err)` runs before `close`, as when the
-    // peer leaves during it.
-    if (this._opened && this._handshakePending()) {
-      const onHandshake = this._table().handshake;
-      if (onHandshake) {
-        const failure = err || disconnected(this);
-        this._handshook = true;
-        this._authorized = false;
-        this._authError = failure;
-        invoke(this, onHandshake, false, failure);
-        if (this._state === CLOSED) return; // the handler closed it
-      }
-    }
     if (!err && this._writeError) err = this._writeError;
     if (!err && this._fatal) err = this._fatal;
     // Closing on a held `end` while the reset that followed it is held too: the close is that
@@ -331,6 +320,30 @@ class Socket {
     if (!err && this._held) {
       const held = this._held.find((event) => event[0] === 'error');
       if (held) err = held[1];
+    }
+    // A close from the handler below keeps this one's reset and its giving up on the handshake.
+    if (this._closing) {
+      reset = reset || this._closing.reset;
+      abandonHandshake = abandonHandshake || this._closing.abandonHandshake;
+    } else if (this._opened && this._handshakePending() && this._table().handshake) {
+      // A handshake this side cuts short (close(), terminate(), stop(true), a timeout) ends
+      // unsuccessfully, as in Bun: `handshake(s, false, err)` runs before `close`, as when the
+      // peer leaves during it. Not when the close lets it finish so that what was written
+      // during it goes out (see release()): its outcome is not known yet.
+      const finishes = !reset && !abandonHandshake && (this._wroteInHandshake || !!this._pending);
+      if (!finishes) {
+        const failure = err || disconnected(this);
+        this._handshook = true;
+        this._authorized = false;
+        this._authError = failure;
+        this._closing = { reset: !!reset, abandonHandshake };
+        try {
+          invoke(this, this._table().handshake, false, failure);
+        } finally {
+          this._closing = null;
+        }
+        if (this._state === CLOSED) return; // the handler closed it
+      }
     }
     const opened = this._opened;
     this._state = CLOSED;

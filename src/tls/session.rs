@@ -259,6 +259,8 @@ impl TlsSession {
   /// records are still waiting for the socket. (Taking one buffer's worth per call made a big
   /// write short whatever room the socket had: a `drain` per 64 KiB.)
   pub fn write(&self, sock: &Socket, buf: &[u8]) -> io::Result<(usize, bool)> {
+    // JS gets the count as an int32: never take more than it can say.
+    let buf = &buf[..buf.len().min(i32::MAX as usize)];
     let mut conn = self.conn.lock();
     // Records the session holds go first, making room: so taking nothing means the socket is full
     // and its writable edge will come (a released socket's end() data waits for exactly that).
