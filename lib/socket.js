@@ -133,6 +133,7 @@ class Socket {
 
   /** Sends now; a short count arms `drain`. Returns -1 when the connection has failed. */
   _send(view, offset, length) {
+    if (this._closing !== null) return -1; // a handshake handler inside the close (_destroy)
     let n;
     if (length === -1) {
       if (view.length === 0) return 0;
@@ -219,7 +220,7 @@ class Socket {
 
   end(data, byteOffset, byteLength) {
     const args = data === undefined || data === null ? null : writeArgs(data, byteOffset, byteLength);
-    if (this._state !== OPEN) return -1;
+    if (this._state !== OPEN || this._closing !== null) return -1;
     let count = 0;
     if (args) {
       let { view, offset, length } = args;
@@ -233,6 +234,7 @@ class Socket {
         if (n === OUT_OF_VIEW) throw outOfView(view);
         if (n < 0) return this._writeFailed(n);
         this._bytesWritten += n;
+        if (n > 0 && this._handshakePending()) this._wroteInHandshake = true;
         if (n < length) {
           // Nothing is dropped: the rest goes out before the FIN.
           this._setPending(Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset + n, length - n)));
