@@ -408,7 +408,11 @@ impl TlsSession {
       }
     }
     let was_handshaking = !self.handshake_reported.load(Ordering::SeqCst);
-    drop(verify::take_rejected()); // nothing another session's check left may pass for ours
+    if was_handshaking {
+      // Only a handshake runs the certificate check: nothing another session's check left may
+      // pass for ours.
+      drop(verify::take_rejected());
+    }
     match conn.process_new_packets() {
       Err(err) => {
         let rejected = verify::take_rejected();
