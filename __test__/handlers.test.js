@@ -558,7 +558,6 @@ test('await connect() resumes before the server greeting reaches data', async (t
 });
 
 test('an async data handler can still reply when the request and the FIN arrive together', async (t) => {
-  const net = require('node:net');
   const writes = [];
   const events = [];
   const server = serve(t, {
@@ -571,30 +570,40 @@ test('an async data handler can still reply when the request and the FIN arrive 
     },
   });
   for (let round = 0; round < 10; round++) {
-    const reply = await withTimeout(
-      new Promise((resolve, reject) => {
-        const c = net.connect(server.port, HOST, () => c.end('ping'));
-        let got = '';
-        c.on('data', (d) => (got += d));
-        c.on('end', () => resolve(got));
-        c.on('error', reject);
-      }),
-      3000,
-      'reply',
-    );
+    const reply = await pingWithFin(server.port, 'plain', 'end');
     assert.equal(reply, 're:ping', `round ${round}: the reply written after await arrives`);
   }
   assert.deepEqual(writes.map((w) => w.n), Array(10).fill(7), 'each write took all 7 bytes');
   assert.ok(writes.every((w) => w.state === 1), 'the socket was still open at the write');
 });
 
+/**
+ * A node:net (or node:tls) client that sends 'ping' with its FIN at once and resolves with what it
+ * got by its `until` event ('end' or 'close').
+ */
+function pingWithFin(port, kind, until) {
+  const net = require('node:net');
+  const tls = require('node:tls');
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const c = kind === 'TLS'
+        ? tls.connect({ port, host: HOST, ca: fx.ca.cert, servername: 'localhost' }, () => c.end('ping'))
+        : net.connect(port, HOST, () => c.end('ping'));
+      let got = '';
+      c.on('data', (d) => (got += d));
+      c.on(until, () => resolve(got));
+      c.on('error', reject);
+    }),
+    3000,
+    'reply',
+  );
+}
+
 // A handler that starts async work without returning it (a floating promise): its promise jobs
 // run before the FIN's automatic close, as Bun runs them after every handler, so a reply written
 // after `await` still goes out. Plain and TLS, and from events held while paused.
 for (const kind of ['plain', 'TLS']) {
   test(`${kind}: async work a data handler starts but does not return still replies when the request and the FIN arrive together`, { skip: kind === 'TLS' && tlsSkip }, async (t) => {
-    const net = require('node:net');
-    const tls = require('node:tls');
     const order = [];
     const table = {
       data(s, chunk) {
@@ -615,19 +624,7 @@ for (const kind of ['plain', 'TLS']) {
     const server = serve(t, table, kind === 'TLS' ? { tls: { key: fx.server.key, cert: fx.server.cert } } : {});
     for (let round = 0; round < 10; round++) {
       order.length = 0;
-      const reply = await withTimeout(
-        new Promise((resolve, reject) => {
-          const c = kind === 'TLS'
-            ? tls.connect({ port: server.port, host: HOST, ca: fx.ca.cert, servername: 'localhost' }, () => c.end('ping'))
-            : net.connect(server.port, HOST, () => c.end('ping'));
-          let got = '';
-          c.on('data', (d) => (got += d));
-          c.on('close', () => resolve(got));
-          c.on('error', reject);
-        }),
-        3000,
-        'reply',
-      );
+      const reply = await pingWithFin(server.port, kind, 'close');
       assert.equal(reply, 're:ping', `round ${round}: the reply written after await arrives`);
       await until(() => order.includes('close'), 3000, 'server close');
       assert.deepEqual(order, ['data', 'write=7', 'end', 'close'], `round ${round}`);
