@@ -243,7 +243,9 @@ const optionCases = [
     (port) => ({ ...base(port), socket: { data() {}, drain() {}, [key]: value } }),
     { name: 'TypeError', message: new RegExp(`socket\\.${key}\\b`) },
   ]),
-  ...['blob', 'text', '', 'array', 5, true, {}].map((binaryType) => [
+  // 'nodebuffer' is neither documented nor taken by Bun 1.4.5; 'toString' and 'constructor' are
+  // names an object of spellings inherits.
+  ...['blob', 'text', '', 'array', 'nodebuffer', 'toString', 'constructor', 'BUFFER', 5, true, {}].map((binaryType) => [
     `binaryType ${typeof binaryType === 'string' ? `'${binaryType}'` : String(binaryType)}`,
     (port) => ({ ...base(port), socket: { data() {}, binaryType } }),
     { name: 'TypeError', message: /binaryType/ },

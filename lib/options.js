@@ -4,7 +4,16 @@
 const { invalidArgType, invalidArgValue, outOfRange, badPort } = require('./errors');
 
 const HANDLERS = ['open', 'data', 'drain', 'end', 'close', 'error', 'timeout', 'connectError', 'handshake'];
-const BINARY_TYPES = { buffer: 'buffer', nodebuffer: 'buffer', arraybuffer: 'arraybuffer', uint8array: 'uint8array' };
+// The documented names, and the capitalised spellings Bun 1.4.5 also takes (so ported code runs).
+const BINARY_TYPES = {
+  __proto__: null,
+  buffer: 'buffer',
+  arraybuffer: 'arraybuffer',
+  uint8array: 'uint8array',
+  Buffer: 'buffer',
+  ArrayBuffer: 'arraybuffer',
+  Uint8Array: 'uint8array',
+};
 
 function validateObject(value, name) {
   if (value === null || typeof value !== 'object') throw invalidArgType(name, 'of type object', value);
@@ -29,7 +38,7 @@ function handlerTable(handlers, name) {
     throw invalidArgType(`${name}.data`, 'of type function (a table needs at least "data" or "drain")', handlers.data);
   }
   const binaryType = handlers.binaryType;
-  if (binaryType !== undefined) {
+  if (binaryType != null) {
     const kind = typeof binaryType === 'string' ? BINARY_TYPES[binaryType] : undefined;
     if (kind === undefined) {
       throw invalidArgValue(`${name}.binaryType`, binaryType, "must be 'buffer', 'arraybuffer' or 'uint8array'");
