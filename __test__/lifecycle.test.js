@@ -975,6 +975,30 @@ test('ref/unref on open and closed sockets; setNoDelay/setKeepAlive return boole
   }
 });
 
+test('setNoDelay() on a unix socket returns true (no Nagle delay there), as Bun; setKeepAlive() false', async (t) => {
+  const unix = `\0nbt-nodelay-${process.pid}`;
+  const accepted = [];
+  const server = listen({ unix, socket: { open: (s) => accepted.push(s), data() {} } });
+  t.after(() => server.stop(true));
+  const c = await connect({ unix, socket: { data() {} } });
+  t.after(() => c.terminate());
+  await until(() => accepted.length === 1, 3000, 'accepted');
+  for (const s of [c, accepted[0]]) {
+    assert.equal(s.setNoDelay(), true);
+    assert.equal(s.setNoDelay(false), true);
+    assert.equal(s.setKeepAlive(true, 1000), false);
+  }
+});
+
+test('timeout() on a closed socket is a no-op whatever its argument, as Bun; on an open one it validates', async (t) => {
+  const server = serve(t, { data() {} });
+  const c = await dial(t, server.port, { data() {} });
+  assert.throws(() => c.timeout(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => c.timeout(-1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  c.close();
+  for (const arg of [undefined, -1, NaN, Infinity, 'x', 5, 0]) assert.equal(c.timeout(arg), undefined);
+});
+
 // ---- listener / data properties ------------------------------------------------------------------
 
 test('socket.listener: the listener for accepted sockets, undefined for clients and once closed', async (t) => {

@@ -1016,6 +1016,8 @@ test('credentials: passphrases, bad PEM, mismatched pairs and option types', { s
   // connect() validates too, synchronously.
   const cbase = { hostname: HOST, port: enc.port, socket: { data() {} } };
   assert.throws(() => connect({ ...cbase, tls: 'yes' }), TypeError, "connect tls: 'yes'");
+  // An array is not an options object, on connect as on listen (and in Bun).
+  assert.throws(() => connect({ ...cbase, tls: [] }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, 'connect tls: []');
   assert.throws(() => connect({ ...cbase, tls: { ca: 'garbage' } }), names(/tls\.ca/), 'connect: bad ca PEM');
   assert.throws(
     () => connect({ ...cbase, tls: { ca: fx.ca.cert, key: 5, cert: fx.client.cert } }),

@@ -385,9 +385,10 @@ class Socket {
   // ---- flow control and options ---------------------------------------------------------------
 
   timeout(seconds) {
+    // A no-op once closed, whatever the argument, as Bun's (so is a clean-up's bare timeout()).
+    if (this._state === CLOSED) return;
     if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number', seconds);
     if (!Number.isFinite(seconds) || seconds < 0) throw outOfRange('seconds', 'a finite number >= 0', seconds);
-    if (this._state === CLOSED) return;
     this._timeoutRearmed = seconds > 0;
     binding.setTimeout(this._id, seconds * 1000);
   }

@@ -158,7 +158,7 @@ function serverContext(tls) {
 function clientContext(tls) {
   if (tls === undefined || tls === null || tls === false) return null;
   if (tls === true) tls = {};
-  if (typeof tls !== 'object') throw invalidArgType('options.tls', 'of type boolean or object', tls);
+  if (typeof tls !== 'object' || Array.isArray(tls)) throw invalidArgType('options.tls', 'of type boolean or object', tls);
   return build(binding.tlsClientContext, normalise(tls, false));
 }
 

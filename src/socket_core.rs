@@ -221,11 +221,11 @@ impl SocketCore {
     self.sock.get().and_then(|s| queued(s, libc::FIONREAD))
   }
 
+  /// A unix socket has no Nagle delay to turn off, so it reports true, as Bun's does.
   pub fn set_nodelay(&self, on: bool) -> bool {
-    self
-      .sock
-      .get()
-      .is_some_and(|s| s.set_tcp_nodelay(on).is_ok())
+    self.sock.get().is_some_and(|s| {
+      s.set_tcp_nodelay(on).is_ok() || s.domain().is_ok_and(|d| d == socket2::Domain::UNIX)
+    })
   }
 
   /// `initial_delay_ms` as in `node:net`: milliseconds, rounded down to whole seconds (min 1).
