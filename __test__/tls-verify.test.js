@@ -510,6 +510,21 @@ test('tls: true also trusts the certificates of NODE_EXTRA_CA_CERTS, as node:tls
   assert.notEqual(without.stdout.trim(), 'OK', 'without it the test CA is not trusted');
 });
 
+test('tls: true trusts a self-signed server certificate listed in NODE_EXTRA_CA_CERTS, as node:tls and Bun do', { skip }, async (t) => {
+  // openssl req -x509 with the default config: a CA certificate, which webpki refuses as a leaf.
+  const port = await nodeServer(t, fx.selfNoSan);
+  const { runChild } = require('./helpers');
+  const code = `
+    const { connect } = require(process.env.PKG);
+    connect({ hostname: 'localhost', port: ${port}, tls: true, socket: { data() {}, connectError() {} } })
+      .then((s) => { console.log(s.authorized ? 'OK' : 'unauthorized'); s.terminate(); }, (err) => console.log(err.code));
+  `;
+  const withExtra = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: fx.selfNoSan.certPath } });
+  assert.equal(withExtra.stdout.trim(), 'OK', withExtra.stderr);
+  const without = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: '' } });
+  assert.equal(without.stdout.trim(), 'DEPTH_ZERO_SELF_SIGNED_CERT', without.stderr);
+});
+
 test("NODE_TLS_REJECT_UNAUTHORIZED=0 makes a client's rejectUnauthorized default false, with node:tls's warning once; an explicit option wins", { skip }, async (t) => {
   const port = await nodeServer(t, fx.server);
   const { runChild } = require('./helpers');
