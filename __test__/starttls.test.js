@@ -148,6 +148,84 @@ test('an upgradeTLS whose handshake fails: the TLS socket never opens, the raw o
   ]);
 });
 
+/** A client upgradeTLS() whose handshake fails (an untrusted certificate), with TLS handlers `tlsTable(events)`. */
+async function failedUpgrade(t, tlsTable) {
+  const server = listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      data(s) {
+        s.write('OK\n');
+        s.upgradeTLS({ tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data() {} } });
+      },
+    },
+  });
+  t.after(() => server.stop(true));
+  const events = [];
+  const closed = deferred();
+  const client = await connect({
+    hostname: '127.0.0.1',
+    port: server.port,
+    socket: {
+      data(s) {
+        s.upgradeTLS({ tls: { serverName: 'localhost' }, socket: { data() {}, ...tlsTable(events) } });
+      },
+      close(s, err) {
+        events.push(`raw close ${err && err.code}`);
+        closed.resolve();
+      },
+    },
+  });
+  client.write('STARTTLS\n');
+  await withTimeout(closed.promise, 5000, 'raw close');
+  await sleep(50);
+  return events;
+}
+
+test('a failed upgradeTLS without a handshake handler runs the TLS table\'s connectError (as a failed connect({ tls })), then the raw close', { skip }, async (t) => {
+  const table = (events) => ({
+    connectError: (x, err) => events.push(`tls connectError ${err.code}`),
+    error: (x, err) => events.push(`tls error ${err.code}`),
+    close: (x, err) => events.push(`tls close ${err && err.code}`),
+  });
+  assert.deepEqual(await failedUpgrade(t, table), ['tls connectError UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'raw close UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+  // Without connectError, `error` hears of it.
+  const errorOnly = (events) => ({ error: (x, err) => events.push(`tls error ${err.code}`) });
+  assert.deepEqual(await failedUpgrade(t, errorOnly), ['tls error UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'raw close UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+});
+
+test('upgradeTLS() of an unref()ed socket: the TLS socket stays unref\'d and the process exits (child)', { skip }, async (t) => {
+  const { runChild } = require('./helpers');
+  const server = listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      data(s) {
+        s.write('S');
+        s.upgradeTLS({ tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data() {} } });
+      },
+    },
+  });
+  t.after(() => server.stop(true));
+  const r = await runChild(
+    `
+    const { connect } = require(process.env.PKG);
+    const ca = ${JSON.stringify(fx.ca.cert)};
+    const keep = setInterval(() => {}, 1000); // alive until the TLS socket opened
+    connect({ hostname: '127.0.0.1', port: ${server.port}, socket: {
+      open(s) { s.unref(); s.write('?'); },
+      data(s) {
+        s.upgradeTLS({ tls: { ca, serverName: 'localhost' }, socket: { open() { console.log('tls open'); clearInterval(keep); }, data() {} } });
+      },
+    } });
+    `,
+    { timeoutMs: 5000 },
+  );
+  assert.equal(r.timedOut, false, 'the process exited by itself once the TLS socket opened');
+  assert.equal(r.stdout.trim(), 'tls open', r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+});
+
 test('an upgradeTLS that throws (a ca that does not parse) changes nothing: the raw socket keeps its events, and closing it lets the process exit', { skip }, async () => {
   const { runChild } = require('./helpers');
   const out = await runChild(`

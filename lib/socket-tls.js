@@ -295,8 +295,12 @@ function install(Socket, { OPEN, CLOSED }) {
       // The raw socket hands the connection over: no more events, and its `close` runs when the
       // connection closes (Socket#_destroy of the TLS socket).
       upgraded._raw = this;
+      // The connection keeps the process alive as it did: an unref()ed raw socket's stays unref'd
+      // (as Bun's, and node:tls's over the same handle).
+      const refd = this._refd;
       this._state = CLOSED;
       this._setRef(false);
+      upgraded._setRef(refd);
       // A paused raw socket: the TLS socket starts reading (its handshake needs it), and what the
       // raw one held back goes on: bytes to the session (they are the peer's first records), the
       // peer's end or error to the TLS socket.

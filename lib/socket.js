@@ -719,9 +719,14 @@ class Socket {
       return;
     }
     if (this._settle) return this._failConnect(err);
-    // An upgraded connection was the application's already: tell its `error` handler.
-    const onError = this._upgraded ? this._table().error : null;
-    if (onError) invoke(this, onError, err);
+    // A failed upgradeTLS() is the TLS connection failing to open, as a failed connect({ tls }):
+    // its `connectError` runs (else `error`: the connection was the application's already), then
+    // the raw socket's `close`; the TLS socket never opened, so no `close` of its own.
+    if (this._upgraded) {
+      const table = this._table();
+      const onFailure = table.connectError || table.error;
+      if (onFailure) invoke(this, onFailure, err);
+    }
     this._destroy(err, false); // never opened: no `close`
   }
 
