@@ -62,6 +62,11 @@ export interface TLSOptions {
   passphrase?: string;
   /** Server: ask the client for a certificate. */
   requestCert?: boolean;
+  /**
+   * Server, as `node:tls`: milliseconds (default and `0`: 120000) a connection still in its
+   * handshake may stay silent before it is dropped, while `open` waits for the handshake.
+   */
+  handshakeTimeout?: number;
   /** Fail the handshake on a certificate that does not verify (default `true`). */
   rejectUnauthorized?: boolean;
   /** Protocol names (as `node:tls`), or the ALPN wire format. */

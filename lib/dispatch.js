@@ -44,8 +44,10 @@ function accept(id, listenerId) {
   const socket = new Socket(INTERNAL, id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);
   listener._sockets.add(socket);
   socket._tls = listener._tls;
-  // Under TLS without a `handshake` handler, `open` waits for the handshake.
+  // Under TLS without a `handshake` handler, `open` waits for the handshake; until then a peer
+  // that goes silent is dropped after the listener's handshake timeout, as node:tls drops it.
   if (!socket._tls || listener._handlers.handshake) socket._onOpen();
+  else socket._armHandshakeTimeout(listener._handshakeTimeout);
   // With one, the handshake waited for `open` (listen.js): it may start now, unless `open`
   // paused the socket or closed it.
   if (socket._tls && !socket._paused && socket._state !== CLOSED) binding.resume(id);

@@ -5,10 +5,13 @@ const registry = require('./registry');
 const { Listener } = require('./listener');
 const { dispatch, holding } = require('./dispatch');
 const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
-const { systemError, INTERNAL } = require('./errors');
+const { systemError, invalidArgType, outOfRange, INTERNAL } = require('./errors');
 const { serverContext } = require('./tls-options');
 
 const DEFAULT_BACKLOG = 511; // as node:net
+// node:tls's default handshakeTimeout (milliseconds), also what its 0 means.
+const DEFAULT_HANDSHAKE_TIMEOUT = 120_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const UV_EAI_NONAME = -3008;
 
 /** A hostname that does not resolve, as node:net's listen reports it (dns.lookup's error). */
@@ -33,6 +36,18 @@ function backlogOf(value) {
   return n > 0 ? Math.min(n, 0x7fffffff) : DEFAULT_BACKLOG;
 }
 
+/**
+ * `tls.handshakeTimeout` (ms, as node:tls's): how long an accepted connection may go without a
+ * byte before its handshake is done, when `open` waits for the handshake (no `handshake` handler:
+ * the application has no socket yet to call `timeout()` on).
+ */
+function handshakeTimeoutOf(value) {
+  if (value === undefined) return DEFAULT_HANDSHAKE_TIMEOUT;
+  if (typeof value !== 'number') throw invalidArgType('tls.handshakeTimeout', 'of type number', value);
+  if (!(value >= 0 && value <= MAX_TIMER_MS)) throw outOfRange('tls.handshakeTimeout', `>= 0 and <= ${MAX_TIMER_MS}`, value);
+  return value || DEFAULT_HANDSHAKE_TIMEOUT;
+}
+
 function listen(options) {
   validateObject(options, 'options');
   const handlers = handlerTable(options.socket, 'options.socket');
@@ -50,6 +65,7 @@ function listen(options) {
     data: options.data,
     allowHalfOpen,
     requestCert: tls !== null && options.tls.requestCert === true,
+    handshakeTimeout: tls !== null ? handshakeTimeoutOf(options.tls.handshakeTimeout) : 0,
   };
   const startErrno = registry.start(dispatch, holding);
   if (startErrno < 0) {

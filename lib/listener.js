@@ -18,7 +18,7 @@ class Listener {
     return typeof value === 'object' && value !== null && #brand in value;
   }
 
-  /** `settings`: `{ data, allowHalfOpen, requestCert }`, read from listen's options. */
+  /** `settings`: `{ data, allowHalfOpen, requestCert, handshakeTimeout }`, read from listen's options. */
   constructor(token, id, handlers, settings, endpoint, port, tls) {
     illegalConstructor(token);
     this._id = id;
@@ -31,6 +31,8 @@ class Listener {
     this._tls = tls;
     /** TLS: client certificates are asked for (validated by listen), for sockets' `authorized`. */
     this._requestCert = settings.requestCert;
+    /** TLS: ms of silence after which a connection still in its handshake is dropped (dispatch.js). */
+    this._handshakeTimeout = settings.handshakeTimeout;
     this._stopped = false;
     /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */
     this._closeActive = false;

@@ -68,6 +68,7 @@ class Socket {
     this._ranIn = -1; // the promise-job epoch its last handler ran in (handlers.js)
     this._setUpIn = -1; // ... and its open or handshake handler
     this._forceHeld = false; // ... and goes on while paused (a reset, _onError)
+    this._handshakeTimer = false; // the listener's handshake timeout is armed (_armHandshakeTimeout)
     this._timeoutRearmed = false;
     this._addrs = null;
     /** A client's pending connect: `{ resolve, reject, address, addresses, port }`. */
@@ -587,6 +588,11 @@ class Socket {
   _onOpen() {
     this._state = OPEN;
     this._opened = true;
+    // The application has the socket now: its own timeout(), if any, takes over.
+    if (this._handshakeTimer) {
+      this._handshakeTimer = false;
+      binding.setTimeout(this._id, 0);
+    }
     const onOpen = this._table().open;
     const failed = () => this._destroy(undefined, false);
     if (onOpen && !invokeOpen(this, onOpen, failed)) failed();
@@ -832,8 +838,19 @@ class Socket {
     this._destroy(this._opened && this._table().close ? readError(errno) : undefined, false);
   }
 
+  /** An accepted TLS connection whose `open` waits for its handshake: silent for `ms`, it is dropped. */
+  _armHandshakeTimeout(ms) {
+    this._handshakeTimer = true;
+    binding.setTimeout(this._id, ms);
+  }
+
   _onTimeout() {
     if (this._state === CLOSED) return;
+    // The handshake timeout: no handler runs (the socket never opened), the handshake is given up.
+    if (this._handshakeTimer) {
+      this._handshakeTimer = false;
+      return this._destroy(undefined, false, true);
+    }
     this._timeoutRearmed = false;
     const onTimeout = this._table().timeout;
     // A peer that let the timer run out during the handshake is not waited for any longer. The
