@@ -496,33 +496,29 @@ test('mTLS: an X.509 v1 client certificate from the ca is trusted, as a node:tls
   }
 });
 
-test('tls: true also trusts the certificates of NODE_EXTRA_CA_CERTS, as node:tls does', { skip }, async (t) => {
-  const port = await nodeServer(t, fx.server);
+/** A child's `connect({ tls: true })` to `port` with NODE_EXTRA_CA_CERTS=`extra`: 'OK' or the error code. */
+async function tlsTrueFromChild(port, extra) {
   const { runChild } = require('./helpers');
   const code = `
     const { connect } = require(process.env.PKG);
     connect({ hostname: 'localhost', port: ${port}, tls: true, socket: { data() {}, connectError() {} } })
       .then((s) => { console.log(s.authorized ? 'OK' : 'unauthorized'); s.terminate(); }, (err) => console.log(err.code));
   `;
-  const withExtra = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: fx.ca.certPath } });
-  assert.equal(withExtra.stdout.trim(), 'OK', withExtra.stderr);
-  const without = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: '' } });
-  assert.notEqual(without.stdout.trim(), 'OK', 'without it the test CA is not trusted');
+  const r = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: extra } });
+  return r.stdout.trim() || r.stderr;
+}
+
+test('tls: true also trusts the certificates of NODE_EXTRA_CA_CERTS, as node:tls does', { skip }, async (t) => {
+  const port = await nodeServer(t, fx.server);
+  assert.equal(await tlsTrueFromChild(port, fx.ca.certPath), 'OK');
+  assert.notEqual(await tlsTrueFromChild(port, ''), 'OK', 'without it the test CA is not trusted');
 });
 
 test('tls: true trusts a self-signed server certificate listed in NODE_EXTRA_CA_CERTS, as node:tls and Bun do', { skip }, async (t) => {
   // openssl req -x509 with the default config: a CA certificate, which webpki refuses as a leaf.
   const port = await nodeServer(t, fx.selfNoSan);
-  const { runChild } = require('./helpers');
-  const code = `
-    const { connect } = require(process.env.PKG);
-    connect({ hostname: 'localhost', port: ${port}, tls: true, socket: { data() {}, connectError() {} } })
-      .then((s) => { console.log(s.authorized ? 'OK' : 'unauthorized'); s.terminate(); }, (err) => console.log(err.code));
-  `;
-  const withExtra = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: fx.selfNoSan.certPath } });
-  assert.equal(withExtra.stdout.trim(), 'OK', withExtra.stderr);
-  const without = await runChild(code, { env: { NODE_EXTRA_CA_CERTS: '' } });
-  assert.equal(without.stdout.trim(), 'DEPTH_ZERO_SELF_SIGNED_CERT', without.stderr);
+  assert.equal(await tlsTrueFromChild(port, fx.selfNoSan.certPath), 'OK');
+  assert.equal(await tlsTrueFromChild(port, ''), 'DEPTH_ZERO_SELF_SIGNED_CERT');
 });
 
 test("NODE_TLS_REJECT_UNAUTHORIZED=0 makes a client's rejectUnauthorized default false, with node:tls's warning once; an explicit option wins", { skip }, async (t) => {
