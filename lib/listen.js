@@ -4,14 +4,13 @@ const binding = require('./binding');
 const registry = require('./registry');
 const { Listener } = require('./listener');
 const { dispatch, holding } = require('./dispatch');
-const { handlerTable, validateObject, validateBoolean, endpoint } = require('./options');
+const { handlerTable, validateObject, validateBoolean, endpoint, MAX_TIMER_MS } = require('./options');
 const { systemError, invalidArgType, outOfRange, INTERNAL } = require('./errors');
 const { serverContext } = require('./tls-options');
 
 const DEFAULT_BACKLOG = 511; // as node:net
 // node:tls's default handshakeTimeout (milliseconds), also what its 0 means.
 const DEFAULT_HANDSHAKE_TIMEOUT = 120_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const UV_EAI_NONAME = -3008;
 
 /** A hostname that does not resolve, as node:net's listen reports it (dns.lookup's error). */

@@ -3,6 +3,9 @@
 // and the dotted name of the option.
 const { invalidArgType, invalidArgValue, outOfRange, badPort } = require('./errors');
 
+/** The longest delay a Node timer takes (ms), so the longest any timeout option can ask for. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const HANDLERS = ['open', 'data', 'drain', 'end', 'close', 'error', 'timeout', 'connectError', 'handshake'];
 // The documented names, and the capitalised spellings Bun 1.4.5 also takes (so ported code runs).
 const BINARY_TYPES = {
@@ -167,4 +170,5 @@ module.exports = {
   endpoint,
   writeArgs,
   hasDetachedBytes,
+  MAX_TIMER_MS,
 };

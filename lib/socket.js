@@ -5,7 +5,7 @@ const util = require('node:util');
 const binding = require('./binding');
 const registry = require('./registry');
 const { invoke, invokeOpen, setUp, barrier, afterPromiseJobs } = require('./handlers');
-const { reloadTable, writeArgs } = require('./options');
+const { reloadTable, writeArgs, MAX_TIMER_MS } = require('./options');
 const { chunkOf } = require('./chunk');
 const { invalidArgType, invalidThis, outOfRange, systemError, illegalConstructor } = require('./errors');
 const { guard } = require('./brand');
@@ -24,7 +24,6 @@ const ECONNRESET = -ERRNO.ECONNRESET;
 const EPROTO = -ERRNO.EPROTO;
 const EBADF = -ERRNO.EBADF;
 /** The longest setTimeout() waits; Node fires longer ones at once, with a warning. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** binding.write's answer for a range outside the view (src/api/socket.rs, OUT_OF_VIEW). */
 const OUT_OF_VIEW = -2147483648;
 

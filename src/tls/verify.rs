@@ -423,7 +423,7 @@ impl ServerVerifier {
           Err(Error::InvalidCertificate(CertificateError::NotValidForName))
         }
       }
-      Err(_) if is_given(trust_set(&self.anchors), end_entity) => {
+      Err(_) if is_trusted_itself(trust_set(&self.anchors), end_entity) => {
         let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
         match rustls::client::verify_server_name(&parsed, name) {
           Err(e) if !(is_name_error(&e) && common_name_matches(end_entity, name)) => return Err(e),
@@ -522,8 +522,8 @@ pub struct ClientVerifier {
 /// the public roots with `NODE_EXTRA_CA_CERTS`'s): those are trusted as they are, as OpenSSL
 /// trusts a self-signed certificate in its store (webpki refuses a CA certificate, or any trust
 /// anchor, used as the leaf). They must still be in date (`in_date`).
-fn is_given(anchors: &[CertificateDer<'static>], end_entity: &CertificateDer<'_>) -> bool {
-  anchors.iter().any(|a| a.as_ref() == end_entity.as_ref()) && self_issued(end_entity)
+fn is_trusted_itself(trusted: &[CertificateDer<'static>], end_entity: &CertificateDer<'_>) -> bool {
+  trusted.iter().any(|a| a.as_ref() == end_entity.as_ref()) && self_issued(end_entity)
 }
 
 fn in_date(cert: &CertificateDer<'_>) -> Result<(), Error> {
@@ -556,7 +556,7 @@ impl ClientVerifier {
         v1_certs::verify_leaf(end_entity, trust_set(&self.anchors), &algorithms())?;
         in_date(end_entity).map(|()| ClientCertVerified::assertion())
       }
-      Err(_) if is_given(trust_set(&self.anchors), end_entity) => {
+      Err(_) if is_trusted_itself(trust_set(&self.anchors), end_entity) => {
         in_date(end_entity).map(|()| ClientCertVerified::assertion())
       }
       Err(e) => Err(self.trust.unknown_issuer(e, end_entity, intermediates)),
