@@ -63,8 +63,8 @@ export interface TLSOptions {
   /** Server: ask the client for a certificate. */
   requestCert?: boolean;
   /**
-   * Server, as `node:tls`: milliseconds (default and `0`: 120000) a connection still in its
-   * handshake may stay silent before it is dropped, while `open` waits for the handshake.
+   * Server, as `node:tls`: milliseconds (default and `0`: 120000) an accepted connection may take
+   * to finish its handshake while `open` waits for it; one that overruns is dropped.
    */
   handshakeTimeout?: number;
   /** Fail the handshake on a certificate that does not verify (default `true`). */

@@ -44,8 +44,8 @@ function accept(id, listenerId) {
   const socket = new Socket(INTERNAL, id, listener, listener, listener.data, listener._allowHalfOpen, OPEN);
   listener._sockets.add(socket);
   socket._tls = listener._tls;
-  // Under TLS without a `handshake` handler, `open` waits for the handshake; until then a peer
-  // that goes silent is dropped after the listener's handshake timeout, as node:tls drops it.
+  // Under TLS without a `handshake` handler, `open` waits for the handshake; a connection that
+  // has not finished it within the listener's handshake timeout is dropped (node:tls reports it).
   if (!socket._tls || listener._handlers.handshake) socket._onOpen();
   else socket._armHandshakeTimeout(listener._handshakeTimeout);
   // With one, the handshake waited for `open` (listen.js): it may start now, unless `open`

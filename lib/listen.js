@@ -36,9 +36,10 @@ function backlogOf(value) {
 }
 
 /**
- * `tls.handshakeTimeout` (ms, as node:tls's): how long an accepted connection may go without a
- * byte before its handshake is done, when `open` waits for the handshake (no `handshake` handler:
- * the application has no socket yet to call `timeout()` on).
+ * `tls.handshakeTimeout` (ms, as node:tls's): how long an accepted connection may take to finish
+ * its handshake, when `open` waits for the handshake (no `handshake` handler: the application has
+ * no socket yet to call `timeout()` on). node:tls only reports one that overruns (tlsClientError);
+ * here it is dropped, as nothing could report it.
  */
 function handshakeTimeoutOf(value) {
   if (value === undefined) return DEFAULT_HANDSHAKE_TIMEOUT;

@@ -31,7 +31,7 @@ class Listener {
     this._tls = tls;
     /** TLS: client certificates are asked for (validated by listen), for sockets' `authorized`. */
     this._requestCert = settings.requestCert;
-    /** TLS: ms of silence after which a connection still in its handshake is dropped (dispatch.js). */
+    /** TLS: ms after which a connection still in its handshake is dropped (dispatch.js). */
     this._handshakeTimeout = settings.handshakeTimeout;
     this._stopped = false;
     /** Set by stop(true): sockets accepted but not yet opened in JS are dropped on arrival. */

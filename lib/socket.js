@@ -68,7 +68,7 @@ class Socket {
     this._setUpIn = -1; // ... and its open or handshake handler
     this._forceHeld = false; // ... and goes on while paused (a reset, _onError)
     this._handshakeTimer = false; // the listener's handshake timeout is armed (_armHandshakeTimeout)
-    this._timeoutRearmed = false;
+    this._timeoutArmed = false; // timeout(n > 0) armed the inactivity timer, not expired since
     this._addrs = null;
     /** A client's pending connect: `{ resolve, reject, address, addresses, port }`. */
     this._settle = null;
@@ -389,7 +389,7 @@ class Socket {
     if (this._state === CLOSED) return;
     if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number', seconds);
     if (!Number.isFinite(seconds) || seconds < 0) throw outOfRange('seconds', 'a finite number >= 0', seconds);
-    this._timeoutRearmed = seconds > 0;
+    this._timeoutArmed = seconds > 0;
     binding.setTimeout(this._id, seconds * 1000);
   }
 
@@ -837,7 +837,7 @@ class Socket {
     this._destroy(this._opened && this._table().close ? readError(errno) : undefined, false);
   }
 
-  /** An accepted TLS connection whose `open` waits for its handshake: silent for `ms`, it is dropped. */
+  /** An accepted TLS connection whose `open` waits for its handshake: not done within `ms`, it is dropped. */
   _armHandshakeTimeout(ms) {
     this._handshakeTimer = true;
     binding.setTimeout(this._id, ms);
@@ -850,13 +850,16 @@ class Socket {
       this._handshakeTimer = false;
       return this._destroy(undefined, false, true);
     }
-    this._timeoutRearmed = false;
+    // A timer disarmed after its event was queued (the handshake timer's at `open`, a timeout(0))
+    // has nothing to report: the loop can queue the expiry in the batch that brings the open.
+    if (!this._timeoutArmed) return;
+    this._timeoutArmed = false;
     const onTimeout = this._table().timeout;
     // A peer that let the timer run out during the handshake is not waited for any longer. The
     // handler's writes (and re-arming) after `await` come before the close, whether it returned
     // its promise or only started async work.
     const close = () => {
-      if (this._state !== CLOSED && !this._timeoutRearmed) this._destroy(undefined, false, true);
+      if (this._state !== CLOSED && !this._timeoutArmed) this._destroy(undefined, false, true);
     };
     if (!onTimeout) return close();
     invoke(this, onTimeout);
