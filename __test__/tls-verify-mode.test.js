@@ -300,6 +300,37 @@ test('reload() between accept and handshake: open runs once, before handshake, a
   }
 });
 
+test("a client's open that reloads to a table without a handshake handler runs once, not again when the handshake ends", { skip }, async (t) => {
+  const echo = listen({ hostname: HOST, port: 0, tls: { key: fx.server.key, cert: fx.server.cert }, socket: { data: (s, c) => s.write(c) } });
+  cleanup(t, () => echo.stop(true));
+  const seen = [];
+  const got = deferred();
+  const plain = {
+    open: () => seen.push('open again'),
+    data(s, chunk) {
+      seen.push(`data ${chunk}`);
+      got.resolve();
+    },
+  };
+  const c = await connect({
+    hostname: HOST,
+    port: echo.port,
+    tls: { ca: fx.ca.cert, serverName: 'localhost' },
+    socket: {
+      data() {},
+      handshake: () => seen.push('handshake'),
+      open(s) {
+        seen.push('open');
+        s.reload({ socket: plain });
+        s.write('hi');
+      },
+    },
+  });
+  cleanup(t, () => c.terminate());
+  await withTimeout(got.promise, 5000, 'echo');
+  assert.deepEqual(seen, ['open', 'data hi']);
+});
+
 // A client's setVerifyMode in `open` (with a `handshake` handler, before its hello goes) decides,
 // as in Bun, whether a server certificate that does not verify fails the handshake: its
 // rejectUnauthorized, as the connect option would.

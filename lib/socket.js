@@ -719,8 +719,10 @@ class Socket {
       return;
     }
     if (ok) {
+      // `open` ran already (at the connect or the accept) if a reload() removed the handler since.
+      if (this._opened) return;
       if (this._client) this._onConnected();
-      else if (!this._opened) this._onOpen(); // ran at the accept, if a reload() removed the handler since
+      else this._onOpen();
       return;
     }
     if (this._settle) return this._failConnect(err);
