@@ -3,7 +3,10 @@
 // and the dotted name of the option.
 const { invalidArgType, invalidArgValue, outOfRange, badPort } = require('./errors');
 
-/** The longest delay a Node timer takes (ms), so the longest any timeout option can ask for. */
+/**
+ * The longest setTimeout() waits (ms; Node fires longer ones at once, with a warning), so the
+ * longest any timeout option can ask for.
+ */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const HANDLERS = ['open', 'data', 'drain', 'end', 'close', 'error', 'timeout', 'connectError', 'handshake'];

@@ -23,7 +23,6 @@ const EPIPE = -ERRNO.EPIPE;
 const ECONNRESET = -ERRNO.ECONNRESET;
 const EPROTO = -ERRNO.EPROTO;
 const EBADF = -ERRNO.EBADF;
-/** The longest setTimeout() waits; Node fires longer ones at once, with a warning. */
 /** binding.write's answer for a range outside the view (src/api/socket.rs, OUT_OF_VIEW). */
 const OUT_OF_VIEW = -2147483648;
 
